@@ -1,0 +1,112 @@
+/* kernels/conv.h — the convolution kernel interface.
+ *
+ * Dimension letters, used everywhere in probador:
+ *   N batch · C input channels · H,W input height,width
+ *   K output channels · R,S filter height,width · P,Q output height,width
+ * Layouts: input x[N][C][H][W] · weights w[K][C][R][S] · output y[N][K][P][Q]
+ * (NCHW and KCRS, row-major, densely packed).
+ *
+ *   P = (H + 2·pad − R) / stride + 1,   Q = (W + 2·pad − S) / stride + 1
+ *   y[n][k][p][q] = Σ_{c,r,s} x[n][c][p·stride − pad + r][q·stride − pad + s] · w[k][c][r][s]
+ * (out-of-range input positions read as zero).
+ *
+ * Contract of every kernel (see STYLE.md):
+ *   - forward, backward_data and backward_weights OVERWRITE their output
+ *     (y, dx, dw); they never accumulate into it and never read it first.
+ *   - kernels never allocate: the caller passes a workspace of at least
+ *     workspace_bytes(cs) bytes, 64-byte aligned, whose contents are garbage.
+ *   - results are bit-identical for any OpenMP thread count: every reduction
+ *     runs in an order fixed by the shape alone.
+ *   - supports(cs, pass) is true when the kernel's own algorithm serves that
+ *     pass for that shape.  When it is false the caller runs `fallback` instead
+ *     (resolve it with conv_resolve) and records the name of what ran.  A
+ *     kernel's functions may assume supports() held.
+ */
+#ifndef PROBADOR_KERNELS_CONV_H
+#define PROBADOR_KERNELS_CONV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct conv_shape {
+    int n, c, h, w;     /* input  N,C,H,W */
+    int k, r, s;        /* filter K,(C),R,S */
+    int stride, pad;    /* same in both spatial dimensions */
+} conv_shape;
+
+typedef enum conv_pass {
+    CONV_FORWARD = 0,
+    CONV_BACKWARD_DATA,
+    CONV_BACKWARD_WEIGHTS,
+    CONV_NUM_PASSES
+} conv_pass;
+
+typedef struct conv_kernel conv_kernel;
+struct conv_kernel {
+    const char *name;         /* "naive", "im2col", "winograd", ... */
+    const char *description;  /* one line for --help and reports */
+    bool   (*supports)(const conv_shape *cs, conv_pass pass);
+    const conv_kernel *fallback; /* runs what supports() refuses; never NULL
+                                    (a kernel that serves everything names itself) */
+    size_t (*workspace_bytes)(const conv_shape *cs);
+    /* x[N][C][H][W], w[K][C][R][S] -> y[N][K][P][Q] */
+    void (*forward)(const conv_shape *cs, const float *x, const float *w, float *y, void *ws);
+    /* dy[N][K][P][Q], w[K][C][R][S] -> dx[N][C][H][W] */
+    void (*backward_data)(const conv_shape *cs, const float *dy, const float *w, float *dx, void *ws);
+    /* x[N][C][H][W], dy[N][K][P][Q] -> dw[K][C][R][S] */
+    void (*backward_weights)(const conv_shape *cs, const float *x, const float *dy, float *dw, void *ws);
+};
+
+/* ---- shape arithmetic ---------------------------------------------------- */
+static inline int conv_out_h(const conv_shape *cs) { return (cs->h + 2 * cs->pad - cs->r) / cs->stride + 1; }
+static inline int conv_out_w(const conv_shape *cs) { return (cs->w + 2 * cs->pad - cs->s) / cs->stride + 1; }
+static inline size_t conv_x_count(const conv_shape *cs) { return (size_t)cs->n * cs->c * cs->h * cs->w; }
+static inline size_t conv_w_count(const conv_shape *cs) { return (size_t)cs->k * cs->c * cs->r * cs->s; }
+static inline size_t conv_y_count(const conv_shape *cs)
+{
+    return (size_t)cs->n * cs->k * conv_out_h(cs) * conv_out_w(cs);
+}
+/* Multiply-adds of the direct convolution, times two: 2·N·K·C·R·S·P·Q.
+   The same count for every pass and every kernel (Winograd's is "effective"). */
+static inline double conv_flops(const conv_shape *cs)
+{
+    return 2.0 * cs->n * cs->k * cs->c * cs->r * cs->s * conv_out_h(cs) * conv_out_w(cs);
+}
+/* A shape is valid when every size is positive and the output is not empty. */
+bool conv_shape_valid(const conv_shape *cs);
+/* "n3 c32 28x28 k64 3x3 s1 p1" into buf; returns buf. */
+const char *conv_shape_str(const conv_shape *cs, char *buf, size_t len);
+const char *conv_pass_name(conv_pass pass);   /* "forward", "backward_data", "backward_weights" */
+bool conv_pass_parse(const char *name, conv_pass *out);
+
+/* ---- kernels ------------------------------------------------------------- */
+extern const conv_kernel conv_naive;
+extern const conv_kernel conv_im2col;
+extern const conv_kernel conv_winograd;     /* F(4x4,3x3) */
+extern const conv_kernel conv_winograd_f2;  /* F(2x2,3x3) */
+
+/* All kernels, in report order, NULL-terminated. */
+extern const conv_kernel *const conv_kernels[];
+const conv_kernel *conv_kernel_find(const char *name);   /* NULL if unknown */
+
+/* The kernel that actually runs `pass` on `cs` when `k` is asked for:
+   k itself if it supports the shape, else its fallback chain. */
+const conv_kernel *conv_resolve(const conv_kernel *k, const conv_shape *cs, conv_pass pass);
+/* Run one pass through the resolved kernel (x/dy and w/dy as the pass needs). */
+void conv_run(const conv_kernel *k, const conv_shape *cs, conv_pass pass,
+              const float *a, const float *b, float *out, void *ws);
+/* Workspace for every pass of k on cs, fallbacks included. */
+size_t conv_workspace_bytes(const conv_kernel *k, const conv_shape *cs);
+
+/* ---- BLIS set-up --------------------------------------------------------- */
+/* Call once before any BLIS use.  Debian's BLIS 0.9 does not recognise this
+   CPU family and would run its slow `generic` configuration, so unless the user
+   set BLIS_ARCH_TYPE we select `skx` (AVX-512) when the CPU has AVX-512F, else
+   `haswell` (AVX2+FMA).  Returns the name of the configuration in use. */
+const char *conv_blis_init(void);
+/* BLIS version and the configuration it picked, for environment sidecars. */
+const char *conv_blis_version(void);
+const char *conv_blis_arch(void);
+
+#endif

@@ -1,0 +1,56 @@
+/* tests/test_util.c — helpers shared by the cmocka test binaries. */
+#include "tests/testing.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+static uint64_t splitmix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void test_fill_uniform(float *buf, size_t count, uint64_t seed)
+{
+    const uint64_t key = splitmix64(seed);
+    for (size_t i = 0; i < count; i++) {
+        uint64_t bits = splitmix64(key ^ (uint64_t)i);
+        buf[i] = (float)((double)(bits >> 40) * 0x1p-23 - 1.0);   /* 24 bits -> [-1, 1) */
+    }
+}
+
+void test_poison_nan(float *buf, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        buf[i] = NAN;
+}
+
+void *test_alloc(size_t bytes)
+{
+    void *p = NULL;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0)
+        fail_msg("out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+const char *test_tmpdir(void)
+{
+    static char dir[256];
+    if (!dir[0]) {
+        const char *env = getenv("PROBADOR_TEST_TMP");
+        snprintf(dir, sizeof dir, "%s", env ? env : "build/test-tmp");
+        mkdir("build", 0777);
+        mkdir(dir, 0777);
+    }
+    return dir;
+}

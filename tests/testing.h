@@ -1,0 +1,18 @@
+/* tests/testing.h — helpers shared by the cmocka test binaries. */
+#ifndef PROBADOR_TESTS_TESTING_H
+#define PROBADOR_TESTS_TESTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Uniform floats in [-1, 1) from a counter hash of (seed, index): the same
+   values whatever order or thread fills them. */
+void test_fill_uniform(float *buf, size_t count, uint64_t seed);
+/* Fill with quiet NaNs, so an output a kernel forgot to write is caught. */
+void test_poison_nan(float *buf, size_t count);
+/* 64-byte aligned allocation that fails the test when out of memory. */
+void *test_alloc(size_t bytes);
+/* A scratch directory under build/ for generated files; created if missing. */
+const char *test_tmpdir(void);
+
+#endif

@@ -1,0 +1,9 @@
+/* tools/cli.h — subcommands of build/probador; each returns the process exit code
+   (0 success, 1 failure, 2 usage error) and prints compiler-style errors. */
+#ifndef PROBADOR_TOOLS_CLI_H
+#define PROBADOR_TOOLS_CLI_H
+
+int bench_main(int argc, char **argv);
+int report_main(int argc, char **argv);
+
+#endif

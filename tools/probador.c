@@ -1,0 +1,38 @@
+/* tools/probador.c — the command-line program: `probador SUBCOMMAND [options]`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/cli.h"
+
+typedef struct subcommand {
+    const char *name;
+    const char *summary;
+    int (*main)(int argc, char **argv);
+} subcommand;
+
+static const subcommand subcommands[] = {
+    { "bench", "time the convolution kernels on every layer of cnn and resnet20", bench_main },
+    { "report", "render a Markdown report with gnuplot charts from result CSVs", report_main },
+};
+enum { NUM_SUBCOMMANDS = sizeof subcommands / sizeof subcommands[0] };
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: probador SUBCOMMAND [options]   (probador SUBCOMMAND --help for its options)\n\n");
+    for (int i = 0; i < NUM_SUBCOMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; i < NUM_SUBCOMMANDS; i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0)
+            return subcommands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "probador: error: unknown subcommand '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
