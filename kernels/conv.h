@@ -99,6 +99,13 @@ void conv_run(const conv_kernel *k, const conv_shape *cs, conv_pass pass,
 /* Workspace for every pass of k on cs, fallbacks included. */
 size_t conv_workspace_bytes(const conv_kernel *k, const conv_shape *cs);
 
+/* ---- threads ------------------------------------------------------------ */
+/* Kernels that keep per-thread scratch in the workspace size it for
+   conv_thread_slots() threads, and never run more threads than that
+   (omp_get_num_procs(), clamped to 1..64; fixed for the process).  The
+   workspace size therefore never depends on the thread count in force. */
+int conv_thread_slots(void);
+
 /* ---- BLIS set-up --------------------------------------------------------- */
 /* Call once before any BLIS use.  Debian's BLIS 0.9 does not recognise this
    CPU family and would run its slow `generic` configuration, so unless the user

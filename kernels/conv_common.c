@@ -1,6 +1,7 @@
 /* kernels/conv_common.c — shape helpers, the kernel registry, fallback resolution. */
 #include "kernels/conv.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,4 +78,10 @@ size_t conv_workspace_bytes(const conv_kernel *k, const conv_shape *cs)
             most = b;
     }
     return most;
+}
+
+int conv_thread_slots(void)
+{
+    int procs = omp_get_num_procs();
+    return procs < 1 ? 1 : procs > 64 ? 64 : procs;
 }
