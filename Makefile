@@ -46,7 +46,7 @@ all: $(BUILD)/probador
 # ---- objects ---------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 $(BUILD)/san/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
@@ -69,6 +69,9 @@ $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/san/obj
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Results record the flags they were built with.
+$(BUILD)/obj/tools/env.o: EXTRA_CFLAGS = -DPROBADOR_CFLAGS='"$(CC) -std=c11 -march=$(ARCH) -fopenmp -ffp-contract=fast $(CFLAGS)"'
 
 # ---- set-up ----------------------------------------------------------------
 deps:

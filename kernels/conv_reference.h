@@ -25,6 +25,11 @@ size_t conv_pass_out_count(const conv_shape *cs, conv_pass pass);
 /* Number of terms summed into each output of `pass` (C·R·S, K·R·S/stride², N·P·Q). */
 double conv_pass_terms(const conv_shape *cs, conv_pass pass);
 
+/* The largest error, relative to Σ|terms|, accepted from the kernel that ran
+   (`ran`, after fallback resolution) on this shape and pass: the tests fail
+   above it and the benchmark marks the row unverified. */
+double conv_tolerance(const conv_kernel *ran, const conv_shape *cs, conv_pass pass);
+
 typedef struct conv_error {
     double max_rel;      /* max_i |got_i − ref_i| / max(mag_i, FLT_MIN) */
     size_t worst;        /* index of that output */

@@ -19,7 +19,6 @@
 
 #include "kernels/conv.h"
 #include "kernels/conv_reference.h"
-#include "kernels/conv_winograd.h"
 #include "tests/testing.h"
 
 /* n, c, h, w, k, r, s, stride, pad */
@@ -45,23 +44,6 @@ static const conv_shape shapes[] = {
     { 3, 32, 7, 7, 33, 3, 3, 1, 1 },    /* 7x7 like resnet stage 3, odd K */
 };
 enum { NUM_SHAPES = sizeof shapes / sizeof shapes[0] };
-
-/* Tolerance on the error relative to Σ|terms| (see conv_reference.h), with
- * u = 2^-24 the float32 unit roundoff and `terms` the number of products
- * summed into one output.
- *   naive     accumulates in double and rounds once: error ≤ u; allow 2u.
- *   im2col    float32 GEMM: the classical dot-product bound is γ_terms ≈ terms·u,
- *             plus one u for the lowering (an exact copy) — allow (terms + 2)·u.
- *   winograd  see winograd_tolerance() in kernels/conv_winograd.h. */
-static double tolerance(const conv_kernel *ran, const conv_shape *cs, conv_pass pass)
-{
-    const double u = 0x1p-24, terms = conv_pass_terms(cs, pass);
-    if (ran == &conv_naive)
-        return 2 * u;
-    if (ran == &conv_im2col)
-        return (terms + 2) * u;
-    return conv_winograd_tolerance(ran, cs, pass);
-}
 
 typedef struct conv_case {
     const conv_kernel *kernel;
@@ -103,7 +85,7 @@ static void test_kernel_case(void **state)
     run_poisoned(t, 2, a, b, out2, out_count, ws, ws_bytes);
 
     const conv_error e = conv_compare(out_count, out1, ref, mag);
-    const double tol = tolerance(ran, cs, t->pass);
+    const double tol = conv_tolerance(ran, cs, t->pass);
     char shape[96];
     conv_shape_str(cs, shape, sizeof shape);
     if (e.nonfinite || e.max_rel > tol)

@@ -2,7 +2,7 @@
 # Install the Debian packages probador needs; a quick no-op when all are present.
 # Called by `make deps` (and so by make test, make bench and make reproduce).
 set -eu
-PKGS="gcc make libc6-dev libblis-dev libblis-openmp-dev libyaml-dev libcmocka-dev zlib1g-dev gnuplot-nox dataset-fashion-mnist"
+PKGS="gcc make libc6-dev libblis-dev libblis-openmp-dev libyaml-dev libcmocka-dev zlib1g-dev gnuplot-nox fonts-dejavu-core dataset-fashion-mnist"
 
 missing=""
 for p in $PKGS; do
