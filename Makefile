@@ -31,12 +31,15 @@ LDLIBS    := $(BLIS_LIB) -lcmocka -lyaml -lz -lm -lpthread
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 LIB_SRC  := $(sort $(wildcard kernels/*.c data/*.c models/*.c))
-CLI_SRC  := $(sort $(wildcard tools/*.c))
+CLI_MAIN := tools/probador.c
+CLI_SRC  := $(filter-out $(CLI_MAIN),$(sort $(wildcard tools/*.c)))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_LIB := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
 LIB      := $(BUILD)/libprobador.a
 LIB_SAN  := $(BUILD)/san/libprobador.a
+TOOLS    := $(BUILD)/libprobador_tools.a
+TOOLS_SAN:= $(BUILD)/san/libprobador_tools.a
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTS_SAN:= $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 
@@ -49,7 +52,7 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 $(BUILD)/san/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 	@rm -f $@
@@ -58,20 +61,28 @@ $(LIB_SAN): $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/probador: $(CLI_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
+# the subcommands, in their own library so the tests can call them
+$(TOOLS): $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+$(TOOLS_SAN): $(CLI_SRC:%.c=$(BUILD)/san/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/probador: $(BUILD)/obj/$(CLI_MAIN:.c=.o) $(TOOLS) $(LIB)
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/obj/%.o) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/obj/%.o) $(TOOLS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/san/obj/%.o) $(LIB_SAN)
+$(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/san/obj/%.o) $(TOOLS_SAN) $(LIB_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Results record the flags they were built with.
-$(BUILD)/obj/tools/env.o: EXTRA_CFLAGS = -DPROBADOR_CFLAGS='"$(CC) -std=c11 -march=$(ARCH) -fopenmp -ffp-contract=fast $(CFLAGS)"'
+$(BUILD)/obj/tools/env.o $(BUILD)/san/obj/tools/env.o: EXTRA_CFLAGS = -DPROBADOR_CFLAGS='"$(CC) -std=c11 -march=$(ARCH) -fopenmp -ffp-contract=fast $(CFLAGS)"'
 
 # ---- set-up ----------------------------------------------------------------
 deps:

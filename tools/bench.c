@@ -71,7 +71,7 @@ static int usage_error(const char *fmt, const char *arg, const char *known)
     fprintf(stderr, fmt, arg);
     if (known)
         fprintf(stderr, " (known: %s)", known);
-    fprintf(stderr, "\n%s", usage_text);
+    fprintf(stderr, "\nprobador bench: note: `probador bench --help` lists the options\n");
     return 2;
 }
 
@@ -100,16 +100,19 @@ static void list_names(char *buf, size_t len, int what)
             used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", bench_layers[i].name);
 }
 
-/* Splits a comma list in place and parses each item; returns 0 or 2. */
-static int parse_list(char *list, const char *opt, bench_options *o)
+/* Splits a comma list and parses each item; returns 0 or 2. */
+static int parse_list(const char *arg, const char *opt, bench_options *o)
 {
-    char known[1024];
+    char known[1024], list[1024], *save = NULL;
+    if (strlen(arg) >= sizeof list)
+        return usage_error("the list given to %s is too long", opt, NULL);
+    strcpy(list, arg);
     int *count = !strcmp(opt, "--kernels") ? &o->num_kernels
                : !strcmp(opt, "--passes")  ? &o->num_passes
                : !strcmp(opt, "--threads") ? &o->num_threads
                                            : &o->num_layers;
     *count = 0;
-    for (char *item = strtok(list, ","); item; item = strtok(NULL, ",")) {
+    for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         if (*count >= MAX_LIST && strcmp(opt, "--layers") != 0)
             return usage_error("too many items in %s", opt, NULL);
         if (!strcmp(opt, "--kernels")) {

@@ -34,7 +34,7 @@ int report_read_env(const char *path, tmpl_vars *v)
 
 int report_gnuplot(const char *script, const char *params)
 {
-    char cmd[8192];
+    char cmd[16384];
     snprintf(cmd, sizeof cmd, "gnuplot -e \"%s\" %s", params, script);
     int rc = system(cmd);
     if (rc != 0) {

@@ -165,7 +165,7 @@ int report_kernels(int argc, char **argv)
 {
     const char *csv_path = "reports/data/kernels.csv", *tmpl_path = "tools/kernels.md.in";
     const char *out_path = "reports/kernels.md", *ext_path = "reports/data/external_reference.csv";
-    const char *fig_dir = "reports/figures", *work = "build/report";
+    const char *work = "build/report";
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--csv"))
             csv_path = argv[++i];
@@ -179,6 +179,10 @@ int report_kernels(int argc, char **argv)
             return 2;
         }
     }
+    /* charts go to figures/ beside the report, which links them relatively */
+    char fig_dir[1100];
+    const char *slash = strrchr(out_path, '/');
+    snprintf(fig_dir, sizeof fig_dir, "%.*sfigures", slash ? (int)(slash - out_path + 1) : 0, out_path);
     csv_table t, ext;
     kdata d = { 0 };
     tmpl_vars v = { 0 };
@@ -208,7 +212,7 @@ int report_kernels(int argc, char **argv)
 
     /* tables and charts: one per pass at the largest thread count */
     for (int p = 0; p < d.num_passes; p++) {
-        char key[64], dat[256], png[256], params[1024];
+        char key[64], dat[2048], png[2048], params[8192];
         snprintf(dat, sizeof dat, "%s/kernels_%s.dat", work, d.passes[p]);
         snprintf(key, sizeof key, "table.%s", d.passes[p]);
         char *tab = speed_table(&d, d.passes[p], tmax, dat);
@@ -232,7 +236,7 @@ int report_kernels(int argc, char **argv)
     /* error and workspace: tables and charts */
     char *s = NULL;
     size_t len = 0;
-    char dat[256], png[256], params[1024];
+    char dat[2048], png[2048], params[8192];
     snprintf(dat, sizeof dat, "%s/kernels_error.dat", work);
     FILE *f = fopen(dat, "w");
     fprintf(f, "kernel");

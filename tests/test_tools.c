@@ -1,0 +1,207 @@
+/* tests/test_tools.c — the CLI's building blocks and a miniature end-to-end
+ * benchmark + report: CSV strictness, template placeholders, atomic writes,
+ * option errors, and that `bench` writes a rectangular, verified CSV that
+ * `report kernels` renders with no placeholder left. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "kernels/conv.h"
+#include "tests/testing.h"
+#include "tools/atomic_file.h"
+#include "tools/cli.h"
+#include "tools/csv.h"
+#include "tools/template.h"
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[8][512];
+    static int next;
+    char *p = buf[next++ % 8];
+    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    s[fread(s, 1, (size_t)n, f)] = '\0';
+    fclose(f);
+    return s;
+}
+
+static void test_csv_reads_rectangular_file(void **state)
+{
+    const char *p = tmp_path("good.csv");
+    write_text(p, "a,b,c\n1,2,x\n4,5.5,y\n");
+    csv_table t;
+    assert_int_equal(csv_load(p, &t), 0);
+    assert_int_equal(t.rows, 2);
+    assert_int_equal(t.cols, 3);
+    assert_int_equal(csv_col(&t, "c"), 2);
+    assert_string_equal(csv_cell(&t, 1, 2), "y");
+    assert_true(csv_num(&t, 1, 1) == 5.5);
+    assert_true(csv_num(&t, 0, 2) != csv_num(&t, 0, 2));   /* "x" is NaN */
+    assert_int_equal(csv_col(&t, "missing"), -1);
+    csv_free(&t);
+}
+
+static void test_csv_rejects_ragged_and_missing(void **state)
+{
+    const char *p = tmp_path("ragged.csv");
+    write_text(p, "a,b\n1,2\n3\n");
+    csv_table t;
+    assert_int_equal(csv_load(p, &t), -1);
+    write_text(p, "");
+    assert_int_equal(csv_load(p, &t), -1);
+    assert_int_equal(csv_load(tmp_path("does-not-exist.csv"), &t), -1);
+}
+
+static void test_template_fills_and_rejects_unknown(void **state)
+{
+    tmpl_vars v = { 0 };
+    tmpl_set(&v, "speed", "%.1f", 12.25);
+    tmpl_set(&v, "name", "%s", "im2col");
+    tmpl_set(&v, "name", "%s", "winograd");   /* replaces */
+    const char *in = tmp_path("t.md.in"), *out = tmp_path("t.md");
+    write_text(in, "{{name}} runs at {{speed}} GFLOP/s, {{name}}.\n");
+    FILE *f = fopen(out, "w");
+    assert_int_equal(tmpl_render(in, &v, f), 0);
+    fclose(f);
+    char *s = read_text(out);
+    assert_string_equal(s, "winograd runs at 12.2 GFLOP/s, winograd.\n");
+    free(s);
+    write_text(in, "line one\nat {{sped}} here\n");
+    f = fopen(out, "w");
+    assert_int_equal(tmpl_render(in, &v, f), -1);   /* prints t.md.in:2:4: ... did you mean 'speed' */
+    fclose(f);
+    write_text(in, "open {{speed\n");
+    f = fopen(out, "w");
+    assert_int_equal(tmpl_render(in, &v, f), -1);
+    fclose(f);
+    tmpl_free(&v);
+}
+
+static void test_atomic_file_replaces_whole_or_not_at_all(void **state)
+{
+    const char *p = tmp_path("atomic.txt");
+    write_text(p, "old\n");
+    atomic_file af;
+    assert_true(atomic_open(&af, p));
+    fputs("half-written", af.f);
+    atomic_abort(&af);
+    char *s = read_text(p);
+    assert_string_equal(s, "old\n");   /* an abandoned write leaves the old file */
+    free(s);
+    assert_null(read_text(af.tmp));   /* and no temporary behind */
+    assert_true(atomic_open(&af, p));
+    fputs("new\n", af.f);
+    assert_true(atomic_commit(&af));
+    s = read_text(p);
+    assert_string_equal(s, "new\n");
+    free(s);
+    assert_false(atomic_open(&af, tmp_path("no-such-dir/x.txt")));
+}
+
+static int bench_args(int n, const char **args)
+{
+    char *argv[32];
+    argv[0] = "bench";
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = (char *)args[i];
+    return bench_main(n + 1, argv);
+}
+
+static void test_bench_rejects_bad_options(void **state)
+{
+    const char *bad[][2] = { { "--kernels", "winogard" }, { "--passes", "sideways" },
+                             { "--threads", "0" },        { "--threads", "1,x" },
+                             { "--batch", "-3" },         { "--layers", "cnn.conv9" },
+                             { "--max-seconds", "0" },    { "--frobnicate", "1" } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(bench_args(2, bad[i]), 2);
+    const char *dangling[] = { "--reps" };
+    assert_int_equal(bench_args(1, dangling), 2);
+}
+
+/* A real, small run: every kernel and pass on one layer at batch 2, then the
+   report from it. */
+static void test_bench_and_report_end_to_end(void **state)
+{
+    const char *csv = tmp_path("e2e/kernels.csv"), *md = tmp_path("e2e/kernels.md");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/e2e", test_tmpdir());
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+    assert_int_equal(system(cmd), 0);
+    const char *args[] = { "--batch", "2", "--layers", "resnet20.stage3,resnet20.stage3_proj", "--reps", "2",
+                           "--warmup", "0", "--out", csv };
+    assert_int_equal(bench_args(10, args), 0);
+
+    csv_table t;
+    assert_int_equal(csv_load(csv, &t), 0);
+    int kernels = 0;
+    while (conv_kernels[kernels])
+        kernels++;
+    assert_int_equal(t.rows, 2 * kernels * CONV_NUM_PASSES * 2);   /* layers × kernels × passes × threads */
+    const int verified = csv_col(&t, "verified"), impl = csv_col(&t, "impl"), k = csv_col(&t, "kernel");
+    const int r = csv_col(&t, "r");
+    assert_true(verified >= 0 && impl >= 0 && k >= 0 && r >= 0);
+    for (int i = 0; i < t.rows; i++) {
+        assert_string_equal(csv_cell(&t, i, verified), "1");
+        /* Winograd cannot serve the 1x1 projection: the row must say what ran */
+        if (!strncmp(csv_cell(&t, i, k), "winograd", 8) && !strcmp(csv_cell(&t, i, r), "1"))
+            assert_non_null(strstr(csv_cell(&t, i, impl), "(fallback)"));
+    }
+    csv_free(&t);
+    char env[600];
+    snprintf(env, sizeof env, "%s.env", csv);
+    char *e = read_text(env);
+    assert_non_null(e);
+    assert_non_null(strstr(e, "blis_arch: "));
+    assert_non_null(strstr(e, "commit: "));
+    free(e);
+
+    char *rargv[] = { "report", "kernels", "--csv", (char *)csv, "--out", (char *)md };
+    assert_int_equal(report_main(6, rargv), 0);
+    char *s = read_text(md);
+    assert_non_null(s);
+    assert_null(strstr(s, "{{"));
+    assert_non_null(strstr(s, "resnet20.stage3"));
+    free(s);
+    snprintf(cmd, sizeof cmd, "test -s %s/figures/kernels_forward.png", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    conv_blis_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_reads_rectangular_file),
+        cmocka_unit_test(test_csv_rejects_ragged_and_missing),
+        cmocka_unit_test(test_template_fills_and_rejects_unknown),
+        cmocka_unit_test(test_atomic_file_replaces_whole_or_not_at_all),
+        cmocka_unit_test(test_bench_rejects_bad_options),
+        cmocka_unit_test(test_bench_and_report_end_to_end),
+    };
+    return cmocka_run_group_tests_name("tools", tests, NULL, NULL);
+}
