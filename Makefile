@@ -24,7 +24,7 @@ endif
 BLIS_INC := /usr/include/x86_64-linux-gnu/blis-openmp
 BLIS_LIB := /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.a
 
-WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter
+WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -march=$(ARCH) -fopenmp -ffp-contract=fast \
              $(WARN) -MMD -MP -I. -isystem $(BLIS_INC) $(CFLAGS)
 LDLIBS    := $(BLIS_LIB) -lcmocka -lyaml -lz -lm -lpthread

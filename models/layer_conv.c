@@ -1,0 +1,55 @@
+/* models/layer_conv.c — convolution through the model's chosen kernel. */
+#include <stdio.h>
+
+#include "models/layers.h"
+
+static conv_shape conv_shape_of(const layer *l, int batch)
+{
+    return (conv_shape){ batch, l->in.c, l->in.h, l->in.w, l->spec.out, l->spec.size, l->spec.size,
+                         l->spec.stride, l->spec.pad };
+}
+
+static bool conv_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)
+{
+    conv_shape cs = { 1, in.c, in.h, in.w, s->out, s->size, s->size, s->stride, s->pad };
+    if (s->out < 1 || s->size < 1 || s->stride < 1 || s->pad < 0 || !conv_shape_valid(&cs)) {
+        snprintf(err, errlen, "layer '%s': invalid convolution %d->%d %dx%d stride %d pad %d on %dx%d", s->name,
+                 in.c, s->out, s->size, s->size, s->stride, s->pad, in.h, in.w);
+        return false;
+    }
+    *out = (tshape){ s->out, conv_out_h(&cs), conv_out_w(&cs) };
+    return true;
+}
+
+static size_t conv_params(const layer_spec *s, tshape in, tshape out)
+{
+    return (size_t)s->out * in.c * s->size * s->size;
+}
+static size_t none(const layer_spec *s, tshape in, tshape out) { return 0; }
+static size_t none_saved(const layer_spec *s, tshape in, tshape out, int b) { return 0; }
+
+static double conv_flops_per_image(const layer_spec *s, tshape in, tshape out)
+{
+    return 2.0 * out.c * out.h * out.w * in.c * s->size * s->size;
+}
+
+static void conv_fwd(model *m, layer *l, const model_step *st)
+{
+    const conv_shape cs = conv_shape_of(l, st->batch);
+    conv_run(m->kernel, &cs, CONV_FORWARD, layer_in(m, l), layer_params(m, l), layer_out(m, l), m->ws);
+}
+
+static void conv_bwd(model *m, layer *l, const model_step *st)
+{
+    const conv_shape cs = conv_shape_of(l, st->batch);
+    conv_run(m->kernel, &cs, CONV_BACKWARD_WEIGHTS, layer_in(m, l), layer_dout(m, l), layer_grads(m, l), m->ws);
+    if (m->layers[l->src].spec.op == OP_INPUT)
+        return;   /* nobody needs the gradient of the images */
+    /* kernels overwrite their output: accumulate through scratch when needed */
+    float *dx = l->acc_src ? m->scratch : layer_din(m, l);
+    conv_run(m->kernel, &cs, CONV_BACKWARD_DATA, layer_dout(m, l), layer_params(m, l), dx, m->ws);
+    if (l->acc_src)
+        layer_store_grad(layer_din(m, l), dx, conv_x_count(&cs), true);
+}
+
+const op_def op_conv = { "conv", conv_out, conv_params, none, none_saved, conv_flops_per_image, conv_fwd, conv_bwd };

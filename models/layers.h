@@ -1,0 +1,47 @@
+/* models/layers.h — the per-operation table behind model.c.
+ *
+ * Each operation states its output shape, parameter and state counts, saved
+ * values, cost, and its forward and backward.  Forward reads the source
+ * activations and writes the layer's own; backward reads the layer's output
+ * gradient and writes (or, when l->acc_src is set, adds to) the gradient of
+ * its sources, and writes its parameter gradients.  Every loop that threads
+ * split owns disjoint outputs, and every reduction has a fixed order, so
+ * results do not depend on the thread count.
+ */
+#ifndef PROBADOR_MODELS_LAYERS_H
+#define PROBADOR_MODELS_LAYERS_H
+
+#include "models/model.h"
+
+typedef struct op_def {
+    const char *name;
+    /* Output shape from the input shape; false (with err) if the row is invalid. */
+    bool (*out_shape)(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen);
+    size_t (*params)(const layer_spec *s, tshape in, tshape out);
+    size_t (*state)(const layer_spec *s, tshape in, tshape out);
+    size_t (*saved)(const layer_spec *s, tshape in, tshape out, int max_batch);
+    double (*flops)(const layer_spec *s, tshape in, tshape out);
+    void (*forward)(model *m, layer *l, const model_step *st);
+    void (*backward)(model *m, layer *l, const model_step *st);
+} op_def;
+
+extern const op_def *const op_defs[OP_COUNT];
+
+/* Views into the model's blocks. */
+static inline float *layer_out(const model *m, const layer *l) { return m->acts + l->act_off; }
+static inline float *layer_dout(const model *m, const layer *l) { return m->dacts + l->act_off; }
+static inline float *layer_in(const model *m, const layer *l) { return m->acts + m->layers[l->src].act_off; }
+static inline float *layer_din(const model *m, const layer *l) { return m->dacts + m->layers[l->src].act_off; }
+static inline float *layer_params(const model *m, const layer *l) { return m->params + l->param_off; }
+static inline float *layer_grads(const model *m, const layer *l) { return m->grads + l->param_off; }
+
+/* dst = src, or dst += src when acc; n floats, threaded. */
+void layer_store_grad(float *dst, const float *src, size_t n, bool acc);
+/* C[m][n] = A · B (+ C when beta = 1), row-major with leading dimensions,
+   A transposed when ta, B when tb; BLIS on the threads in force. */
+void layer_sgemm(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                 float beta, float *c, int ldc);
+
+extern const op_def op_input, op_conv, op_bn, op_relu, op_maxpool, op_gap, op_dense, op_dropout, op_add;
+
+#endif

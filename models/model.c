@@ -1,0 +1,205 @@
+/* models/model.c — build a model from its table, size and allocate its
+ * memory once, initialise it, run it forward and backward. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/rng.h"
+#include "models/layers.h"
+
+const op_def *const op_defs[OP_COUNT] = {
+    [OP_INPUT] = &op_input,     [OP_CONV] = &op_conv, [OP_BN] = &op_bn,       [OP_RELU] = &op_relu,
+    [OP_MAXPOOL] = &op_maxpool, [OP_GAP] = &op_gap,   [OP_DENSE] = &op_dense, [OP_DROPOUT] = &op_dropout,
+    [OP_ADD] = &op_add,
+};
+
+enum { MAX_ROWS = 1024 };
+
+static float *alloc_block(size_t count)
+{
+    void *p = NULL;
+    size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
+        return NULL;
+    memset(p, 0, bytes ? bytes : 64);
+    return p;
+}
+
+int model_build(model *m, const model_desc *d, const conv_kernel *k, int max_batch, char *err, size_t errlen)
+{
+    layer_spec rows[MAX_ROWS];
+    int n;
+    if (!strcmp(d->name, "cnn"))
+        n = model_table_cnn(d, rows, MAX_ROWS);
+    else if (!strcmp(d->name, "resnet"))
+        n = model_table_resnet(d, rows, MAX_ROWS);
+    else {
+        memset(m, 0, sizeof *m);
+        snprintf(err, errlen, "error: unknown model '%s' (known: cnn, resnet)", d->name);
+        return -1;
+    }
+    return model_build_table(m, d, rows, n, k, max_batch, err, errlen);
+}
+
+int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int n, const conv_kernel *k,
+                      int max_batch, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    m->desc = *d;
+    m->kernel = k;
+    m->max_batch = max_batch;
+    if (n < 2 || rows[0].op != OP_INPUT) {
+        snprintf(err, errlen, "error: model '%s' table is empty, too large, or does not start with input", d->name);
+        return -1;
+    }
+    m->layers = calloc((size_t)n, sizeof *m->layers);
+    m->num_layers = n;
+    size_t max_conv_in = 0;
+    for (int i = 0; i < n; i++) {
+        layer *l = &m->layers[i];
+        l->spec = rows[i];
+        l->src = rows[i].op == OP_INPUT ? -1 : rows[i].src == PREV ? i - 1 : rows[i].src;
+        l->src2 = rows[i].op == OP_ADD ? (rows[i].src2 == PREV ? i - 1 : rows[i].src2) : -1;
+        if (l->src >= i || l->src2 >= i) {
+            snprintf(err, errlen, "error: layer %d '%s' reads a later layer", i, rows[i].name);
+            model_free(m);
+            return -1;
+        }
+        l->in = rows[i].op == OP_INPUT ? d->input : m->layers[l->src].out;
+        if (l->src2 >= 0 && memcmp(&m->layers[l->src2].out, &l->in, sizeof l->in) != 0) {
+            snprintf(err, errlen, "error: layer '%s' adds tensors of different shapes", rows[i].name);
+            model_free(m);
+            return -1;
+        }
+        const op_def *op = op_defs[rows[i].op];
+        if (!op->out_shape(&rows[i], l->in, &l->out, err, errlen)) {
+            model_free(m);
+            return -1;
+        }
+        l->param_off = m->num_params;
+        l->param_count = op->params(&rows[i], l->in, l->out);
+        m->num_params += l->param_count;
+        l->state_off = m->num_state;
+        l->state_count = op->state(&rows[i], l->in, l->out);
+        m->num_state += l->state_count;
+        l->save_off = m->num_save;
+        l->save_count = op->saved(&rows[i], l->in, l->out, max_batch);
+        m->num_save += l->save_count;
+        l->act_off = m->num_acts;
+        m->num_acts += (size_t)max_batch * tshape_count(l->out);
+        l->flops = op->flops(&rows[i], l->in, l->out);
+        m->flops += l->flops;
+        if (rows[i].op == OP_CONV) {
+            const conv_shape cs = { max_batch, l->in.c, l->in.h, l->in.w, rows[i].out, rows[i].size,
+                                    rows[i].size, rows[i].stride, rows[i].pad };
+            for (int p = 0; p < CONV_NUM_PASSES; p++)
+                l->ran[p] = conv_resolve(k, &cs, (conv_pass)p);
+            size_t ws = conv_workspace_bytes(k, &cs);
+            if (ws > m->ws_bytes)
+                m->ws_bytes = ws;
+            if (conv_x_count(&cs) > max_conv_in)
+                max_conv_in = conv_x_count(&cs);
+        }
+    }
+    /* A tensor read by several layers: in backward (reverse order) the last
+       reader writes its gradient, earlier readers add to it. */
+    for (int i = 0; i < n; i++) {
+        layer *l = &m->layers[i];
+        for (int j = i + 1; j < n; j++) {
+            if (m->layers[j].src == l->src || m->layers[j].src2 == l->src)
+                l->acc_src = true;
+            if (l->src2 >= 0 && (m->layers[j].src == l->src2 || m->layers[j].src2 == l->src2))
+                l->acc_src2 = true;
+        }
+        if (l->src2 >= 0 && l->src2 == l->src)
+            l->acc_src2 = true;
+    }
+    m->scratch_count = max_conv_in;
+    m->params = alloc_block(m->num_params);
+    m->grads = alloc_block(m->num_params);
+    m->adam_m = alloc_block(m->num_params);
+    m->adam_v = alloc_block(m->num_params);
+    m->state = alloc_block(m->num_state);
+    m->acts = alloc_block(m->num_acts);
+    m->dacts = alloc_block(m->num_acts);
+    m->save = alloc_block(m->num_save);
+    m->scratch = alloc_block(m->scratch_count);
+    m->ws = alloc_block((m->ws_bytes + sizeof(float) - 1) / sizeof(float));
+    if (!m->params || !m->grads || !m->adam_m || !m->adam_v || !m->state || !m->acts || !m->dacts || !m->save ||
+        !m->scratch || !m->ws) {
+        snprintf(err, errlen, "error: out of memory building model '%s' for batch %d", d->name, max_batch);
+        model_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void model_free(model *m)
+{
+    free(m->layers);
+    free(m->params), free(m->grads), free(m->adam_m), free(m->adam_v), free(m->state);
+    free(m->acts), free(m->dacts), free(m->save), free(m->scratch), free(m->ws);
+    memset(m, 0, sizeof *m);
+}
+
+void model_print_summary(const model *m, FILE *f)
+{
+    fprintf(f, "model %s (kernel %s): %zu parameters, %.1f MFLOP forward per image\n", m->desc.name,
+            m->kernel->name, m->num_params, m->flops / 1e6);
+    for (int i = 0; i < m->num_layers; i++) {
+        const layer *l = &m->layers[i];
+        char in[32], out[32], ran[64] = "";
+        snprintf(in, sizeof in, "%dx%dx%d", l->in.c, l->in.h, l->in.w);
+        snprintf(out, sizeof out, "%dx%dx%d", l->out.c, l->out.h, l->out.w);
+        if (l->spec.op == OP_CONV)
+            snprintf(ran, sizeof ran, "%s/%s/%s", l->ran[0]->name, l->ran[1]->name, l->ran[2]->name);
+        fprintf(f, "  %3d %-16s %-8s %11s -> %-11s %9zu params %8.2f MFLOP  %s\n", i, l->spec.name,
+                op_defs[l->spec.op]->name, in, out, l->param_count, l->flops / 1e6, ran);
+    }
+}
+
+void model_init_params(model *m, uint64_t seed)
+{
+    for (int i = 0; i < m->num_layers; i++) {
+        const layer *l = &m->layers[i];
+        float *p = m->params + l->param_off;
+        rng_stream r = rng_stream_for(seed, RNG_INIT, 0, (uint64_t)i);
+        if (l->spec.op == OP_CONV) {
+            /* He-normal: std = sqrt(2 / fan_in), fan_in = C·R·S */
+            const double std = sqrt(2.0 / ((double)l->in.c * l->spec.size * l->spec.size));
+            for (size_t j = 0; j < l->param_count; j++)
+                p[j] = (float)(std * rng_normal(&r));
+        } else if (l->spec.op == OP_DENSE) {
+            /* PyTorch's default: W and b uniform in ±1/sqrt(fan_in) */
+            const float bound = (float)(1.0 / sqrt((double)tshape_count(l->in)));
+            for (size_t j = 0; j < l->param_count; j++)
+                p[j] = rng_range(&r, -bound, bound);
+        } else if (l->spec.op == OP_BN) {
+            const int C = l->in.c;
+            float *rs = m->state + l->state_off;
+            for (int c = 0; c < C; c++) {
+                p[c] = 1.0f, p[C + c] = 0.0f;      /* gamma, beta */
+                rs[c] = 0.0f, rs[C + c] = 1.0f;    /* running mean, var */
+            }
+        }
+    }
+    memset(m->adam_m, 0, m->num_params * sizeof(float));
+    memset(m->adam_v, 0, m->num_params * sizeof(float));
+}
+
+float *model_input(model *m) { return m->acts + m->layers[0].act_off; }
+
+const float *model_forward(model *m, const model_step *st)
+{
+    for (int i = 0; i < m->num_layers; i++)
+        op_defs[m->layers[i].spec.op]->forward(m, &m->layers[i], st);
+    return layer_out(m, &m->layers[m->num_layers - 1]);
+}
+
+void model_backward(model *m, const model_step *st, const float *dlogits)
+{
+    layer *last = &m->layers[m->num_layers - 1];
+    memcpy(layer_dout(m, last), dlogits, (size_t)st->batch * tshape_count(last->out) * sizeof(float));
+    for (int i = m->num_layers - 1; i > 0; i--)
+        op_defs[m->layers[i].spec.op]->backward(m, &m->layers[i], st);
+}

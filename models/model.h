@@ -1,0 +1,120 @@
+/* models/model.h — networks as tables of layers, memory in a few blocks.
+ *
+ * A model is a table of layer_spec rows (models/cnn.c, models/resnet.c).  Each
+ * row names an operation and its input(s); behaviour lives in one small table
+ * of operations (models/layers.h).  model_build sizes everything first, then
+ * makes one aligned allocation each for parameters, gradients, Adam's two
+ * moments, batch-norm running statistics, activations (and their gradients),
+ * per-layer saved values and the convolution workspace; layers hold offsets
+ * into them.  Nothing is allocated after model_build (llm.c's
+ * malloc_and_point_parameters, done with a table).
+ *
+ * Tensors are NCHW floats; a layer's output is [batch][c][h][w].
+ */
+#ifndef PROBADOR_MODELS_MODEL_H
+#define PROBADOR_MODELS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kernels/conv.h"
+
+typedef enum layer_op {
+    OP_INPUT,      /* the image batch */
+    OP_CONV,       /* convolution, no bias: out channels, size, stride, pad */
+    OP_BN,         /* batch normalisation (affine) */
+    OP_RELU,
+    OP_MAXPOOL,    /* 2x2, stride 2 */
+    OP_GAP,        /* global average pool -> c x 1 x 1 */
+    OP_DENSE,      /* fully connected with bias: out units (input flattened) */
+    OP_DROPOUT,    /* p: probability of dropping */
+    OP_ADD,        /* src + src2 (residual) */
+    OP_COUNT
+} layer_op;
+
+enum { PREV = -1 };   /* "the previous row" as a layer_spec source */
+
+/* One row of a model table. */
+typedef struct layer_spec {
+    layer_op op;
+    const char *name;
+    int src, src2;           /* input rows (absolute index, or PREV); src2 for OP_ADD */
+    int out;                 /* OP_CONV: output channels; OP_DENSE: units */
+    int size, stride, pad;   /* OP_CONV filter size, stride, padding */
+    float p;                 /* OP_DROPOUT rate */
+} layer_spec;
+
+typedef struct tshape {
+    int c, h, w;
+} tshape;
+static inline size_t tshape_count(tshape s) { return (size_t)s.c * s.h * s.w; }
+
+typedef struct layer {
+    layer_spec spec;
+    int src, src2;                   /* resolved absolute inputs (-1: none) */
+    bool acc_src, acc_src2;          /* backward adds into the input gradient (another
+                                        consumer wrote it first) instead of overwriting */
+    tshape in, out;
+    size_t param_off, param_count;   /* into model.params (and grads, adam_m, adam_v) */
+    size_t state_off, state_count;   /* into model.state: BN running mean, var */
+    size_t act_off;                  /* into model.acts / model.dacts: [max_batch][out] */
+    size_t save_off, save_count;     /* into model.save: BN mean/invstd, dropout mask */
+    double flops;                    /* forward multiply-adds x2 per image */
+    const conv_kernel *ran[CONV_NUM_PASSES];   /* OP_CONV: what actually runs each pass */
+} layer;
+
+typedef struct model_desc {
+    char name[32];          /* "cnn", "resnet" */
+    int blocks, width;      /* resnet: blocks per stage, base width */
+    float dropout;          /* cnn: dense dropout */
+    int classes;            /* 10 */
+    tshape input;           /* 1 x 28 x 28 */
+} model_desc;
+
+typedef struct model {
+    model_desc desc;
+    layer *layers;
+    int num_layers, max_batch;
+    const conv_kernel *kernel;
+    size_t num_params, num_state, num_acts, num_save, ws_bytes, scratch_count;
+    float *params, *grads, *adam_m, *adam_v, *state;
+    float *acts, *dacts, *save, *scratch;
+    void *ws;
+    double flops;           /* forward, per image */
+} model;
+
+/* The context of one forward/backward pass. */
+typedef struct model_step {
+    int batch;              /* ≤ max_batch */
+    bool train;             /* batch statistics and dropout on */
+    uint64_t seed, step;    /* dropout masks: rng (seed, RNG_DROPOUT, step, sample) */
+} model_step;
+
+/* Tables: the number of rows written to `rows` (capacity `cap`), or -1. */
+int model_table_cnn(const model_desc *d, layer_spec *rows, int cap);
+int model_table_resnet(const model_desc *d, layer_spec *rows, int cap);
+
+/* Builds the model: shapes, parameter layout, one allocation per block.
+   0, or -1 with "error: ..." in err. */
+int model_build(model *m, const model_desc *d, const conv_kernel *k, int max_batch, char *err, size_t errlen);
+/* The same from an explicit table (rows[0] must be OP_INPUT); tests build
+   one-layer networks with it. */
+int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int n, const conv_kernel *k,
+                      int max_batch, char *err, size_t errlen);
+void model_free(model *m);
+/* One line per layer: shape in -> out, parameters, MFLOPs, kernel that runs. */
+void model_print_summary(const model *m, FILE *f);
+/* He-normal convolutions, PyTorch-default dense layers, BN gamma 1 beta 0;
+   randomness keyed (seed, RNG_INIT, 0, layer index). Zeroes Adam state. */
+void model_init_params(model *m, uint64_t seed);
+
+/* The input batch [batch][1][28][28] lives here; fill it, then forward. */
+float *model_input(model *m);
+/* Forward; returns the logits [batch][classes]. */
+const float *model_forward(model *m, const model_step *st);
+/* Backward from dlogits [batch][classes]; fills m->grads (overwritten). */
+void model_backward(model *m, const model_step *st, const float *dlogits);
+
+#endif
