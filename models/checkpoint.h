@@ -1,0 +1,41 @@
+/* models/checkpoint.h — a versioned, self-checking binary snapshot of training.
+ *
+ * Layout (little-endian), version 1:
+ *   "PROBCKPT" · u32 version · u32 header bytes · header · tensor table · data · u32 CRC-32
+ *   header: model_desc fields (name[32], blocks, width, dropout, classes, input c,h,w),
+ *           u32 epochs completed, u64 optimiser steps taken, u64 seed, u32 history bytes
+ *   tensor table: u32 count, then per layer with parameters or state:
+ *           name[32], u64 parameter count, u64 state count
+ *   data:   parameters, BN running statistics, Adam m, Adam v (float32), then the
+ *           history text (the per-epoch CSV rows written so far)
+ * The generator position is (seed, epochs, steps): every random stream is keyed
+ * by those, so nothing else is needed to resume exactly.
+ * The CRC-32 (zlib) covers every byte before it.  Loading checks magic,
+ * version, size, CRC, and that the model and every tensor match; any mismatch
+ * is an error naming the file and what differs.
+ */
+#ifndef PROBADOR_MODELS_CHECKPOINT_H
+#define PROBADOR_MODELS_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "models/model.h"
+
+enum { CHECKPOINT_VERSION = 1 };
+
+typedef struct checkpoint_info {
+    uint32_t epochs;        /* completed */
+    uint64_t steps;         /* optimiser steps taken */
+    uint64_t seed;
+    char *history;          /* malloc'd on load (free it); may be NULL on save */
+} checkpoint_info;
+
+/* Writes atomically (temporary file, fsync, rename).  0 or -1 with err. */
+int checkpoint_save(const char *path, const model *m, const checkpoint_info *info, char *err, size_t errlen);
+/* Reads into an already built model of the same description.  Parts selects
+   what is restored: CKPT_WEIGHTS (parameters and BN statistics) and/or
+   CKPT_OPTIMISER (Adam moments).  0 or -1 with err. */
+enum { CKPT_WEIGHTS = 1, CKPT_OPTIMISER = 2, CKPT_ALL = 3 };
+int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen);
+
+#endif
