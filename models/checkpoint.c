@@ -127,6 +127,14 @@ static bool get(reader *r, void *dst, size_t n)
     return true;
 }
 
+/* The CRC-32 in the last four bytes (memcpy: the file offset is unaligned). */
+static uint32_t stored_crc(const unsigned char *data, size_t len)
+{
+    uint32_t crc;
+    memcpy(&crc, data + len - 4, 4);
+    return crc;
+}
+
 int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen)
 {
     memset(info, 0, sizeof *info);
@@ -155,7 +163,7 @@ int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info
              version, CHECKPOINT_VERSION);
     else if (version < 1)
         fail(err, errlen, path, "bad checkpoint version %u", version);
-    else if (r.len < 4 || (uint32_t)crc32(0L, data, (uInt)(r.len - 4)) != *(const uint32_t *)(data + r.len - 4))
+    else if (r.len < 4 || (uint32_t)crc32(0L, data, (uInt)(r.len - 4)) != stored_crc(data, r.len))
         fail(err, errlen, path, "checksum mismatch: the checkpoint is truncated or corrupt; rerun the experiment");
     else {
         r.len -= 4;
