@@ -50,7 +50,8 @@ static const char usage_text[] =
     "  --warmup N          untimed runs before timing (default: 2)\n"
     "  --max-seconds S     stop repeating a row after S seconds, once 3 runs are timed (default: 2)\n"
     "  --out PATH          CSV to write (default: reports/data/kernels.csv); context goes to PATH.env\n"
-    "  --list              print the layers and kernels, then exit\n";
+    "  --list              print the layers and kernels, then exit\n"
+    "  --train             time full training steps instead (probador bench --train --help)\n";
 
 static double now_seconds(clockid_t clock)
 {
@@ -294,6 +295,9 @@ static void *xalloc(size_t bytes)
 /* ---- the benchmark ------------------------------------------------------- */
 int bench_main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--train"))
+            return bench_train_main(argc, argv);
     bench_options o;
     int rc = parse_options(argc, argv, &o);
     if (rc)

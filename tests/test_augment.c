@@ -1,0 +1,311 @@
+/* tests/test_augment.c — the affine warp: exact identity, mirror and whole-pixel
+ * shifts; rotation and scale geometry; keyed, independent draws within their
+ * ranges; and the time of one epoch's worth of warps. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "data/augment.h"
+#include "data/rng.h"
+
+enum { N = AUG_SIDE, NPIX = AUG_PIXELS, NIMG = 16 };
+static const uint64_t SEED = 20240611; /* printed by failures through the messages below */
+
+static const aug_params FULL = { 15.0f, 2.0f, 0.9f, 1.1f, 0.5f };
+
+/* NIMG test images: random intensities with a zero border column/row here and
+   there, plus a few saturated pixels, all from a fixed stream. */
+static uint8_t images[NIMG][NPIX];
+
+static int setup_images(void **state)
+{
+    rng_stream s = rng_stream_for(SEED, RNG_INIT, 0, 99);
+    for (int i = 0; i < NIMG; i++)
+        for (int p = 0; p < NPIX; p++) {
+            const uint32_t r = rng_below(&s, 300);
+            images[i][p] = (uint8_t)(r >= 256 ? (r & 1 ? 255 : 0) : r);
+        }
+    return 0;
+}
+
+static float normalised(float intensity) { return (intensity / 255.0f - AUG_MEAN) / AUG_STD; }
+
+static void assert_bitwise(const float *got, const float *want, int count, const char *what)
+{
+    if (memcmp(got, want, (size_t)count * sizeof *got) == 0)
+        return;
+    for (int p = 0; p < count; p++)
+        if (memcmp(&got[p], &want[p], sizeof *got) != 0)
+            fail_msg("%s: first difference at pixel %d (row %d, col %d): got %.9g, want %.9g (seed %llu)", what, p,
+                     p / N, p % N, (double)got[p], (double)want[p], (unsigned long long)SEED);
+}
+
+static void test_normalise_values(void **state)
+{
+    uint8_t src[NPIX];
+    float dst[NPIX];
+    for (int p = 0; p < NPIX; p++)
+        src[p] = (uint8_t)(p % 256);
+    aug_normalise(src, dst);
+    for (int p = 0; p < NPIX; p++)
+        assert_true(fabs((double)dst[p] - ((p % 256) / 255.0 - 0.2860) / 0.3530) < 1e-6);
+}
+
+static void test_identity_is_exact(void **state)
+{
+    float plain[NPIX], warped[NPIX];
+    for (int i = 0; i < NIMG; i++) {
+        aug_normalise(images[i], plain);
+        aug_warp_with(images[i], warped, 0.0f, 0.0f, 0.0f, 1.0f, false);
+        assert_bitwise(warped, plain, NPIX, "explicit identity warp");
+        const aug_params none = AUG_PARAMS_NONE;
+        for (uint64_t epoch = 0; epoch < 3; epoch++) {
+            aug_warp_normalise(images[i], warped, &none, SEED, epoch, (uint64_t)i);
+            assert_bitwise(warped, plain, NPIX, "drawn warp with every part off");
+        }
+    }
+}
+
+static void test_flip_mirrors_exactly(void **state)
+{
+    const aug_params flip = { 0.0f, 0.0f, 1.0f, 1.0f, 1.0f };
+    uint8_t mirrored[NPIX];
+    float want[NPIX], got[NPIX];
+    for (int i = 0; i < NIMG; i++) {
+        for (int y = 0; y < N; y++)
+            for (int x = 0; x < N; x++)
+                mirrored[y * N + x] = images[i][y * N + (N - 1 - x)];
+        aug_normalise(mirrored, want);
+        aug_warp_normalise(images[i], got, &flip, SEED, 1, (uint64_t)i);
+        assert_bitwise(got, want, NPIX, "flip with probability 1");
+    }
+}
+
+/* Whole-pixel shifts move the content exactly, filling with background. */
+static void test_whole_pixel_shift(void **state)
+{
+    const int shifts[][2] = { { 1, 0 }, { -1, 0 }, { 0, 1 }, { 0, -1 }, { 2, -3 } };
+    uint8_t moved[NPIX];
+    float want[NPIX], got[NPIX];
+    for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+        const int dx = shifts[k][0], dy = shifts[k][1];
+        for (int i = 0; i < NIMG; i++) {
+            for (int y = 0; y < N; y++)
+                for (int x = 0; x < N; x++) {
+                    const int sx = x - dx, sy = y - dy;
+                    moved[y * N + x] = sx >= 0 && sx < N && sy >= 0 && sy < N ? images[i][sy * N + sx] : 0;
+                }
+            aug_normalise(moved, want);
+            aug_warp_with(images[i], got, 0.0f, (float)dx, (float)dy, 1.0f, false);
+            char what[64];
+            snprintf(what, sizeof what, "shift by (%d, %d)", dx, dy);
+            assert_bitwise(got, want, NPIX, what);
+        }
+    }
+    /* the border that came in is background: the normalised value of 0 */
+    aug_warp_with(images[0], got, 0.0f, 1.0f, 0.0f, 1.0f, false);
+    for (int y = 0; y < N; y++)
+        assert_true(memcmp(&got[y * N], &(float){ normalised(0.0f) }, sizeof(float)) == 0);
+}
+
+/* +90° turns +x towards +y: out[y][x] = src[27 - x][y]; -90°: src[x][27 - y];
+   180°: src[27 - y][27 - x].  cos 90° is not exactly 0 in floating point, hence
+   the tolerance. */
+static void test_rotations_by_right_angles(void **state)
+{
+    float got[NPIX];
+    for (int i = 0; i < NIMG; i++) {
+        const struct {
+            float angle;
+            int kind;
+        } cases[] = { { 90.0f, 0 }, { -90.0f, 1 }, { 180.0f, 2 }, { 270.0f, 1 } };
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            aug_warp_with(images[i], got, cases[k].angle, 0.0f, 0.0f, 1.0f, false);
+            for (int y = 0; y < N; y++)
+                for (int x = 0; x < N; x++) {
+                    int sy, sx;
+                    switch (cases[k].kind) {
+                    case 0: sy = N - 1 - x, sx = y; break;
+                    case 1: sy = x, sx = N - 1 - y; break;
+                    default: sy = N - 1 - y, sx = N - 1 - x; break;
+                    }
+                    const float want = normalised((float)images[i][sy * N + sx]);
+                    if (fabsf(got[y * N + x] - want) > 1e-5f)
+                        fail_msg("rotation %g: pixel (%d, %d) got %.9g want %.9g", (double)cases[k].angle, y, x,
+                                 (double)got[y * N + x], (double)want);
+                }
+        }
+    }
+}
+
+/* Scale 0.5 shrinks about the centre: output (x, y) samples the source at
+   (2x - 13.5, 2y - 13.5), the mean of four pixels (background outside). */
+static void test_scale_about_centre(void **state)
+{
+    float got[NPIX];
+    aug_warp_with(images[3], got, 0.0f, 0.0f, 0.0f, 0.5f, false);
+    for (int y = 0; y < N; y++)
+        for (int x = 0; x < N; x++) {
+            const int x0 = 2 * x - 14, y0 = 2 * y - 14; /* floor(2x - 13.5) */
+            double sum = 0;
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    const int sx = x0 + dx, sy = y0 + dy;
+                    sum += sx >= 0 && sx < N && sy >= 0 && sy < N ? images[3][sy * N + sx] : 0;
+                }
+            assert_true(fabsf(got[y * N + x] - normalised((float)(sum / 4))) < 1e-5f);
+        }
+}
+
+static void test_same_key_same_output(void **state)
+{
+    float a[NPIX], b[NPIX];
+    aug_warp_normalise(images[5], a, &FULL, SEED, 4, 4711);
+    aug_warp_normalise(images[5], b, &FULL, SEED, 4, 4711);
+    assert_bitwise(b, a, NPIX, "same (seed, epoch, index)");
+    /* another index, epoch or seed: another warp of the same image */
+    const uint64_t other[][3] = { { SEED, 4, 4712 }, { SEED, 5, 4711 }, { SEED + 1, 4, 4711 } };
+    for (size_t k = 0; k < sizeof other / sizeof other[0]; k++) {
+        aug_warp_normalise(images[5], b, &FULL, other[k][0], other[k][1], other[k][2]);
+        assert_true(memcmp(a, b, sizeof a) != 0);
+    }
+}
+
+/* Switching one part off leaves every other part's draw, and so the warp made
+   from them, unchanged. */
+static void test_parts_are_independent(void **state)
+{
+    for (uint64_t idx = 0; idx < 200; idx++) {
+        aug_params off_rot = FULL, off_shift = FULL, off_scale = FULL, off_flip = FULL;
+        off_rot.rotation_deg = 0.0f;
+        off_shift.shift_px = 0.0f;
+        off_scale.scale_lo = off_scale.scale_hi = 1.0f;
+        off_flip.flip_prob = 0.0f;
+        const aug_transform t = aug_draw(&FULL, SEED, 2, idx), r = aug_draw(&off_rot, SEED, 2, idx),
+                            s = aug_draw(&off_shift, SEED, 2, idx), c = aug_draw(&off_scale, SEED, 2, idx),
+                            f = aug_draw(&off_flip, SEED, 2, idx);
+        assert_true(r.angle_deg == 0.0f && r.dx == t.dx && r.dy == t.dy && r.scale == t.scale && r.flip == t.flip);
+        assert_true(s.angle_deg == t.angle_deg && s.dx == 0.0f && s.dy == 0.0f && s.scale == t.scale &&
+                    s.flip == t.flip);
+        assert_true(c.angle_deg == t.angle_deg && c.dx == t.dx && c.dy == t.dy && c.scale == 1.0f &&
+                    c.flip == t.flip);
+        assert_true(f.angle_deg == t.angle_deg && f.dx == t.dx && f.dy == t.dy && f.scale == t.scale && !f.flip);
+
+        /* the drawn warp with rotation off = the explicit warp with the full
+           parameters' shift, scale and flip and no rotation */
+        float drawn[NPIX], explicit_[NPIX];
+        const uint8_t *img = images[idx % NIMG];
+        aug_warp_normalise(img, drawn, &off_rot, SEED, 2, idx);
+        aug_warp_with(img, explicit_, 0.0f, t.dx, t.dy, t.scale, t.flip);
+        assert_bitwise(drawn, explicit_, NPIX, "rotation off vs explicit values");
+        aug_warp_normalise(img, drawn, &FULL, SEED, 2, idx);
+        aug_warp_with(img, explicit_, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
+        assert_bitwise(drawn, explicit_, NPIX, "full draw vs explicit values");
+    }
+}
+
+/* 10,000 draws: every value in its range and spread over it; flip rate within
+   0.5 ± 0.02 (the standard error at this n is 0.005, so ±4σ). */
+static void test_draw_ranges(void **state)
+{
+    enum { DRAWS = 10000 };
+    float amin = INFINITY, amax = -INFINITY, smin = INFINITY, smax = -INFINITY;
+    int flips = 0;
+    for (uint64_t i = 0; i < DRAWS; i++) {
+        const aug_transform t = aug_draw(&FULL, SEED, 7, i);
+        assert_true(fabsf(t.angle_deg) <= FULL.rotation_deg);
+        assert_true(fabsf(t.dx) <= FULL.shift_px && fabsf(t.dy) <= FULL.shift_px);
+        assert_true(t.scale >= FULL.scale_lo && t.scale <= FULL.scale_hi);
+        amin = fminf(amin, t.angle_deg), amax = fmaxf(amax, t.angle_deg);
+        smin = fminf(smin, t.scale), smax = fmaxf(smax, t.scale);
+        flips += t.flip;
+    }
+    assert_true(amin < -0.99f * FULL.rotation_deg && amax > 0.99f * FULL.rotation_deg);
+    assert_true(smin < FULL.scale_lo + 0.01f && smax > FULL.scale_hi - 0.01f);
+    const double rate = (double)flips / DRAWS;
+    if (fabs(rate - 0.5) > 0.02)
+        fail_msg("flip rate %.4f outside 0.5 ± 0.02 (seed %llu)", rate, (unsigned long long)SEED);
+}
+
+/* Outputs stay within the normalised range of 0..255 and are never NaN. */
+static void test_output_range(void **state)
+{
+    const aug_params wild = { 180.0f, 10.0f, 0.5f, 2.0f, 0.5f };
+    const float lo = normalised(0.0f), hi = normalised(255.0f);
+    float out[NPIX];
+    for (uint64_t idx = 0; idx < 500; idx++) {
+        aug_warp_normalise(images[idx % NIMG], out, &wild, SEED, 0, idx);
+        for (int p = 0; p < NPIX; p++)
+            assert_true(out[p] >= lo - 1e-5f && out[p] <= hi + 1e-5f);
+    }
+}
+
+static void test_params_check(void **state)
+{
+    char err[160];
+    const aug_params none = AUG_PARAMS_NONE;
+    assert_int_equal(aug_params_check(&none, err, sizeof err), 0);
+    assert_int_equal(aug_params_check(&FULL, err, sizeof err), 0);
+    const aug_params bad[] = {
+        { -1.0f, 0.0f, 1.0f, 1.0f, 0.0f }, { 0.0f, NAN, 1.0f, 1.0f, 0.0f },  { 0.0f, 0.0f, 0.0f, 0.0f, 0.0f },
+        { 0.0f, 0.0f, 1.2f, 1.1f, 0.0f },  { 0.0f, 0.0f, 1.0f, 1.0f, 1.5f }, { 0.0f, 0.0f, 1.0f, INFINITY, 0.0f },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        err[0] = 0;
+        assert_int_equal(aug_params_check(&bad[k], err, sizeof err), -1);
+        assert_true(strncmp(err, "error: augmentation: ", 21) == 0);
+    }
+}
+
+/* One epoch's worth of warps (60,000) on this thread; printed, and bounded
+   loosely (the budget is well under a second) except under the sanitizers. */
+static void test_epoch_time(void **state)
+{
+    enum { COUNT = 60000 };
+    float *out = malloc(sizeof(float) * NPIX);
+    assert_non_null(out);
+    double best = INFINITY, checksum = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (uint64_t i = 0; i < COUNT; i++) {
+            aug_warp_normalise(images[i % NIMG], out, &FULL, SEED, (uint64_t)rep, i);
+            checksum += out[(i * 37) % NPIX];
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        best = fmin(best, s);
+    }
+    free(out);
+    printf("[ info     ] augment: %d warps on 1 thread in %.3f s (best of 3; checksum %.3f)\n", COUNT, best,
+           checksum);
+#if !defined(__SANITIZE_ADDRESS__)
+    assert_true(best < 2.0);
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normalise_values),
+        cmocka_unit_test(test_identity_is_exact),
+        cmocka_unit_test(test_flip_mirrors_exactly),
+        cmocka_unit_test(test_whole_pixel_shift),
+        cmocka_unit_test(test_rotations_by_right_angles),
+        cmocka_unit_test(test_scale_about_centre),
+        cmocka_unit_test(test_same_key_same_output),
+        cmocka_unit_test(test_parts_are_independent),
+        cmocka_unit_test(test_draw_ranges),
+        cmocka_unit_test(test_output_range),
+        cmocka_unit_test(test_params_check),
+        cmocka_unit_test(test_epoch_time),
+    };
+    return cmocka_run_group_tests_name("augment", tests, setup_images, NULL);
+}
