@@ -177,7 +177,26 @@ static void append(char **s, const char *fmt, ...)
 
 static const char epochs_header[] = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate\n";
 static const char timing_header[] = "epoch,seconds,images_per_second\n";
-static const char history_split[] = "--timing--\n";
+
+/* timing.csv's rows for epochs 1..epochs from an earlier, interrupted run (wall
+   clock, so kept out of the checkpoint, whose bytes must be deterministic). */
+static char *previous_timing(const char *dir, uint32_t epochs)
+{
+    char path[1200], line[256];
+    snprintf(path, sizeof path, "%s/timing.csv", dir);
+    char *out = NULL;
+    append(&out, "%s", timing_header);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return out;
+    while (fgets(line, sizeof line, f)) {
+        const long epoch = strtol(line, NULL, 10);
+        if (epoch >= 1 && epoch <= (long)epochs)
+            append(&out, "%s", line);
+    }
+    fclose(f);
+    return out;
+}
 
 static void progress(const exp_config *c, int epoch, int step, int steps, double loss, double acc,
                      double ips, double eta, bool final)
@@ -249,14 +268,9 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
             free(info.history);
             goto fail;
         }
-        char *split = strstr(info.history, history_split);
-        if (split) {
-            *split = '\0';
-            free(epochs_csv), free(timing_csv);
-            epochs_csv = strdup(info.history);
-            timing_csv = strdup(split + strlen(history_split));
-        }
-        free(info.history);
+        free(epochs_csv), free(timing_csv);
+        epochs_csv = info.history;
+        timing_csv = previous_timing(opt->out_dir, info.epochs);
         first_epoch = (int)info.epochs;
         step = info.steps;
         fprintf(stderr, "%s: resuming after epoch %d\n", c->name, first_epoch);
@@ -309,11 +323,8 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
                 seconds);
 
         /* checkpoint and the CSVs so far, each atomically */
-        char *history = NULL;
-        append(&history, "%s%s%s", epochs_csv, history_split, timing_csv);
-        checkpoint_info info = { (uint32_t)(epoch + 1), step, (uint64_t)c->seed, history };
+        checkpoint_info info = { (uint32_t)(epoch + 1), step, (uint64_t)c->seed, epochs_csv };
         const int rc = checkpoint_save(path, &m, &info, err, sizeof err);
-        free(history);
         if (rc || write_text_file(opt->out_dir, "epochs.csv", epochs_csv) ||
             write_text_file(opt->out_dir, "timing.csv", timing_csv)) {
             if (rc)
