@@ -141,7 +141,7 @@ static void gap_bwd(model *m, layer *l, const model_step *st)
 const op_def op_gap = { "gap", gap_out, none, none, none_saved, no_flops, gap_fwd, gap_bwd };
 
 /* ---- dropout (inverted): keep with probability 1-p, scale by 1/(1-p); the
-        mask of sample n at step t comes from rng (seed, RNG_DROPOUT, t, n) ---- */
+        mask of sample n at step t comes from rng (seed, RNG_DROPOUT, t, layer·2³² + n) ---- */
 static bool dropout_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)
 {
     if (!(s->p >= 0.0f && s->p < 1.0f)) {
@@ -165,7 +165,9 @@ static void dropout_fwd(model *m, layer *l, const model_step *st)
     const bool on = st->train && p > 0.0f;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < st->batch; n++) {
-        rng_stream r = rng_stream_for(st->seed, RNG_DROPOUT, st->step, (uint64_t)n);
+        /* keyed by layer too, so two dropout layers never share a mask */
+        const uint64_t layer_index = (uint64_t)(l - m->layers);
+        rng_stream r = rng_stream_for(st->seed, RNG_DROPOUT, st->step, layer_index << 32 | (uint64_t)n);
         for (size_t i = 0; i < per; i++) {
             const size_t o = (size_t)n * per + i;
             mask[o] = !on ? 1.0f : rng_uniform(&r) < p ? 0.0f : keep_scale;
