@@ -96,20 +96,29 @@ test-build: $(TESTS) $(TESTS_SAN) $(BUILD)/probador
 test-run:
 	@sh tools/run_tests.sh $(TESTS) $(TESTS_SAN)
 
-# ---- benchmark and reports -------------------------------------------------
+# ---- benchmarks, experiments and reports ------------------------------------
+EXPERIMENTS := $(sort $(wildcard experiments/*.yaml))
+
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/probador
 	$(BUILD)/probador bench --out reports/data/kernels.csv
+	$(BUILD)/probador bench --train --out reports/data/train.csv
 
+# Benchmarks rerun when the code changed since their CSV; an experiment reruns
+# when its resolved configuration differs from the one saved with its results
+# (`run --if-stale` compares contents, so a fresh clone is not stale).
 reproduce: deps
 	@$(MAKE) --no-print-directory $(BUILD)/probador
-	@$(MAKE) --no-print-directory reports/kernels.md
+	@$(MAKE) --no-print-directory reports/kernels.md reports/data/train.csv
+	@for e in $(EXPERIMENTS); do $(BUILD)/probador run $$e --if-stale || exit 1; done
 
 report: $(BUILD)/probador
 	$(BUILD)/probador report kernels
 
 reports/data/kernels.csv: $(LIB) $(BUILD)/probador
 	$(BUILD)/probador bench --out $@
+reports/data/train.csv: $(LIB) $(BUILD)/probador
+	$(BUILD)/probador bench --train --out $@
 reports/kernels.md: reports/data/kernels.csv tools/kernels.md.in $(wildcard tools/*.gp) $(BUILD)/probador
 	$(BUILD)/probador report kernels
 

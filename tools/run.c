@@ -21,6 +21,8 @@ static const char usage_text[] =
     "  --results DIR     results root (default: results); the run goes to DIR/NAME/[VARIANT/]seedN\n"
     "  --resume          continue from the run folder's checkpoint.bin, if any\n"
     "  --stop-after N    stop after N epochs, as if interrupted (for --resume tests)\n"
+    "  --if-stale        do nothing if the run folder already holds finished results of exactly\n"
+    "                    this resolved configuration (what `make reproduce` uses)\n"
     "  key=value         override any key, e.g. training.epochs=2 data.train_images=1000\n";
 
 static const char summary_header[] =
@@ -68,11 +70,43 @@ static int update_summary(const char *root, const char *row, const char *experim
     return atomic_commit(&af) ? 0 : -1;
 }
 
+/* A run is current when its summary exists and its saved config.yaml is
+   byte-identical to the configuration about to run (file contents, not
+   modification times, so a fresh clone is not stale). */
+static bool run_is_current(const char *dir, const exp_config *c)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    fclose(f);
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    f = fopen(path, "r");
+    if (!f)
+        return false;
+    char *want = NULL, *have = NULL;
+    size_t want_len = 0, have_len = 0;
+    FILE *mem = open_memstream(&want, &want_len);
+    config_write(c, mem);
+    fclose(mem);
+    mem = open_memstream(&have, &have_len);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    fclose(mem);
+    fclose(f);
+    const bool same = want_len == have_len && memcmp(want, have, want_len) == 0;
+    free(want), free(have);
+    return same;
+}
+
 int run_main(int argc, char **argv)
 {
     const char *file = NULL, *variant = "", *root = "results";
     int seed = -1, stop_after = 0;
-    bool resume = false;
+    bool resume = false, if_stale = false;
     char *overrides = calloc(1, 1);
     exp_config *c = malloc(sizeof *c);
     const char *assignments[256];
@@ -84,6 +118,8 @@ int run_main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--resume"))
             resume = true;
+        else if (!strcmp(a, "--if-stale"))
+            if_stale = true;
         else if (i + 1 < argc && !strcmp(a, "--variant"))
             variant = argv[++i];
         else if (i + 1 < argc && !strcmp(a, "--results"))
@@ -141,6 +177,10 @@ int run_main(int argc, char **argv)
     if (report_mkdirs(dir))
         return 1;
     snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/seed%d", c->seed);
+    if (if_stale && run_is_current(dir, c)) {
+        fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);
+        return 0;
+    }
     train_options opt = { dir, variant, overrides, resume, stop_after };
     train_result res;
     if (train_run(c, &opt, &res))
