@@ -21,36 +21,8 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
-    return p;
-}
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    assert_non_null(s);
-    s[fread(s, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return s;
-}
 
 static exp_config *new_config(void)
 {
@@ -66,7 +38,7 @@ static void capture_begin(void)
 {
     fflush(stderr);
     saved_stderr = dup(2);
-    int fd = open(tmp_path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = open(test_tmp_path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     assert_true(saved_stderr >= 0 && fd >= 0);
     dup2(fd, 2);
     close(fd);
@@ -76,7 +48,7 @@ static char *capture_end(void)
     fflush(stderr);
     dup2(saved_stderr, 2);
     close(saved_stderr);
-    return read_text(tmp_path("stderr.txt"));
+    return test_read_file(test_tmp_path("stderr.txt"));
 }
 
 static int count_lines(const char *s)
@@ -91,8 +63,8 @@ static int count_lines(const char *s)
    status, the file's path and the messages (caller frees). */
 static int load_text(const char *name, const char *yaml, const char **path, char **err, exp_config *c)
 {
-    *path = tmp_path(name);
-    write_text(*path, yaml);
+    *path = test_tmp_path(name);
+    test_write_file(*path, yaml);
     capture_begin();
     int rc = config_load(*path, c);
     *err = capture_end();
@@ -354,7 +326,7 @@ static void test_syntax_error(void **state)
 static void test_missing_and_empty_files(void **state)
 {
     exp_config *c = new_config();
-    const char *path = tmp_path("does-not-exist.yaml");
+    const char *path = test_tmp_path("does-not-exist.yaml");
     remove(path);
     capture_begin();
     int rc = config_load(path, c);
@@ -624,7 +596,7 @@ static void test_variant_errors_at_load(void **state)
 /* write → load must give the identical struct, and writing that gives the same text */
 static void assert_round_trip(const exp_config *c, const char *name)
 {
-    const char *path = tmp_path(name);
+    const char *path = test_tmp_path(name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     assert_int_equal(config_write(c, f), 0);
@@ -641,12 +613,12 @@ static void assert_round_trip(const exp_config *c, const char *name)
             if (((const unsigned char *)c)[i] != ((unsigned char *)again)[i])
                 fail_msg("%s: the re-loaded struct differs at byte offset %zu", path, i);
     }
-    char *first = read_text(path);
+    char *first = test_read_file(path);
     f = fopen(path, "w");
     assert_non_null(f);
     assert_int_equal(config_write(again, f), 0);
     fclose(f);
-    char *second = read_text(path);
+    char *second = test_read_file(path);
     assert_string_equal(first, second);
     free(first);
     free(second);
@@ -662,7 +634,7 @@ static void test_write_round_trip(void **state)
     assert_round_trip(c, "resnet20.resolved.yaml");
 
     /* every key written, in schema order, with its doc */
-    char *text = read_text(tmp_path("resnet20.resolved.yaml"));
+    char *text = test_read_file(test_tmp_path("resnet20.resolved.yaml"));
     const char *order[] = {"\nname: resnet20",
                            "\ndescription: |",
                            "\nmodel:\n  name: resnet",

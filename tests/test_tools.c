@@ -18,41 +18,13 @@
 #include "tools/csv.h"
 #include "tools/template.h"
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
-    return p;
-}
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    s[fread(s, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return s;
-}
 
 static void test_csv_reads_rectangular_file(void **state)
 {
-    const char *p = tmp_path("good.csv");
-    write_text(p, "a,b,c\n1,2,x\n4,5.5,y\n");
+    const char *p = test_tmp_path("good.csv");
+    test_write_file(p, "a,b,c\n1,2,x\n4,5.5,y\n");
     csv_table t;
     assert_int_equal(csv_load(p, &t), 0);
     assert_int_equal(t.rows, 2);
@@ -67,13 +39,13 @@ static void test_csv_reads_rectangular_file(void **state)
 
 static void test_csv_rejects_ragged_and_missing(void **state)
 {
-    const char *p = tmp_path("ragged.csv");
-    write_text(p, "a,b\n1,2\n3\n");
+    const char *p = test_tmp_path("ragged.csv");
+    test_write_file(p, "a,b\n1,2\n3\n");
     csv_table t;
     assert_int_equal(csv_load(p, &t), -1);
-    write_text(p, "");
+    test_write_file(p, "");
     assert_int_equal(csv_load(p, &t), -1);
-    assert_int_equal(csv_load(tmp_path("does-not-exist.csv"), &t), -1);
+    assert_int_equal(csv_load(test_tmp_path("does-not-exist.csv"), &t), -1);
 }
 
 static void test_template_fills_and_rejects_unknown(void **state)
@@ -82,19 +54,19 @@ static void test_template_fills_and_rejects_unknown(void **state)
     tmpl_set(&v, "speed", "%.1f", 12.25);
     tmpl_set(&v, "name", "%s", "im2col");
     tmpl_set(&v, "name", "%s", "winograd");   /* replaces */
-    const char *in = tmp_path("t.md.in"), *out = tmp_path("t.md");
-    write_text(in, "{{name}} runs at {{speed}} GFLOP/s, {{name}}.\n");
+    const char *in = test_tmp_path("t.md.in"), *out = test_tmp_path("t.md");
+    test_write_file(in, "{{name}} runs at {{speed}} GFLOP/s, {{name}}.\n");
     FILE *f = fopen(out, "w");
     assert_int_equal(tmpl_render(in, &v, f), 0);
     fclose(f);
-    char *s = read_text(out);
+    char *s = test_read_file(out);
     assert_string_equal(s, "winograd runs at 12.2 GFLOP/s, winograd.\n");
     free(s);
-    write_text(in, "line one\nat {{sped}} here\n");
+    test_write_file(in, "line one\nat {{sped}} here\n");
     f = fopen(out, "w");
     assert_int_equal(tmpl_render(in, &v, f), -1);   /* prints t.md.in:2:4: ... did you mean 'speed' */
     fclose(f);
-    write_text(in, "open {{speed\n");
+    test_write_file(in, "open {{speed\n");
     f = fopen(out, "w");
     assert_int_equal(tmpl_render(in, &v, f), -1);
     fclose(f);
@@ -103,23 +75,23 @@ static void test_template_fills_and_rejects_unknown(void **state)
 
 static void test_atomic_file_replaces_whole_or_not_at_all(void **state)
 {
-    const char *p = tmp_path("atomic.txt");
-    write_text(p, "old\n");
+    const char *p = test_tmp_path("atomic.txt");
+    test_write_file(p, "old\n");
     atomic_file af;
     assert_true(atomic_open(&af, p));
     fputs("half-written", af.f);
     atomic_abort(&af);
-    char *s = read_text(p);
+    char *s = test_read_file(p);
     assert_string_equal(s, "old\n");   /* an abandoned write leaves the old file */
     free(s);
-    assert_null(read_text(af.tmp));   /* and no temporary behind */
+    assert_null(test_read_file(af.tmp));   /* and no temporary behind */
     assert_true(atomic_open(&af, p));
     fputs("new\n", af.f);
     assert_true(atomic_commit(&af));
-    s = read_text(p);
+    s = test_read_file(p);
     assert_string_equal(s, "new\n");
     free(s);
-    assert_false(atomic_open(&af, tmp_path("no-such-dir/x.txt")));
+    assert_false(atomic_open(&af, test_tmp_path("no-such-dir/x.txt")));
 }
 
 static int bench_args(int n, const char **args)
@@ -147,7 +119,7 @@ static void test_bench_rejects_bad_options(void **state)
    report from it. */
 static void test_bench_and_report_end_to_end(void **state)
 {
-    const char *csv = tmp_path("e2e/kernels.csv"), *md = tmp_path("e2e/kernels.md");
+    const char *csv = test_tmp_path("e2e/kernels.csv"), *md = test_tmp_path("e2e/kernels.md");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/e2e", test_tmpdir());
     char cmd[600];
@@ -175,7 +147,7 @@ static void test_bench_and_report_end_to_end(void **state)
     csv_free(&t);
     char env[600];
     snprintf(env, sizeof env, "%s.env", csv);
-    char *e = read_text(env);
+    char *e = test_read_file(env);
     assert_non_null(e);
     assert_non_null(strstr(e, "blis_arch: "));
     assert_non_null(strstr(e, "commit: "));
@@ -183,7 +155,7 @@ static void test_bench_and_report_end_to_end(void **state)
 
     char *rargv[] = { "report", "kernels", "--csv", (char *)csv, "--out", (char *)md };
     assert_int_equal(report_main(6, rargv), 0);
-    char *s = read_text(md);
+    char *s = test_read_file(md);
     assert_non_null(s);
     assert_null(strstr(s, "{{"));
     assert_non_null(strstr(s, "resnet20.stage3"));

@@ -15,4 +15,11 @@ void *test_alloc(size_t bytes);
 /* A scratch directory under build/ for generated files; created if missing. */
 const char *test_tmpdir(void);
 
+/* A path under test_tmpdir() (8 rotating buffers). */
+const char *test_tmp_path(const char *name);
+/* Writes text to path, failing the test if it cannot. */
+void test_write_file(const char *path, const char *text);
+/* The whole file, NUL-terminated (free it); NULL if it cannot be read. */
+char *test_read_file(const char *path);
+
 #endif

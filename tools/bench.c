@@ -22,6 +22,7 @@
 #include "tools/cli.h"
 #include "tools/env.h"
 #include "tools/peak.h"
+#include "tools/timing.h"
 
 enum { MAX_LIST = 16 };
 
@@ -52,19 +53,6 @@ static const char usage_text[] =
     "  --out PATH          CSV to write (default: reports/data/kernels.csv); context goes to PATH.env\n"
     "  --list              print the layers and kernels, then exit\n"
     "  --train             time full training steps instead (probador bench --train --help)\n";
-
-static double now_seconds(clockid_t clock)
-{
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int usage_error(const char *fmt, const char *arg, const char *known)
 {
@@ -216,16 +204,15 @@ static timing time_runs(bench_fn fn, void *ctx, const bench_options *o)
     double cpu = 0, spent = 0;
     int n = 0;
     while (n < o->reps && (n < 3 || spent < o->max_seconds)) {
-        double c0 = now_seconds(CLOCK_PROCESS_CPUTIME_ID), t0 = now_seconds(CLOCK_MONOTONIC);
+        double c0 = timing_seconds(CLOCK_PROCESS_CPUTIME_ID), t0 = timing_seconds(CLOCK_MONOTONIC);
         fn(ctx);
-        double dt = now_seconds(CLOCK_MONOTONIC) - t0;
-        cpu += now_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        double dt = timing_seconds(CLOCK_MONOTONIC) - t0;
+        cpu += timing_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
         ms[n++] = dt * 1e3;
         spent += dt;
     }
-    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
-    timing t = { n, n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]), ms[0], ms[n - 1],
-                 cpu * 1e3 / n };
+    const double median = timing_median(ms, n);
+    timing t = { n, median, ms[0], ms[n - 1], cpu * 1e3 / n };
     free(ms);
     return t;
 }

@@ -11,19 +11,7 @@
 #include "tools/atomic_file.h"
 #include "tools/cli.h"
 #include "tools/env.h"
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "tools/timing.h"
 
 static const char usage_text[] =
     "usage: probador bench --train [options]\n"
@@ -127,21 +115,20 @@ int bench_train_main(int argc, char **argv)
                 for (int r = -3; r < reps; r++) {
                     struct timespec c0, c1;
                     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-                    const double t0 = now_seconds();
+                    const double t0 = timing_seconds(CLOCK_MONOTONIC);
                     const model_step st = { batch, true, 1, (uint64_t)(r + 3) };
                     const float *logits = model_forward(&m, &st);
                     softmax_cross_entropy(logits, labels, batch, 10, dlogits, NULL, NULL);
                     model_backward(&m, &st, dlogits);
                     adam_step(&m, &adam, 1e-3f, (uint64_t)(r + 4));
-                    const double dt = now_seconds() - t0;
+                    const double dt = timing_seconds(CLOCK_MONOTONIC) - t0;
                     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
                     if (r >= 0) {
                         ms[r] = dt * 1e3;
                         cpu += (c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) * 1e-6;
                     }
                 }
-                qsort(ms, (size_t)reps, sizeof *ms, cmp_double);
-                const double med = reps % 2 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
+                const double med = timing_median(ms, reps);
                 const double ips = batch / (med * 1e-3);
                 /* a training step costs about 3x the forward pass */
                 fprintf(af.f, "%s/%s/threads:%d,%d,%.3f,%.3f,ms,%s,%s,%d,%d,%.3f,%.3f,%.3f,%.1f,%.2f,%.1f\n", mname,

@@ -2,6 +2,7 @@
  * config_write prints them, plus look-ups and "did you mean" suggestions.
  * Adding a key is one row here and one field in exp_config; nothing else. */
 #include "tools/config_internal.h"
+#include "tools/text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,7 @@ void config_range_text(const config_key *k, char *out, size_t cap)
 
 /* ---- suggestions ---------------------------------------------------------- */
 
-static int edit_distance(const char *a, const char *b)
+int text_edit_distance(const char *a, const char *b)
 {
     int la = (int)strlen(a), lb = (int)strlen(b);
     if (la > 100 || lb > 100)
@@ -179,7 +180,7 @@ const char *config_closest(const char *given, const char *const *cands, int n)
     int best_d = 4;
     int len = (int)strlen(given);
     for (int i = 0; i < n; i++) {
-        int d = edit_distance(given, cands[i]);
+        int d = text_edit_distance(given, cands[i]);
         if (d < best_d && d < len) {
             best_d = d;
             best = cands[i];

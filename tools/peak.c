@@ -1,6 +1,7 @@
 /* tools/peak.c — measure the FMA peak: many independent chains of vector FMAs,
  * enough to cover the FMA latency on every pipe, never touching memory. */
 #include "tools/peak.h"
+#include "tools/timing.h"
 
 #include <immintrin.h>
 #include <omp.h>
@@ -8,19 +9,6 @@
 #include <time.h>
 
 enum { CHAINS = 16, ITERS = 4000000 };
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* One thread's chains; returns flops done.  `sink` keeps results alive. */
 static double fma_chains(float seed, float *sink)
@@ -64,7 +52,7 @@ double peak_fma_gflops(int threads, int reps)
     static float sink;
     for (int r = 0; r < reps; r++) {
         double flops = 0;
-        double t0 = now_seconds();
+        double t0 = timing_seconds(CLOCK_MONOTONIC);
 #pragma omp parallel num_threads(threads) reduction(+ : flops)
         {
             float local = 0;
@@ -72,10 +60,9 @@ double peak_fma_gflops(int threads, int reps)
 #pragma omp atomic
             sink += local;
         }
-        rates[r] = flops / (now_seconds() - t0) / 1e9;
+        rates[r] = flops / (timing_seconds(CLOCK_MONOTONIC) - t0) / 1e9;
     }
-    qsort(rates, (size_t)reps, sizeof *rates, cmp_double);
-    double median = rates[reps / 2];
+    const double median = timing_median(rates, reps);
     free(rates);
     return median;
 }

@@ -1,5 +1,6 @@
 /* tools/template.c — fill {{name}} placeholders (see the header). */
 #include "tools/template.h"
+#include "tools/text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,30 +46,6 @@ void tmpl_free(tmpl_vars *v)
     *v = (tmpl_vars){ 0 };
 }
 
-/* Levenshtein distance, for "did you mean". */
-static int edit_distance(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    int *row = malloc((size_t)(lb + 1) * sizeof *row);
-    for (int j = 0; j <= lb; j++)
-        row[j] = j;
-    for (int i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = i;
-        for (int j = 1; j <= lb; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    int d = row[lb];
-    free(row);
-    return d;
-}
-
 int tmpl_render(const char *template_path, const tmpl_vars *v, FILE *out)
 {
     FILE *f = fopen(template_path, "r");
@@ -98,7 +75,7 @@ int tmpl_render(const char *template_path, const tmpl_vars *v, FILE *out)
             } else {
                 int best = -1, best_d = 1 << 30;
                 for (int i = 0; i < v->count; i++) {
-                    int d = edit_distance(key, v->keys[i]);
+                    int d = text_edit_distance(key, v->keys[i]);
                     if (d < best_d) best_d = d, best = i;
                 }
                 fprintf(stderr, "%s:%d:%d: error: unknown placeholder '{{%s}}'", template_path, line_no,

@@ -24,13 +24,7 @@
 #include "models/checkpoint.h"
 #include "tools/atomic_file.h"
 #include "tools/env.h"
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+#include "tools/timing.h"
 
 void train_weights_hash(const model *m, char out[17])
 {
@@ -278,11 +272,11 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
 
     static int labels[4096];
     float *dlogits = malloc((size_t)c->training.batch * METRIC_CLASSES * sizeof(float));
-    const double run_start = now_seconds();
+    const double run_start = timing_seconds(CLOCK_MONOTONIC);
     for (int epoch = first_epoch; epoch < c->training.epochs; epoch++) {
         if (opt->stop_after_epochs > 0 && epoch >= opt->stop_after_epochs)
             break;
-        const double t0 = now_seconds();
+        const double t0 = timing_seconds(CLOCK_MONOTONIC);
         batch_shuffle(d.order, d.train_idx, (size_t)d.n_train, (uint64_t)c->seed, (uint64_t)epoch);
         double loss_sum = 0;
         int64_t correct_sum = 0, seen = 0;
@@ -301,13 +295,13 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
             lr = lr_at(sched, adam.lr, step, warmup, total_steps);
             adam_step(&m, &adam, lr, step + 1);
             if ((s & 15) == 15 || s == steps_per_epoch - 1) {
-                const double el = now_seconds() - t0, ips = seen / el;
+                const double el = timing_seconds(CLOCK_MONOTONIC) - t0, ips = seen / el;
                 const double eta = ((double)(c->training.epochs - epoch) * d.n_train - seen) / ips;
                 progress(c, epoch, s + 1, steps_per_epoch, loss_sum / seen, (double)correct_sum / seen, ips, eta,
                          false);
             }
         }
-        const double seconds = now_seconds() - t0;
+        const double seconds = timing_seconds(CLOCK_MONOTONIC) - t0;
         eval_metrics val;
         evaluate(&m, &d.train_src, d.val_idx, d.n_val, &val);
         const double val_loss = val.count ? val.loss_sum / val.count : NAN;
