@@ -97,30 +97,75 @@ test-run:
 	@sh tools/run_tests.sh $(TESTS) $(TESTS_SAN)
 
 # ---- benchmarks, experiments and reports ------------------------------------
+# PROFILE=full (default): the committed results under reports/.  PROFILE=quick:
+# the same pipeline on a small slice (probador run --quick, a small benchmark)
+# into reports/quick/ and reports/results-quick/, never touching the full results.
+PROFILE ?= full
+ifeq ($(PROFILE),full)
+RESULTS     := reports/results
+REPORTS     := reports
+BENCH_FLAGS :=
+RUN_FLAGS   :=
+else ifeq ($(PROFILE),quick)
+RESULTS     := reports/results-quick
+REPORTS     := reports/quick
+BENCH_FLAGS := --batch 8 --reps 3 --warmup 1 --max-seconds 0.2
+RUN_FLAGS   := --quick
+else
+$(error PROFILE must be full or quick, got '$(PROFILE)')
+endif
+
 EXPERIMENTS := $(sort $(wildcard experiments/*.yaml))
+EXP_NAMES   := $(EXPERIMENTS:experiments/%.yaml=%)
+PROBADOR    := $(BUILD)/probador
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/probador
-	$(BUILD)/probador bench --out reports/data/kernels.csv
-	$(BUILD)/probador bench --train --out reports/data/train.csv
+	@$(MAKE) --no-print-directory $(PROBADOR)
+	$(PROBADOR) bench $(BENCH_FLAGS) --out $(REPORTS)/data/kernels.csv
+	$(PROBADOR) bench --train $(BENCH_FLAGS) --out $(REPORTS)/data/train.csv
 
-# Benchmarks rerun when the code changed since their CSV; an experiment reruns
-# when its resolved configuration differs from the one saved with its results
-# (`run --if-stale` compares contents, so a fresh clone is not stale).
+# Benchmarks rerun when the library changed since their CSV (make's rule); each
+# experiment runs `probador run --all --if-stale`, which skips a run whose saved
+# resolved configuration equals the one it would run now (contents, not times).
+# Experiments are independent targets, safe under make -j (each writes its own
+# folders; summary.csv updates are locked); they wait for the benchmarks so
+# that nothing else competes for the cores while those are timed.
 reproduce: deps
-	@$(MAKE) --no-print-directory $(BUILD)/probador
-	@$(MAKE) --no-print-directory reports/kernels.md reports/data/train.csv
-	@for e in $(EXPERIMENTS); do $(BUILD)/probador run $$e --if-stale || exit 1; done
+	@$(MAKE) --no-print-directory $(PROBADOR)
+	@$(MAKE) --no-print-directory reproduce-all
 
-report: $(BUILD)/probador
-	$(BUILD)/probador report kernels
+reproduce-all: $(REPORTS)/README.md
 
-reports/data/kernels.csv: $(LIB) $(BUILD)/probador
-	$(BUILD)/probador bench --out $@
-reports/data/train.csv: $(LIB) $(BUILD)/probador
-	$(BUILD)/probador bench --train --out $@
-reports/kernels.md: reports/data/kernels.csv tools/kernels.md.in $(wildcard tools/*.gp) $(BUILD)/probador
-	$(BUILD)/probador report kernels
+$(REPORTS)/data/kernels.csv: $(LIB) | $(PROBADOR)
+	$(PROBADOR) bench $(BENCH_FLAGS) --out $@
+$(REPORTS)/data/train.csv: $(LIB) | $(PROBADOR) $(REPORTS)/data/kernels.csv
+	$(PROBADOR) bench --train $(BENCH_FLAGS) --out $@
+$(REPORTS)/kernels.md: $(REPORTS)/data/kernels.csv tools/kernels.md.in $(wildcard tools/*.gp) | $(PROBADOR)
+	$(PROBADOR) report kernels --csv $< --out $@
+
+EXP_TARGETS := $(EXP_NAMES:%=experiment-%)
+$(EXP_TARGETS): experiment-%: experiments/%.yaml | $(PROBADOR) $(REPORTS)/data/train.csv
+	$(PROBADOR) run $< --all --if-stale --results $(RESULTS) $(RUN_FLAGS)
+	$(PROBADOR) report experiment $< --results $(RESULTS) --out-dir $(REPORTS)
+
+# the index last: it links every report
+$(REPORTS)/README.md: $(REPORTS)/kernels.md $(EXP_TARGETS) FORCE
+	$(PROBADOR) report index --results $(RESULTS) --out-dir $(REPORTS)
+
+# Re-render every report from the results already there; runs nothing.
+report: $(PROBADOR)
+	$(PROBADOR) report kernels --csv $(REPORTS)/data/kernels.csv --out $(REPORTS)/kernels.md
+	@for e in $(EXPERIMENTS); do $(PROBADOR) report experiment $$e --results $(RESULTS) --out-dir $(REPORTS) || exit 1; done
+	$(PROBADOR) report index --results $(RESULTS) --out-dir $(REPORTS)
+
+# The reproducibility check: rerun the quick profile from scratch and compare its
+# deterministic result files, byte for byte, with the committed quick results.
+verify: deps
+	@$(MAKE) --no-print-directory $(PROBADOR)
+	@sh tools/verify.sh $(PROBADOR) reports/results-quick $(BUILD)/verify $(EXPERIMENTS)
+
+FORCE:
+.PHONY: reproduce-all verify FORCE $(EXP_TARGETS)
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h)

@@ -59,16 +59,24 @@ void aug_normalise(const uint8_t *src, float *dst)
         dst[i] = normalise((float)src[i]);
 }
 
-void aug_warp_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale, bool flip)
-{
-    enum { N = AUG_SIDE, P = AUG_SIDE + 2 };
-    const float centre = 0.5f * (N - 1); /* 13.5 */
+/* A = R(-angle) · (1/scale) · F, in double then rounded once to float. */
+typedef struct warp_matrix {
+    float a00, a01, a10, a11;
+} warp_matrix;
 
-    /* A = R(-angle) · (1/scale) · F, in double then rounded once to float. */
+static warp_matrix warp_matrix_for(float angle_deg, float scale, bool flip)
+{
     const double theta = (double)angle_deg * (M_PI / 180.0);
     const double c = cos(theta), s = sin(theta), inv = 1.0 / (double)scale, f = flip ? -1.0 : 1.0;
-    const float a00 = (float)(inv * c * f), a01 = (float)(inv * s);
-    const float a10 = (float)(-inv * s * f), a11 = (float)(inv * c);
+    return (warp_matrix){ (float)(inv * c * f), (float)(inv * s), (float)(-inv * s * f), (float)(inv * c) };
+}
+
+enum { N = AUG_SIDE, P = AUG_SIDE + 2 };
+static const float centre = 0.5f * (N - 1); /* 13.5 */
+
+void aug_warp_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale, bool flip)
+{
+    const warp_matrix m = warp_matrix_for(angle_deg, scale, flip);
 
     /* The source as floats with a one-pixel border of zeros: pad[y+1][x+1] =
        src[y][x], so every neighbour of a position with -1 <= sx, sy < 28 is
@@ -89,11 +97,11 @@ void aug_warp_with(const uint8_t *src, float *dst, float angle_deg, float dx, fl
     const float background = normalise(0.0f);
     for (int y = 0; y < N; y++) {
         const float v = ((float)y - centre) - dy;
-        const float a01v = a01 * v, a11v = a11 * v;
+        const float a01v = m.a01 * v, a11v = m.a11 * v;
         float *row = dst + y * N;
         for (int x = 0; x < N; x++) {
-            const float sx = (a00 * u[x] + a01v) + centre;
-            const float sy = (a10 * u[x] + a11v) + centre;
+            const float sx = (m.a00 * u[x] + a01v) + centre;
+            const float sy = (m.a10 * u[x] + a11v) + centre;
             /* outside [-1, 28) all four neighbours are background (and a NaN
                from a degenerate matrix lands here too) */
             if (!(sx >= -1.0f && sx < (float)N && sy >= -1.0f && sy < (float)N)) {
@@ -110,9 +118,30 @@ void aug_warp_with(const uint8_t *src, float *dst, float angle_deg, float dx, fl
     }
 }
 
+void aug_warp_nearest_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale,
+                           bool flip)
+{
+    const warp_matrix m = warp_matrix_for(angle_deg, scale, flip);
+    const float background = normalise(0.0f);
+    for (int y = 0; y < N; y++) {
+        const float v = ((float)y - centre) - dy;
+        const float a01v = m.a01 * v, a11v = m.a11 * v;
+        for (int x = 0; x < N; x++) {
+            const float u = ((float)x - centre) - dx;
+            const float sx = floorf((m.a00 * u + a01v) + centre + 0.5f);
+            const float sy = floorf((m.a10 * u + a11v) + centre + 0.5f);
+            const bool inside = sx >= 0.0f && sx < (float)N && sy >= 0.0f && sy < (float)N; /* false for NaN */
+            dst[y * N + x] = inside ? normalise((float)src[(int)sy * N + (int)sx]) : background;
+        }
+    }
+}
+
 void aug_warp_normalise(const uint8_t *src, float *dst, const aug_params *p, uint64_t seed, uint64_t epoch,
                         uint64_t sample_index)
 {
     const aug_transform t = aug_draw(p, seed, epoch, sample_index);
-    aug_warp_with(src, dst, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
+    if (p->nearest)
+        aug_warp_nearest_with(src, dst, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
+    else
+        aug_warp_with(src, dst, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
 }

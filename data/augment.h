@@ -14,7 +14,8 @@
  * right, positive dy moves it down).  Each output pixel is pulled from
  *     p_src = A · (p_out − c − t) + c,      A = R(−angle) · (1/scale) · F,
  * the 2×2 matrix A computed once per image (in double, then rounded to float).
- * The intensity there is bilinear in the four neighbouring source pixels;
+ * The intensity there is bilinear in the four neighbouring source pixels
+ * (or, with aug_params.nearest, that of the nearest one: see aug_warp_nearest_with);
  * neighbours outside the image read as intensity 0, so the background is the
  * normalised value of 0.  Per output pixel, all in float, in this order:
  *     u  = (x − 13.5) − dx,  v = (y − 13.5) − dy
@@ -59,10 +60,11 @@ typedef struct aug_params {
     float shift_px;            /* dx, dy each uniform in ±shift_px; 0 = off */
     float scale_lo, scale_hi;  /* scale uniform in [lo, hi]; 1, 1 = off; 0 < lo ≤ hi */
     float flip_prob;           /* probability of a horizontal mirror; 0 = off */
+    bool nearest;              /* sample the nearest source pixel instead of bilinear */
 } aug_params;
 
 /* Everything off: the warp reproduces aug_normalise exactly. */
-#define AUG_PARAMS_NONE ((aug_params){ 0.0f, 0.0f, 1.0f, 1.0f, 0.0f })
+#define AUG_PARAMS_NONE ((aug_params){ 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, false })
 
 /* One drawn warp (see the header comment for the meaning of each field). */
 typedef struct aug_transform {
@@ -83,6 +85,12 @@ void aug_normalise(const uint8_t *src, float *dst);
 
 /* src[28][28] -> dst[28][28]: the warp with explicit values; scale > 0. */
 void aug_warp_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale, bool flip);
+
+/* The same warp sampling the nearest source pixel, (floor(sx + 0.5), floor(sy + 0.5)),
+   instead of interpolating: no blur, as torchvision's RandomAffine does by default.
+   Positions rounding outside the image read as background. */
+void aug_warp_nearest_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale,
+                           bool flip);
 
 /* src[28][28] -> dst[28][28]: aug_warp_with(aug_draw(p, seed, epoch, sample_index)).
    p must pass aug_params_check. */

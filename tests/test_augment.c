@@ -115,6 +115,50 @@ static void test_whole_pixel_shift(void **state)
         assert_true(memcmp(&got[y * N], &(float){ normalised(0.0f) }, sizeof(float)) == 0);
 }
 
+/* Nearest sampling copies pixels: whole-pixel shifts and the mirror match the
+   bilinear warp bit for bit, and under a rotation and scale every output is the
+   normalised value of the source pixel nearest to where it is pulled from
+   (recomputed here in double), never a blend. */
+static void test_nearest_sampling(void **state)
+{
+    float want[NPIX], got[NPIX];
+    aug_warp_with(images[1], want, 0.0f, 2.0f, -1.0f, 1.0f, true);
+    aug_warp_nearest_with(images[1], got, 0.0f, 2.0f, -1.0f, 1.0f, true);
+    assert_bitwise(got, want, NPIX, "nearest: shift (2, -1) and mirror");
+
+    const float angle = 7.0f, scale = 1.08f, dx = 0.6f, dy = -1.3f;
+    const double t = angle * M_PI / 180.0, c = cos(t) / scale, s = sin(t) / scale;
+    int blended = 0;
+    for (int i = 0; i < NIMG; i++) {
+        aug_warp_nearest_with(images[i], got, angle, dx, dy, scale, false);
+        aug_warp_with(images[i], want, angle, dx, dy, scale, false);
+        for (int y = 0; y < N; y++)
+            for (int x = 0; x < N; x++) {
+                const double u = x - 13.5 - dx, v = y - 13.5 - dy;
+                const double sx = c * u + s * v + 13.5, sy = -s * u + c * v + 13.5;
+                const long ix = lround(sx), iy = lround(sy);
+                /* a position within 1e-3 of a pixel boundary may round either way in float */
+                if (fabs(sx - floor(sx) - 0.5) < 1e-3 || fabs(sy - floor(sy) - 0.5) < 1e-3)
+                    continue;
+                const bool inside = ix >= 0 && ix < N && iy >= 0 && iy < N;
+                const float expect = normalised(inside ? images[i][iy * N + ix] : 0.0f);
+                if (memcmp(&got[y * N + x], &expect, sizeof expect) != 0)
+                    fail_msg("nearest: image %d pixel (%d, %d): got %.9g, want %.9g (source %.3f, %.3f; seed %llu)",
+                             i, y, x, (double)got[y * N + x], (double)expect, sx, sy, (unsigned long long)SEED);
+                blended += got[y * N + x] != want[y * N + x];
+            }
+    }
+    assert_true(blended > NIMG * NPIX / 4); /* bilinear really does blend these */
+
+    /* the switch in aug_params reaches the sampler */
+    aug_params p = FULL;
+    p.nearest = true;
+    aug_warp_normalise(images[2], got, &p, SEED, 3, 2);
+    const aug_transform d = aug_draw(&p, SEED, 3, 2);
+    aug_warp_nearest_with(images[2], want, d.angle_deg, d.dx, d.dy, d.scale, d.flip);
+    assert_bitwise(got, want, NPIX, "nearest: aug_warp_normalise follows aug_params.nearest");
+}
+
 /* +90° turns +x towards +y: out[y][x] = src[27 - x][y]; -90°: src[x][27 - y];
    180°: src[27 - y][27 - x].  cos 90° is not exactly 0 in floating point, hence
    the tolerance. */
@@ -298,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_identity_is_exact),
         cmocka_unit_test(test_flip_mirrors_exactly),
         cmocka_unit_test(test_whole_pixel_shift),
+        cmocka_unit_test(test_nearest_sampling),
         cmocka_unit_test(test_rotations_by_right_angles),
         cmocka_unit_test(test_scale_about_centre),
         cmocka_unit_test(test_same_key_same_output),

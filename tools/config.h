@@ -43,6 +43,7 @@ typedef enum config_kernel {
     CONFIG_KERNEL_WINOGRAD_F2, /* F(2x2,3x3) */
 } config_kernel;
 typedef enum config_schedule { CONFIG_SCHEDULE_CONSTANT, CONFIG_SCHEDULE_COSINE } config_schedule;
+typedef enum config_sampling { CONFIG_SAMPLING_BILINEAR, CONFIG_SAMPLING_NEAREST } config_sampling;
 
 /* An ablation variant: a name and overrides of the base, each "dotted.key=value". */
 typedef struct config_variant {
@@ -75,6 +76,7 @@ typedef struct exp_config {
         double shift;    /* ± pixels, 0 = off */
         double scale[2]; /* [lo, hi], [1, 1] = off */
         double flip;     /* probability of a horizontal flip */
+        config_sampling sampling;
     } augmentation;
     struct {
         int epochs, batch;

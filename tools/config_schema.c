@@ -10,6 +10,7 @@
 static const char *const model_names[] = {"cnn", "resnet", NULL};
 static const char *const kernel_names[] = {"naive", "im2col", "winograd", "winograd_f2", NULL};
 static const char *const schedule_names[] = {"constant", "cosine", NULL};
+static const char *const sampling_names[] = {"bilinear", "nearest", NULL};
 
 #define FIELD(m) offsetof(exp_config, m), sizeof(((exp_config *)0)->m)
 #define INT_MAX_31 2147483647.0
@@ -17,6 +18,7 @@ static const char *const schedule_names[] = {"constant", "cosine", NULL};
 _Static_assert(sizeof(config_model) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(config_kernel) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(config_schedule) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(config_sampling) == sizeof(int), "enums are stored as int");
 
 const config_key config_schema[] = {
     {"name", CONFIG_IDENT, FIELD(name), 0, 0, 0, CONFIG_REQUIRED | CONFIG_NOT_IN_VARIANT, NULL, NULL,
@@ -48,6 +50,8 @@ const config_key config_schema[] = {
      "random scale factor range [lo, hi]; [1, 1] = off"},
     {"augmentation.flip", CONFIG_FLOAT, FIELD(augmentation.flip), 0, 0, 1, 0, NULL, "0",
      "probability of a horizontal flip; 0 = off"},
+    {"augmentation.sampling", CONFIG_ENUM, FIELD(augmentation.sampling), 0, 0, 0, 0, sampling_names, "bilinear",
+     "how the warp reads the source: bilinear interpolation or the nearest pixel"},
     {"training.epochs", CONFIG_INT, FIELD(training.epochs), 0, 1, 1000, 0, NULL, "10",
      "passes over the training images"},
     {"training.batch", CONFIG_INT, FIELD(training.batch), 0, 1, 4096, 0, NULL, "128",

@@ -1,11 +1,14 @@
 /* tools/run.c — `probador run EXPERIMENT.yaml [options] [key=value ...]`:
  * resolve the configuration (file, variant, seed, overrides), train, write the
- * run's folder and its row of results/summary.csv. */
+ * run's folder and its row of reports/results/summary.csv. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tools/atomic_file.h"
 #include "tools/cli.h"
@@ -18,7 +21,11 @@ static const char usage_text[] =
     "usage: probador run EXPERIMENT.yaml [options] [key=value ...]\n"
     "  --variant NAME    run one variant of the experiment's `variants:` (default: the base)\n"
     "  --seed N          run one seed (default: the experiment's `seed`)\n"
-    "  --results DIR     results root (default: results); the run goes to DIR/NAME/[VARIANT/]seedN\n"
+    "  --all             run every (variant, seed) the experiment lists, one after another:\n"
+    "                    each variant (or the base if there are none) with each of `seeds`\n"
+    "  --quick           the quick profile: a small slice and few epochs (see README), for\n"
+    "                    `make reproduce PROFILE=quick` and `make verify`\n"
+    "  --results DIR     results root (default: reports/results); the run goes to DIR/NAME/[VARIANT/]seedN\n"
     "  --resume          continue from the run folder's checkpoint.bin, if any\n"
     "  --stop-after N    stop after N epochs, as if interrupted (for --resume tests)\n"
     "  --if-stale        do nothing if the run folder already holds finished results of exactly\n"
@@ -30,8 +37,27 @@ static const char summary_header[] =
     "train_images_per_second,weights_hash,commit\n";
 
 /* Replaces (or adds) this run's row in ROOT/summary.csv, keyed by
-   (experiment, variant, seed); other rows are kept in order. */
+   (experiment, variant, seed); other rows are kept in order.  Runs of several
+   experiments may finish at once under `make -j`: an exclusive lock on ROOT
+   itself makes each read-modify-write whole. */
+static int update_summary_locked(const char *root, const char *row, const char *experiment, const char *variant,
+                                 int seed);
 static int update_summary(const char *root, const char *row, const char *experiment, const char *variant, int seed)
+{
+    const int fd = open(root, O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        fprintf(stderr, "%s: error: cannot lock the results folder: %s\n", root, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    const int rc = update_summary_locked(root, row, experiment, variant, seed);
+    close(fd); /* releases the lock */
+    return rc;
+}
+
+static int update_summary_locked(const char *root, const char *row, const char *experiment, const char *variant,
+                                 int seed)
 {
     char path[1100], key[300];
     snprintf(path, sizeof path, "%s/summary.csv", root);
@@ -102,92 +128,74 @@ static bool run_is_current(const char *dir, const exp_config *c)
     return same;
 }
 
-int run_main(int argc, char **argv)
+/* The quick profile: the same pipeline on a slice small enough that every
+   experiment runs in seconds to a minute (README.md, "Quick profile"). */
+static const char *const quick_overrides[] = {
+    "data.train_images=2000", "data.validation_images=500", "data.test_images=2000",
+};
+enum { QUICK_EPOCHS = 2 };
+
+typedef struct run_request {
+    const char *file, *root;
+    bool resume, if_stale, quick;
+    int stop_after;
+    const char **assignments; /* key=value from the command line */
+    int num_assign;
+} run_request;
+
+/* One (variant, seed) run: resolve its configuration, train unless current,
+   record its summary row.  0, or 1 after an error was printed. */
+static int run_one(const run_request *rq, const char *variant, int seed)
 {
-    const char *file = NULL, *variant = "", *root = "results";
-    int seed = -1, stop_after = 0;
-    bool resume = false, if_stale = false;
-    char *overrides = calloc(1, 1);
     exp_config *c = malloc(sizeof *c);
-    const char *assignments[256];
-    int num_assign = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (!strcmp(a, "--resume"))
-            resume = true;
-        else if (!strcmp(a, "--if-stale"))
-            if_stale = true;
-        else if (i + 1 < argc && !strcmp(a, "--variant"))
-            variant = argv[++i];
-        else if (i + 1 < argc && !strcmp(a, "--results"))
-            root = argv[++i];
-        else if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--stop-after"))) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (!*argv[i] || *end || v < 0 || v > 2147483647) {
-                fprintf(stderr, "probador run: error: %s expects a whole number ≥ 0, got '%s'\n", a, argv[i]);
-                return 2;
-            }
-            *(!strcmp(a, "--seed") ? &seed : &stop_after) = (int)v;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "probador run: error: unknown option '%s'\n%s", a, usage_text);
-            return 2;
-        } else if (strchr(a, '=')) {
-            if (num_assign < 256)
-                assignments[num_assign++] = a;
-        } else if (!file)
-            file = a;
-        else {
-            fprintf(stderr, "probador run: error: a second experiment file '%s' (one run at a time)\n", a);
-            return 2;
+    char *overrides = calloc(1, 1);
+    int rc = 1;
+    if (config_load(rq->file, c) || (variant[0] && config_apply_variant(c, variant)))
+        goto out;
+    char s[64];
+    snprintf(s, sizeof s, "seed=%d", seed);
+    if (seed >= 0 && config_override(c, s))
+        goto out;
+    if (rq->quick) {
+        for (size_t i = 0; i < sizeof quick_overrides / sizeof quick_overrides[0]; i++)
+            if (config_override(c, quick_overrides[i]))
+                goto out;
+        if (c->training.epochs > QUICK_EPOCHS) {
+            snprintf(s, sizeof s, "training.epochs=%d", QUICK_EPOCHS);
+            if (config_override(c, s))
+                goto out;
         }
     }
-    if (!file) {
-        fprintf(stderr, "probador run: error: no experiment file given\n%s", usage_text);
-        return 2;
-    }
-    if (config_load(file, c))
-        return 1;
-    if (variant[0] && config_apply_variant(c, variant))
-        return 1;
-    if (seed >= 0) {
-        char s[32];
-        snprintf(s, sizeof s, "seed=%d", seed);
-        if (config_override(c, s))
-            return 1;
-    }
-    for (int i = 0; i < num_assign; i++) {
-        if (config_override(c, assignments[i]))
-            return 1;
+    for (int i = 0; i < rq->num_assign; i++) {
+        if (config_override(c, rq->assignments[i]))
+            goto out;
         size_t len = strlen(overrides);
-        overrides = realloc(overrides, len + strlen(assignments[i]) + 2);
-        sprintf(overrides + len, "%s\n", assignments[i]);
+        overrides = realloc(overrides, len + strlen(rq->assignments[i]) + 2);
+        sprintf(overrides + len, "%s\n", rq->assignments[i]);
     }
-    if (config_validate(c, file))
-        return 1;
-    conv_blis_init();
+    if (config_validate(c, rq->file))
+        goto out;
 
     char dir[1100];
-    if (report_mkdirs(root))
-        return 1;
-    snprintf(dir, sizeof dir, "%s/%s%s%s", root, c->name, variant[0] ? "/" : "", variant);
+    if (report_mkdirs(rq->root))
+        goto out;
+    snprintf(dir, sizeof dir, "%s/%s%s%s", rq->root, c->name, variant[0] ? "/" : "", variant);
     if (report_mkdirs(dir))
-        return 1;
+        goto out;
     snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/seed%d", c->seed);
-    if (if_stale && run_is_current(dir, c)) {
+    if (rq->if_stale && run_is_current(dir, c)) {
         fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);
-        return 0;
+        rc = 0;
+        goto out;
     }
-    train_options opt = { dir, variant, overrides, resume, stop_after };
+    train_options opt = { dir, variant, overrides, rq->resume, rq->stop_after };
     train_result res;
     if (train_run(c, &opt, &res))
-        return 1;
-    if (stop_after > 0 && stop_after < c->training.epochs) {
-        fprintf(stderr, "run: stopped after %d epochs as asked; continue with --resume\n", stop_after);
-        return 0;
+        goto out;
+    if (rq->stop_after > 0 && rq->stop_after < c->training.epochs) {
+        fprintf(stderr, "run: stopped after %d epochs as asked; continue with --resume\n", rq->stop_after);
+        rc = 0;
+        goto out;
     }
     char row[2048];
     snprintf(row, sizeof row, "%s,%s,%d,%s,%s,%d,%lld,%.6f,%.6f,%.1f,%.1f,%s,%s\n", c->name, variant[0] ? variant : "-",
@@ -195,12 +203,91 @@ int run_main(int argc, char **argv)
              (long long)(res.train_images / c->training.epochs), (double)res.test.correct / res.test.count,
              res.test.loss_sum / res.test.count, res.train_seconds, res.images_per_second, res.weights_hash,
              env_commit());
-    if (update_summary(root, row, c->name, variant[0] ? variant : "-", c->seed))
-        return 1;
+    if (update_summary(rq->root, row, c->name, variant[0] ? variant : "-", c->seed))
+        goto out;
     fprintf(stderr, "run: %s: test accuracy %.4f, loss %.4f, %.0f s, %.0f images/s, peak RSS %.0f MiB -> %s\n",
             c->name, (double)res.test.correct / res.test.count, res.test.loss_sum / res.test.count,
             res.train_seconds, res.images_per_second, res.peak_rss_mib, dir);
+    rc = 0;
+out:
     free(overrides);
     free(c);
-    return 0;
+    return rc;
+}
+
+int run_main(int argc, char **argv)
+{
+    run_request rq = { .root = "reports/results" };
+    const char *variant = "";
+    int seed = -1;
+    bool all = false;
+    const char *assignments[256];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(a, "--resume"))
+            rq.resume = true;
+        else if (!strcmp(a, "--if-stale"))
+            rq.if_stale = true;
+        else if (!strcmp(a, "--all"))
+            all = true;
+        else if (!strcmp(a, "--quick"))
+            rq.quick = true;
+        else if (i + 1 < argc && !strcmp(a, "--variant"))
+            variant = argv[++i];
+        else if (i + 1 < argc && !strcmp(a, "--results"))
+            rq.root = argv[++i];
+        else if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--stop-after"))) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (!*argv[i] || *end || v < 0 || v > 2147483647) {
+                fprintf(stderr, "probador run: error: %s expects a whole number ≥ 0, got '%s'\n", a, argv[i]);
+                return 2;
+            }
+            *(!strcmp(a, "--seed") ? &seed : &rq.stop_after) = (int)v;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "probador run: error: unknown option '%s'\n%s", a, usage_text);
+            return 2;
+        } else if (strchr(a, '=')) {
+            if (rq.num_assign == 256) {
+                fprintf(stderr, "probador run: error: more than 256 key=value overrides\n");
+                return 2;
+            }
+            assignments[rq.num_assign++] = a;
+        } else if (!rq.file)
+            rq.file = a;
+        else {
+            fprintf(stderr, "probador run: error: a second experiment file '%s' (one experiment at a time)\n", a);
+            return 2;
+        }
+    }
+    rq.assignments = assignments;
+    if (!rq.file) {
+        fprintf(stderr, "probador run: error: no experiment file given\n%s", usage_text);
+        return 2;
+    }
+    if (all && (variant[0] || seed >= 0)) {
+        fprintf(stderr, "probador run: error: --all runs every variant and seed; drop --variant/--seed, "
+                        "or drop --all to run one\n");
+        return 2;
+    }
+    conv_blis_init();
+    if (!all)
+        return run_one(&rq, variant, seed);
+
+    exp_config *c = malloc(sizeof *c);
+    if (config_load(rq.file, c)) {
+        free(c);
+        return 1;
+    }
+    int seeds[CONFIG_MAX_SEEDS];
+    const int n_seeds = config_seeds(c, seeds);
+    int rc = 0;
+    for (int v = 0; v < (c->n_variants > 0 ? c->n_variants : 1) && rc == 0; v++)
+        for (int k = 0; k < n_seeds && rc == 0; k++)
+            rc = run_one(&rq, c->n_variants > 0 ? c->variants[v].name : "", seeds[k]);
+    free(c);
+    return rc;
 }

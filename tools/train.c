@@ -90,8 +90,10 @@ static int load_data(const exp_config *c, run_data *d)
     return 0;
 }
 
-/* Evaluation mode over a list of images: loss, accuracy, confusion. */
-static void evaluate(model *m, const batch_source *s, const uint32_t *idx, int count, eval_metrics *e)
+/* Evaluation mode over a list of images: loss, accuracy, confusion; and, if
+   `predictions` is not NULL, the predicted class of each image in list order. */
+static void evaluate(model *m, const batch_source *s, const uint32_t *idx, int count, eval_metrics *e,
+                     uint8_t *predictions)
 {
     memset(e, 0, sizeof *e);
     static int labels[4096], predicted[4096];
@@ -104,8 +106,11 @@ static void evaluate(model *m, const batch_source *s, const uint32_t *idx, int c
         e->loss_sum += softmax_cross_entropy(logits, labels, n, METRIC_CLASSES, NULL, &correct, predicted);
         e->correct += correct;
         e->count += n;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             e->confusion[labels[i]][predicted[i]]++;
+            if (predictions)
+                predictions[start + i] = (uint8_t)predicted[i];
+        }
     }
     metrics_finish(e);
 }
@@ -234,7 +239,8 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
 
     const aug_params aug = { (float)c->augmentation.rotation, (float)c->augmentation.shift,
                              (float)c->augmentation.scale[0], (float)c->augmentation.scale[1],
-                             (float)c->augmentation.flip };
+                             (float)c->augmentation.flip,
+                             c->augmentation.sampling == CONFIG_SAMPLING_NEAREST };
     const adam_params adam = { (float)c->training.learning_rate, (float)c->training.beta1,
                                (float)c->training.beta2, (float)c->training.epsilon,
                                (float)c->training.weight_decay };
@@ -303,7 +309,7 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
         }
         const double seconds = timing_seconds(CLOCK_MONOTONIC) - t0;
         eval_metrics val;
-        evaluate(&m, &d.train_src, d.val_idx, d.n_val, &val);
+        evaluate(&m, &d.train_src, d.val_idx, d.n_val, &val, NULL);
         const double val_loss = val.count ? val.loss_sum / val.count : NAN;
         const double val_acc = val.count ? (double)val.correct / val.count : NAN;
         append(&epochs_csv, "%d,%.6f,%.6f,%.6f,%.6f,%.8g\n", epoch + 1, loss_sum / seen, (double)correct_sum / seen,
@@ -338,7 +344,14 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     }
 
     /* final model on the test set: never a best epoch */
-    evaluate(&m, &d.test_src, d.test_idx, d.n_test, &res->test);
+    uint8_t *predictions = malloc((size_t)d.n_test);
+    evaluate(&m, &d.test_src, d.test_idx, d.n_test, &res->test, predictions);
+    char *mistakes = NULL; /* the misclassified test images, for the report's gallery */
+    append(&mistakes, "test_index,true,predicted\n");
+    for (int i = 0; i < d.n_test; i++)
+        if (predictions[i] != d.test.labels[d.test_idx[i]])
+            append(&mistakes, "%u,%d,%d\n", d.test_idx[i], d.test.labels[d.test_idx[i]], predictions[i]);
+    free(predictions);
     train_weights_hash(&m, res->weights_hash);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -367,8 +380,9 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     int rc = write_confusion(opt->out_dir, &res->test) || write_text_file(opt->out_dir, "summary.csv", summary) ||
              write_text_file(opt->out_dir, "config.yaml", config_text) ||
              write_text_file(opt->out_dir, "overrides.txt", opt->overrides ? opt->overrides : "") ||
-             write_text_file(opt->out_dir, "environment.txt", env_text);
-    free(summary), free(config_text), free(env_text);
+             write_text_file(opt->out_dir, "environment.txt", env_text) ||
+             write_text_file(opt->out_dir, "misclassified.csv", mistakes);
+    free(summary), free(config_text), free(env_text), free(mistakes);
     free(epochs_csv), free(timing_csv);
     model_free(&m);
     free_data(&d);
