@@ -135,9 +135,12 @@ static uint32_t stored_crc(const unsigned char *data, size_t len)
     return crc;
 }
 
-int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen)
+/* Reads the whole file and checks magic, version and CRC.  On success *data
+   (free it) holds the file, r the reader positioned at the header, its length
+   excluding the CRC, and *header_bytes the header's size. */
+static int read_verified(const char *path, unsigned char **data, reader *r, uint32_t *header_bytes, char *err,
+                         size_t errlen)
 {
-    memset(info, 0, sizeof *info);
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail(err, errlen, path, "cannot read checkpoint: %s; run the experiment that produces it first",
@@ -145,28 +148,48 @@ int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     rewind(f);
-    unsigned char *data = malloc(size > 0 ? (size_t)size : 1);
-    const bool read_ok = size >= 0 && fread(data, 1, (size_t)size, f) == (size_t)size;
+    *data = malloc(size > 0 ? (size_t)size : 1);
+    const bool read_ok = size >= 0 && fread(*data, 1, (size_t)size, f) == (size_t)size;
     fclose(f);
-    int rc = -1;
-    reader r = { data, read_ok ? (size_t)size : 0, 0 };
+    *r = (reader){ *data, read_ok ? (size_t)size : 0, 0 };
     char got_magic[8];
-    uint32_t version, header_bytes;
+    uint32_t version;
+    int rc = -1;
     if (!read_ok)
         fail(err, errlen, path, "cannot read checkpoint");
-    else if (!get(&r, got_magic, 8) || memcmp(got_magic, magic, 8) != 0)
+    else if (!get(r, got_magic, 8) || memcmp(got_magic, magic, 8) != 0)
         fail(err, errlen, path, "not a probador checkpoint (bad magic; expected \"PROBCKPT\")");
-    else if (!get(&r, &version, 4) || !get(&r, &header_bytes, 4))
+    else if (!get(r, &version, 4) || !get(r, header_bytes, 4))
         fail(err, errlen, path, "truncated checkpoint (%ld bytes)", size);
     else if (version > CHECKPOINT_VERSION)
         fail(err, errlen, path, "checkpoint version %u is newer than this probador reads (%d); rebuild from a newer commit",
              version, CHECKPOINT_VERSION);
     else if (version < 1)
         fail(err, errlen, path, "bad checkpoint version %u", version);
-    else if (r.len < 4 || (uint32_t)crc32(0L, data, (uInt)(r.len - 4)) != stored_crc(data, r.len))
+    else if (r->len < 4 || (uint32_t)crc32(0L, *data, (uInt)(r->len - 4)) != stored_crc(*data, r->len))
         fail(err, errlen, path, "checksum mismatch: the checkpoint is truncated or corrupt; rerun the experiment");
     else {
-        r.len -= 4;
+        r->len -= 4;
+        rc = 0;
+    }
+    if (rc) {
+        free(*data);
+        *data = NULL;
+    }
+    return rc;
+}
+
+int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen)
+{
+    memset(info, 0, sizeof *info);
+    unsigned char *data;
+    reader r;
+    uint32_t header_bytes;
+    int rc = -1;
+    if (read_verified(path, &data, &r, &header_bytes, err, errlen))
+        return -1;
+    {
+
         buf expect = { 0 };
         checkpoint_info mine = { 0 };
         /* this model's header, written with the file's own counters, must match it byte for byte */
@@ -224,6 +247,106 @@ int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info
         info->history[history_bytes] = '\0';
         rc = 0;
     }
+done:
+    free(data);
+    return rc;
+}
+
+/* ---- fine-tuning: the trunk of another run's model --------------------------- */
+
+/* The last layer with parameters: the classifier head that fine-tuning replaces. */
+int checkpoint_head_layer(const model *m)
+{
+    for (int i = m->num_layers - 1; i >= 0; i--)
+        if (m->layers[i].param_count)
+            return i;
+    return -1;
+}
+
+int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, size_t errlen)
+{
+    unsigned char *data;
+    reader r;
+    uint32_t header_bytes;
+    if (read_verified(path, &data, &r, &header_bytes, err, errlen))
+        return -1;
+    *crc = stored_crc(data, r.len + 4);
+    int rc = -1;
+    reader h = { data + r.at, header_bytes, 0 };
+    char name[32];
+    uint32_t u[6];
+    float dropout;
+    if (header_bytes > r.len - r.at || !get(&h, name, 32) || !get(&h, &u[0], 8) || !get(&h, &dropout, 4) ||
+        !get(&h, &u[2], 16)) {
+        fail(err, errlen, path, "truncated checkpoint header");
+        goto done;
+    }
+    name[31] = '\0';
+    const model_desc *d = &m->desc;
+    /* everything but the number of classes must agree */
+    if (strcmp(name, d->name) != 0 || (int)u[0] != d->blocks || (int)u[1] != d->width || (int)u[3] != d->input.c ||
+        (int)u[4] != d->input.h || (int)u[5] != d->input.w) {
+        fail(err, errlen, path,
+             "cannot initialise from this checkpoint: it holds '%s' (blocks %u, width %u, input %ux%ux%u) but the "
+             "experiment builds '%s' (blocks %d, width %d, input %dx%dx%d); pretrain the same architecture",
+             name, u[0], u[1], u[3], u[4], u[5], d->name, d->blocks, d->width, d->input.c, d->input.h, d->input.w);
+        goto done;
+    }
+    r.at += header_bytes;
+    uint32_t count;
+    if (!get(&r, &count, 4) || count > 4096) {
+        fail(err, errlen, path, "truncated tensor table");
+        goto done;
+    }
+    typedef struct entry {
+        char name[32];
+        uint64_t params, state, param_at, state_at;
+    } entry;
+    entry *t = calloc(count ? count : 1, sizeof *t);
+    uint64_t total_p = 0, total_s = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!get(&r, t[i].name, 32) || !get(&r, &t[i].params, 8) || !get(&r, &t[i].state, 8)) {
+            fail(err, errlen, path, "truncated tensor table");
+            free(t);
+            goto done;
+        }
+        t[i].name[31] = '\0';
+        t[i].param_at = total_p, t[i].state_at = total_s;
+        total_p += t[i].params, total_s += t[i].state;
+    }
+    if (r.len - r.at < (total_p + total_s) * sizeof(float)) {
+        fail(err, errlen, path, "truncated checkpoint data");
+        free(t);
+        goto done;
+    }
+    const unsigned char *pbytes = data + r.at, *sbytes = pbytes + total_p * sizeof(float);
+    const int head = checkpoint_head_layer(m);
+    for (int li = 0; li < m->num_layers; li++) {
+        const layer *l = &m->layers[li];
+        if (li == head || (!l->param_count && !l->state_count))
+            continue;
+        const entry *e = NULL;
+        for (uint32_t i = 0; i < count && !e; i++)
+            if (strcmp(t[i].name, l->spec.name) == 0)
+                e = &t[i];
+        if (!e || e->params != l->param_count || e->state != l->state_count) {
+            if (!e)
+                fail(err, errlen, path, "the checkpoint has no layer '%s'; pretrain the same architecture",
+                     l->spec.name);
+            else
+                fail(err, errlen, path,
+                     "layer '%s': the checkpoint has %llu parameters and %llu statistics, the experiment's model "
+                     "%zu and %zu; pretrain the same architecture",
+                     l->spec.name, (unsigned long long)e->params, (unsigned long long)e->state, l->param_count,
+                     l->state_count);
+            free(t);
+            goto done;
+        }
+        memcpy(m->params + l->param_off, pbytes + e->param_at * sizeof(float), l->param_count * sizeof(float));
+        memcpy(m->state + l->state_off, sbytes + e->state_at * sizeof(float), l->state_count * sizeof(float));
+    }
+    free(t);
+    rc = 0;
 done:
     free(data);
     return rc;

@@ -38,4 +38,14 @@ int checkpoint_save(const char *path, const model *m, const checkpoint_info *inf
 enum { CKPT_WEIGHTS = 1, CKPT_OPTIMISER = 2, CKPT_ALL = 3 };
 int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen);
 
+/* Fine-tuning: loads every layer's parameters and BN statistics except the
+   classifier head's (checkpoint_head_layer) from a checkpoint of the same
+   architecture whose number of classes may differ; the head keeps what it has
+   (a fresh initialisation).  Adam state is not loaded.  *crc = the file's CRC-32,
+   an identity for staleness checks.  An incompatible checkpoint (another
+   architecture, depth or width) is an error naming both shapes.  0 or -1 with err. */
+int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, size_t errlen);
+/* Index of the classifier head: the last layer with parameters (-1: none). */
+int checkpoint_head_layer(const model *m);
+
 #endif

@@ -34,13 +34,17 @@ double softmax_cross_entropy(const float *logits, const int *labels, int n, int 
 
 void adam_step(model *m, const adam_params *p, float lr, uint64_t t)
 {
+    adam_step_range(m, p, lr, t, 0, m->num_params);
+}
+
+void adam_step_range(model *m, const adam_params *p, float lr, uint64_t t, size_t lo, size_t hi)
+{
     const float b1 = p->beta1, b2 = p->beta2, eps = p->eps;
     const float c1 = (float)(1.0 / (1.0 - pow(b1, (double)t))), c2 = (float)(1.0 / (1.0 - pow(b2, (double)t)));
     const float decay = 1.0f - lr * p->weight_decay;
     float *w = m->params, *g = m->grads, *mm = m->adam_m, *vv = m->adam_v;
-    const long n = (long)m->num_params;
 #pragma omp parallel for schedule(static)
-    for (long i = 0; i < n; i++) {
+    for (long i = (long)lo; i < (long)hi; i++) {
         mm[i] = b1 * mm[i] + (1.0f - b1) * g[i];
         vv[i] = b2 * vv[i] + (1.0f - b2) * g[i] * g[i];
         const float mhat = mm[i] * c1, vhat = vv[i] * c2;

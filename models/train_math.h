@@ -22,6 +22,9 @@ typedef struct adam_params {
 /* One Adam step (t counts from 1) on every parameter of m, with learning rate
    `lr` (the schedule's value for this step). */
 void adam_step(model *m, const adam_params *p, float lr, uint64_t t);
+/* The same update for parameters [lo, hi) only (the others, and their moments,
+   untouched): fine-tuning freezes the trunk or gives it its own rate. */
+void adam_step_range(model *m, const adam_params *p, float lr, uint64_t t, size_t lo, size_t hi);
 
 typedef enum lr_schedule { LR_CONSTANT, LR_COSINE } lr_schedule;
 /* Learning rate at step `step` (0-based) of `total` steps: linear warm-up from

@@ -155,7 +155,7 @@ static void test_resume_after_kill(void **state)
         _exit(127);
     }
     char ckpt[600];
-    snprintf(ckpt, sizeof ckpt, "%s/cnn/seed0/checkpoint.bin", root);
+    snprintf(ckpt, sizeof ckpt, "%s/cnn/seed0.partial/checkpoint.bin", root); /* published at the end */
     for (int i = 0; i < 6000 && access(ckpt, F_OK) != 0; i++)   /* up to 60 s for epoch 1 */
         usleep(10000);
     kill(pid, SIGKILL);

@@ -44,6 +44,7 @@ typedef enum config_kernel {
 } config_kernel;
 typedef enum config_schedule { CONFIG_SCHEDULE_CONSTANT, CONFIG_SCHEDULE_COSINE } config_schedule;
 typedef enum config_sampling { CONFIG_SAMPLING_BILINEAR, CONFIG_SAMPLING_NEAREST } config_sampling;
+typedef enum config_task { CONFIG_TASK_CLASSIFY, CONFIG_TASK_ROTATION } config_task;
 
 /* An ablation variant: a name and overrides of the base, each "dotted.key=value". */
 typedef struct config_variant {
@@ -65,11 +66,13 @@ typedef struct exp_config {
         double dropout; /* cnn: before the last dense layer */
     } model;
     config_kernel kernel;
+    config_task task;
     struct {
         char dir[CONFIG_PATH_MAX];
         int train_images;      /* 0 = all not held out */
         int validation_images; /* held out of the training set */
         int test_images;       /* 0 = all */
+        int per_class;         /* > 0: a class-balanced subset of this many per class */
     } data;
     struct {
         double rotation; /* ± degrees, 0 = off */
@@ -85,6 +88,11 @@ typedef struct exp_config {
         config_schedule schedule;
         double warmup_epochs;
     } training;
+    struct {
+        char from[CONFIG_PATH_MAX]; /* "" = random init; an experiment name or a checkpoint path */
+        int freeze_epochs;          /* trunk not updated for this many epochs */
+        double trunk_lr_scale;      /* trunk learning rate = this × the head's */
+    } init;
     int seed, threads;
     int n_seeds; /* 0 = just `seed`; see config_seeds */
     int seeds[CONFIG_MAX_SEEDS];
@@ -113,5 +121,6 @@ int config_seeds(const exp_config *c, int out[CONFIG_MAX_SEEDS]);
 const char *config_model_name(config_model m);
 const char *config_kernel_name(config_kernel k);
 const char *config_schedule_name(config_schedule s);
+const char *config_task_name(config_task t);
 
 #endif

@@ -11,6 +11,7 @@ static const char *const model_names[] = {"cnn", "resnet", NULL};
 static const char *const kernel_names[] = {"naive", "im2col", "winograd", "winograd_f2", NULL};
 static const char *const schedule_names[] = {"constant", "cosine", NULL};
 static const char *const sampling_names[] = {"bilinear", "nearest", NULL};
+static const char *const task_names[] = {"classify", "rotation", NULL};
 
 #define FIELD(m) offsetof(exp_config, m), sizeof(((exp_config *)0)->m)
 #define INT_MAX_31 2147483647.0
@@ -19,6 +20,7 @@ _Static_assert(sizeof(config_model) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(config_kernel) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(config_schedule) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(config_sampling) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(config_task) == sizeof(int), "enums are stored as int");
 
 const config_key config_schema[] = {
     {"name", CONFIG_IDENT, FIELD(name), 0, 0, 0, CONFIG_REQUIRED | CONFIG_NOT_IN_VARIANT, NULL, NULL,
@@ -34,6 +36,9 @@ const config_key config_schema[] = {
      "cnn: dropout before the last dense layer"},
     {"kernel", CONFIG_ENUM, FIELD(kernel), 0, 0, 0, 0, kernel_names, "winograd",
      "convolution algorithm (a declared fallback serves what it cannot)"},
+    {"task", CONFIG_ENUM, FIELD(task), 0, 0, 0, 0, task_names, "classify",
+     "classify: the ten classes; rotation: the self-supervised pretext task (which quarter turn was "
+     "applied; no label used; evaluated on the validation images, never the test set)"},
     {"data.dir", CONFIG_PATH, FIELD(data.dir), 0, 0, 0, 0, NULL, "/usr/share/datasets/fashion-mnist",
      "folder of the Fashion-MNIST IDX files"},
     {"data.train_images", CONFIG_INT, FIELD(data.train_images), 0, 0, 60000, 0, NULL, "0",
@@ -42,6 +47,8 @@ const config_key config_schema[] = {
      "images held out of the training set for validation"},
     {"data.test_images", CONFIG_INT, FIELD(data.test_images), 0, 0, 10000, 0, NULL, "0",
      "test images evaluated; 0 = all"},
+    {"data.per_class", CONFIG_INT, FIELD(data.per_class), 0, 0, 5000, 0, NULL, "0",
+     "label budget: a class-balanced subset of this many training images per class; 0 = off"},
     {"augmentation.rotation", CONFIG_FLOAT, FIELD(augmentation.rotation), 0, 0, 180, 0, NULL, "0",
      "random rotation, ± degrees; 0 = off"},
     {"augmentation.shift", CONFIG_FLOAT, FIELD(augmentation.shift), 0, 0, 14, 0, NULL, "0",
@@ -70,6 +77,13 @@ const config_key config_schema[] = {
      "learning-rate schedule after the warm-up"},
     {"training.warmup_epochs", CONFIG_FLOAT, FIELD(training.warmup_epochs), 0, 0, 1000, 0, NULL, "0",
      "linear warm-up from 0, in epochs; 0 = none"},
+    {"init.from", CONFIG_TEXT, FIELD(init.from), 0, 0, 0, 0, NULL, "",
+     "start from a pretrained trunk: an experiment's name (the checkpoint of its seed-0 run under the "
+     "results root) or a checkpoint path; the classifier head starts fresh; empty = random initialisation"},
+    {"init.freeze_epochs", CONFIG_INT, FIELD(init.freeze_epochs), 0, 0, 1000, 0, NULL, "0",
+     "epochs during which only the head is updated"},
+    {"init.trunk_lr_scale", CONFIG_FLOAT, FIELD(init.trunk_lr_scale), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1",
+     "the trunk's learning rate as a fraction of the head's"},
     {"seed", CONFIG_INT, FIELD(seed), 0, 0, INT_MAX_31, 0, NULL, "0",
      "keys every random stream: init, shuffling, augmentation, dropout"},
     {"threads", CONFIG_INT, FIELD(threads), 0, 1, 64, 0, NULL, "2",
@@ -97,6 +111,11 @@ const char *config_kernel_name(config_kernel k)
 const char *config_schedule_name(config_schedule s)
 {
     return enum_name(schedule_names, 2, (int)s);
+}
+
+const char *config_task_name(config_task t)
+{
+    return enum_name(task_names, 2, (int)t);
 }
 
 const config_key *config_schema_find(const char *path)

@@ -23,7 +23,24 @@ static void cross_check(const exp_config *c, config_diag *d, const config_marks 
         config_error(d, mark_of(m, "data.train_images"),
                      "data.train_images %d + data.validation_images %d exceed the %d training images", train,
                      held, TRAINING_SET_IMAGES);
-    int available = train > 0 ? train : TRAINING_SET_IMAGES - held;
+    if (c->data.per_class > 0 && train > 0)
+        config_error(d, mark_of(m, "data.per_class"),
+                     "data.per_class %d and data.train_images %d both limit the training set; set one of them to 0",
+                     c->data.per_class, train);
+    if (c->data.per_class > 0 && c->task == CONFIG_TASK_ROTATION)
+        config_error(d, mark_of(m, "data.per_class"),
+                     "data.per_class: a label budget means nothing to the rotation task, which uses no labels");
+    if (c->task == CONFIG_TASK_ROTATION && held == 0)
+        config_error(d, mark_of(m, "data.validation_images"),
+                     "data.validation_images: the rotation task is evaluated on the validation images (never the "
+                     "test set); hold some out");
+    if (c->init.freeze_epochs > 0 && !c->init.from[0])
+        config_error(d, mark_of(m, "init.freeze_epochs"),
+                     "init.freeze_epochs: there is no pretrained trunk to freeze; set init.from");
+    if (c->init.freeze_epochs > c->training.epochs)
+        config_error(d, mark_of(m, "init.freeze_epochs"), "init.freeze_epochs %d exceeds training.epochs %d",
+                     c->init.freeze_epochs, c->training.epochs);
+    int available = c->data.per_class > 0 ? 10 * c->data.per_class : train > 0 ? train : TRAINING_SET_IMAGES - held;
     if (c->training.batch > available)
         config_error(d, mark_of(m, "training.batch"), "training.batch %d exceeds the %d training images",
                      c->training.batch, available);

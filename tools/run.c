@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@ static const char usage_text[] =
     "  --quick           the quick profile: a small slice and few epochs (see README), for\n"
     "                    `make reproduce PROFILE=quick` and `make verify`\n"
     "  --results DIR     results root (default: reports/results); the run goes to DIR/NAME/[VARIANT/]seedN\n"
-    "  --resume          continue from the run folder's checkpoint.bin, if any\n"
+    "  --resume          continue an interrupted run from its folder's checkpoint (FOLDER.partial)\n"
     "  --stop-after N    stop after N epochs, as if interrupted (for --resume tests)\n"
     "  --if-stale        do nothing if the run folder already holds finished results of exactly\n"
     "                    this resolved configuration (what `make reproduce` uses)\n"
@@ -96,36 +97,118 @@ static int update_summary_locked(const char *root, const char *row, const char *
     return atomic_commit(&af) ? 0 : -1;
 }
 
-/* A run is current when its summary exists and its saved config.yaml is
-   byte-identical to the configuration about to run (file contents, not
-   modification times, so a fresh clone is not stale). */
-static bool run_is_current(const char *dir, const exp_config *c)
+/* What decides a run's results: the configuration less the keys that cannot
+   change them — the prose, the list of variants and seeds (the run's own are
+   already applied) and the thread count (results do not depend on it). */
+static void strip_to_run_keys(exp_config *c)
+{
+    memset(c->description, 0, sizeof c->description);
+    c->threads = 0;
+    c->n_seeds = 0;
+    memset(c->seeds, 0, sizeof c->seeds);
+    c->n_variants = 0;
+    memset(c->variants, 0, sizeof c->variants);
+}
+
+/* A run is current when its summary exists and its saved config.yaml, read with
+   today's schema (so a key added since takes its default, as it would now),
+   holds the same values as the configuration about to run, compared on the keys
+   that decide its results (strip_to_run_keys): rewording a description does not
+   rerun anything.  Contents, not modification times, so a fresh clone is not
+   stale. */
+static bool run_is_current(const char *dir, const exp_config *c, const char *init_note)
 {
     char path[1200];
+    if (init_note) { /* and it started from the same checkpoint */
+        snprintf(path, sizeof path, "%s/init.txt", dir);
+        FILE *f = fopen(path, "r");
+        char have[2048] = "";
+        const size_t n = f ? fread(have, 1, sizeof have - 1, f) : 0;
+        if (f)
+            fclose(f);
+        have[n] = '\0';
+        if (strcmp(have, init_note) != 0)
+            return false;
+    }
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     FILE *f = fopen(path, "r");
     if (!f)
         return false;
     fclose(f);
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    f = fopen(path, "r");
-    if (!f)
-        return false;
-    char *want = NULL, *have = NULL;
-    size_t want_len = 0, have_len = 0;
-    FILE *mem = open_memstream(&want, &want_len);
-    config_write(c, mem);
-    fclose(mem);
-    mem = open_memstream(&have, &have_len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(mem);
-    fclose(f);
-    const bool same = want_len == have_len && memcmp(want, have, want_len) == 0;
-    free(want), free(have);
+    exp_config *saved = malloc(sizeof *saved), *want = malloc(sizeof *want);
+    config_defaults(saved);
+    bool same = false;
+    if (config_load(path, saved) != 0) {
+        fprintf(stderr, "%s: note: the saved configuration no longer loads (see above); rerunning\n", path);
+    } else {
+        memcpy(want, c, sizeof *want);
+        strip_to_run_keys(saved);
+        strip_to_run_keys(want);
+        same = memcmp(saved, want, sizeof *want) == 0;
+    }
+    free(saved), free(want);
     return same;
+}
+
+/* init.from resolved: an experiment name means the checkpoint of its seed-0 run
+   under the same results root.  Fills path and the note kept in init.txt (the
+   source and its CRC-32, so a retrained source makes its fine-tunings stale).
+   0, or -1 after an error. */
+static int resolve_init(const exp_config *c, const char *root, char *path, size_t path_len, char *note,
+                        size_t note_len)
+{
+    const char *from = c->init.from;
+    const size_t len = strlen(from);
+    if (strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0))
+        snprintf(path, path_len, "%s", from);
+    else
+        snprintf(path, path_len, "%s/%s/seed0/checkpoint.bin", root, from);
+    FILE *f = fopen(path, "rb");
+    unsigned char crc[4];
+    if (!f || fseek(f, -4, SEEK_END) != 0 || fread(crc, 1, 4, f) != 4) {
+        fprintf(stderr, "%s: error: init.from '%s': no checkpoint at %s; run the experiment that makes it first "
+                        "(e.g. build/probador run experiments/%s.yaml; make reproduce orders them)\n",
+                c->name, from, path, from);
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    snprintf(note, note_len, "from: %s\ncheckpoint: %s\ncrc32: %02x%02x%02x%02x\n", from, path, crc[3], crc[2],
+             crc[1], crc[0]);
+    return 0;
+}
+
+/* rm -rf PATH (nothing if it does not exist). */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+static int remove_tree(const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return 0;
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        fprintf(stderr, "%s: error: cannot remove: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* A run trains into DIR.partial and only a finished run replaces DIR, in one
+   atomic exchange of the two folders: an interrupted run never leaves DIR half
+   old, half new (the committed results stay intact), and --resume continues
+   from DIR.partial. */
+static int publish_run(const char *partial, const char *dir)
+{
+    if (renameat2(AT_FDCWD, partial, AT_FDCWD, dir, RENAME_EXCHANGE) == 0)
+        return remove_tree(partial); /* now holds the previous results */
+    if (errno == ENOENT && rename(partial, dir) == 0)
+        return 0;
+    fprintf(stderr, "%s: error: cannot move the finished run into place: %s; its results are in %s\n", dir,
+            strerror(errno), partial);
+    return -1;
 }
 
 /* The quick profile: the same pipeline on a slice small enough that every
@@ -183,12 +266,21 @@ static int run_one(const run_request *rq, const char *variant, int seed)
     if (report_mkdirs(dir))
         goto out;
     snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/seed%d", c->seed);
-    if (rq->if_stale && run_is_current(dir, c)) {
+    char init_path[1200], init_note[2048];
+    const bool fine_tune = c->init.from[0] != '\0';
+    if (fine_tune && resolve_init(c, rq->root, init_path, sizeof init_path, init_note, sizeof init_note))
+        goto out;
+    if (rq->if_stale && run_is_current(dir, c, fine_tune ? init_note : NULL)) {
         fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);
         rc = 0;
         goto out;
     }
-    train_options opt = { dir, variant, overrides, rq->resume, rq->stop_after };
+    char partial[1200];
+    snprintf(partial, sizeof partial, "%s.partial", dir);
+    if (!rq->resume && remove_tree(partial)) /* a fresh start */
+        goto out;
+    train_options opt = { partial, variant, overrides, rq->resume, rq->stop_after, fine_tune ? init_path : NULL,
+                          fine_tune ? init_note : NULL };
     train_result res;
     if (train_run(c, &opt, &res))
         goto out;
@@ -197,6 +289,8 @@ static int run_one(const run_request *rq, const char *variant, int seed)
         rc = 0;
         goto out;
     }
+    if (publish_run(partial, dir))
+        goto out;
     char row[2048];
     snprintf(row, sizeof row, "%s,%s,%d,%s,%s,%d,%lld,%.6f,%.6f,%.1f,%.1f,%s,%s\n", c->name, variant[0] ? variant : "-",
              c->seed, config_model_name(c->model.name), config_kernel_name(c->kernel), c->training.epochs,
@@ -277,17 +371,22 @@ int run_main(int argc, char **argv)
     if (!all)
         return run_one(&rq, variant, seed);
 
-    exp_config *c = malloc(sizeof *c);
-    if (config_load(rq.file, c)) {
-        free(c);
-        return 1;
-    }
-    int seeds[CONFIG_MAX_SEEDS];
-    const int n_seeds = config_seeds(c, seeds);
-    int rc = 0;
-    for (int v = 0; v < (c->n_variants > 0 ? c->n_variants : 1) && rc == 0; v++)
+    /* every variant (or the base) with its seeds: a variant may set its own `seeds` */
+    exp_config *c = malloc(sizeof *c), *v = malloc(sizeof *v);
+    int rc = config_load(rq.file, c) ? 1 : 0;
+    const int n_variants = c->n_variants > 0 ? c->n_variants : 1;
+    for (int i = 0; i < n_variants && rc == 0; i++) {
+        const char *name = c->n_variants > 0 ? c->variants[i].name : "";
+        memcpy(v, c, sizeof *v);
+        if (name[0] && config_apply_variant(v, name)) {
+            rc = 1;
+            break;
+        }
+        int seeds[CONFIG_MAX_SEEDS];
+        const int n_seeds = config_seeds(v, seeds);
         for (int k = 0; k < n_seeds && rc == 0; k++)
-            rc = run_one(&rq, c->n_variants > 0 ? c->variants[v].name : "", seeds[k]);
-    free(c);
+            rc = run_one(&rq, name, seeds[k]);
+    }
+    free(c), free(v);
     return rc;
 }

@@ -21,6 +21,7 @@
 
 #include "data/augment.h"
 #include "data/batches.h"
+#include "data/pretext.h"
 #include "models/checkpoint.h"
 #include "tools/atomic_file.h"
 #include "tools/env.h"
@@ -42,6 +43,7 @@ typedef struct run_data {
     fmnist_split train, test;
     batch_source train_src, test_src;
     uint32_t *split, *test_idx, *order;   /* split holds the validation then the training list */
+    uint32_t *subset;                     /* data.per_class: the balanced training list */
     const uint32_t *train_idx, *val_idx;
     int n_train, n_val, n_test;
 } run_data;
@@ -50,7 +52,7 @@ static void free_data(run_data *d)
 {
     fmnist_free(&d->train);
     fmnist_free(&d->test);
-    free(d->split), free(d->test_idx), free(d->order);
+    free(d->split), free(d->test_idx), free(d->order), free(d->subset);
 }
 
 static int load_data(const exp_config *c, run_data *d)
@@ -81,6 +83,21 @@ static int load_data(const exp_config *c, run_data *d)
     }
     d->train_idx = lists.train, d->val_idx = lists.val;
     d->n_train = (int)lists.n_train, d->n_val = (int)lists.n_val;
+    if (c->data.per_class > 0) {
+        d->subset = malloc((size_t)10 * c->data.per_class * sizeof *d->subset);
+        int short_class;
+        const long n = balanced_subset(lists.train, lists.n_train, d->train.labels, c->data.per_class,
+                                       (uint64_t)c->seed, d->subset, &short_class);
+        if (n < 0) {
+            fprintf(stderr, "%s: error: data.per_class = %d: class %d (%s) has fewer training images once %d are "
+                            "held out for validation; lower data.per_class\n",
+                    c->name, c->data.per_class, short_class, fmnist_class_name(short_class),
+                    c->data.validation_images);
+            free_data(d);
+            return -1;
+        }
+        d->train_idx = d->subset, d->n_train = (int)n;
+    }
     d->train_src = (batch_source){ d->train.images, d->train.labels, d->train.count };
     d->test_src = (batch_source){ d->test.images, d->test.labels, d->test.count };
     d->n_test = c->data.test_images > 0 ? c->data.test_images : (int)d->test.count;
@@ -91,19 +108,22 @@ static int load_data(const exp_config *c, run_data *d)
 }
 
 /* Evaluation mode over a list of images: loss, accuracy, confusion; and, if
-   `predictions` is not NULL, the predicted class of each image in list order. */
-static void evaluate(model *m, const batch_source *s, const uint32_t *idx, int count, eval_metrics *e,
-                     uint8_t *predictions)
+   `predictions` is not NULL, the predicted class of each image in list order.
+   `pretext_seed` >= 0: the rotation task, its fixed evaluation rotations. */
+static void evaluate(model *m, const batch_source *s, const uint32_t *idx, int count, int64_t pretext_seed,
+                     eval_metrics *e, uint8_t *predictions)
 {
     memset(e, 0, sizeof *e);
     static int labels[4096], predicted[4096];
     for (int start = 0; start < count; start += m->max_batch) {
         const int n = (int)batch_fill(model_input(m), labels, s, idx, (size_t)count, (size_t)start,
                                       (size_t)m->max_batch, NULL, 0, 0);
+        if (pretext_seed >= 0)
+            pretext_rotate(model_input(m), labels, idx + start, n, (uint64_t)pretext_seed, PRETEXT_EVAL_EPOCH);
         const model_step st = { n, false, 0, 0 };
         const float *logits = model_forward(m, &st);
         int correct;
-        e->loss_sum += softmax_cross_entropy(logits, labels, n, METRIC_CLASSES, NULL, &correct, predicted);
+        e->loss_sum += softmax_cross_entropy(logits, labels, n, m->desc.classes, NULL, &correct, predicted);
         e->correct += correct;
         e->count += n;
         for (int i = 0; i < n; i++) {
@@ -127,7 +147,12 @@ static int write_text_file(const char *dir, const char *name, const char *text)
     return atomic_commit(&af) ? 0 : -1;
 }
 
-static int write_confusion(const char *dir, const eval_metrics *e)
+static const char *class_name(const exp_config *c, int k)
+{
+    return c->task == CONFIG_TASK_ROTATION ? pretext_class_name(k) : fmnist_class_name(k);
+}
+
+static int write_confusion(const char *dir, const exp_config *c, int classes, const eval_metrics *e)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/confusion.csv", dir);
@@ -135,12 +160,12 @@ static int write_confusion(const char *dir, const eval_metrics *e)
     if (!atomic_open(&af, path))
         return -1;
     fprintf(af.f, "true");
-    for (int j = 0; j < METRIC_CLASSES; j++)
+    for (int j = 0; j < classes; j++)
         fprintf(af.f, ",pred_%d", j);
     fprintf(af.f, "\n");
-    for (int i = 0; i < METRIC_CLASSES; i++) {
+    for (int i = 0; i < classes; i++) {
         fprintf(af.f, "%d", i);
-        for (int j = 0; j < METRIC_CLASSES; j++)
+        for (int j = 0; j < classes; j++)
             fprintf(af.f, ",%lld", (long long)e->confusion[i][j]);
         fprintf(af.f, "\n");
     }
@@ -150,12 +175,12 @@ static int write_confusion(const char *dir, const eval_metrics *e)
     if (!atomic_open(&af, path))
         return -1;
     fprintf(af.f, "class,name,support,precision,recall,f1\n");
-    for (int c = 0; c < METRIC_CLASSES; c++) {
+    for (int k = 0; k < classes; k++) {
         int64_t support = 0;
-        for (int j = 0; j < METRIC_CLASSES; j++)
-            support += e->confusion[c][j];
-        fprintf(af.f, "%d,%s,%lld,%.6f,%.6f,%.6f\n", c, fmnist_class_name(c), (long long)support,
-                e->precision[c], e->recall[c], e->f1[c]);
+        for (int j = 0; j < classes; j++)
+            support += e->confusion[k][j];
+        fprintf(af.f, "%d,%s,%lld,%.6f,%.6f,%.6f\n", k, class_name(c, k), (long long)support, e->precision[k],
+                e->recall[k], e->f1[k]);
     }
     return atomic_commit(&af) ? 0 : -1;
 }
@@ -222,7 +247,10 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     if (load_data(c, &d))
         return -1;
     const conv_kernel *kernel = conv_kernel_find(config_kernel_name(c->kernel));
-    model_desc desc = { "", c->model.blocks, c->model.width, (float)c->model.dropout, METRIC_CLASSES, { 1, 28, 28 } };
+    const bool pretext = c->task == CONFIG_TASK_ROTATION;
+    const int classes = pretext ? PRETEXT_CLASSES : METRIC_CLASSES;
+    const int64_t pretext_seed = pretext ? c->seed : -1;
+    model_desc desc = { "", c->model.blocks, c->model.width, (float)c->model.dropout, classes, { 1, 28, 28 } };
     snprintf(desc.name, sizeof desc.name, "%s", config_model_name(c->model.name));
     if (c->model.name == CONFIG_MODEL_CNN)
         desc.blocks = desc.width = 0;   /* not parameters of the cnn */
@@ -236,6 +264,19 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     }
     model_print_summary(&m, stderr);
     model_init_params(&m, (uint64_t)c->seed);
+    if (opt->init_path) {
+        uint32_t crc;
+        if (checkpoint_load_trunk(opt->init_path, &m, &crc, err, sizeof err)) {
+            fprintf(stderr, "%s\n", err);
+            model_free(&m);
+            free_data(&d);
+            return -1;
+        }
+        fprintf(stderr, "%s: trunk initialised from %s (CRC %08x); the head starts fresh\n", c->name,
+                opt->init_path, crc);
+    }
+    /* parameters [0, head_off) are the trunk, the rest the classifier head */
+    const size_t head_off = m.layers[checkpoint_head_layer(&m)].param_off;
 
     const aug_params aug = { (float)c->augmentation.rotation, (float)c->augmentation.shift,
                              (float)c->augmentation.scale[0], (float)c->augmentation.scale[1],
@@ -277,7 +318,7 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     }
 
     static int labels[4096];
-    float *dlogits = malloc((size_t)c->training.batch * METRIC_CLASSES * sizeof(float));
+    float *dlogits = malloc((size_t)c->training.batch * classes * sizeof(float));
     const double run_start = timing_seconds(CLOCK_MONOTONIC);
     for (int epoch = first_epoch; epoch < c->training.epochs; epoch++) {
         if (opt->stop_after_epochs > 0 && epoch >= opt->stop_after_epochs)
@@ -291,15 +332,25 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
             const int n = (int)batch_fill(model_input(&m), labels, &d.train_src, d.order, (size_t)d.n_train,
                                           (size_t)s * c->training.batch, (size_t)c->training.batch, &aug,
                                           (uint64_t)c->seed, (uint64_t)epoch);
+            if (pretext)
+                pretext_rotate(model_input(&m), labels, d.order + (size_t)s * c->training.batch, n,
+                               (uint64_t)c->seed, (uint64_t)epoch);
             const model_step st = { n, true, (uint64_t)c->seed, step };
             const float *logits = model_forward(&m, &st);
             int correct;
-            loss_sum += softmax_cross_entropy(logits, labels, n, METRIC_CLASSES, dlogits, &correct, NULL);
+            loss_sum += softmax_cross_entropy(logits, labels, n, classes, dlogits, &correct, NULL);
             correct_sum += correct;
             seen += n;
             model_backward(&m, &st, dlogits);
             lr = lr_at(sched, adam.lr, step, warmup, total_steps);
-            adam_step(&m, &adam, lr, step + 1);
+            if (epoch < c->init.freeze_epochs) { /* the head alone */
+                adam_step_range(&m, &adam, lr, step + 1, head_off, m.num_params);
+            } else if (c->init.trunk_lr_scale != 1.0) {
+                adam_step_range(&m, &adam, lr * (float)c->init.trunk_lr_scale, step + 1, 0, head_off);
+                adam_step_range(&m, &adam, lr, step + 1, head_off, m.num_params);
+            } else {
+                adam_step(&m, &adam, lr, step + 1);
+            }
             if ((s & 15) == 15 || s == steps_per_epoch - 1) {
                 const double el = timing_seconds(CLOCK_MONOTONIC) - t0, ips = seen / el;
                 const double eta = ((double)(c->training.epochs - epoch) * d.n_train - seen) / ips;
@@ -309,7 +360,7 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
         }
         const double seconds = timing_seconds(CLOCK_MONOTONIC) - t0;
         eval_metrics val;
-        evaluate(&m, &d.train_src, d.val_idx, d.n_val, &val, NULL);
+        evaluate(&m, &d.train_src, d.val_idx, d.n_val, pretext_seed, &val, NULL);
         const double val_loss = val.count ? val.loss_sum / val.count : NAN;
         const double val_acc = val.count ? (double)val.correct / val.count : NAN;
         append(&epochs_csv, "%d,%.6f,%.6f,%.6f,%.6f,%.8g\n", epoch + 1, loss_sum / seen, (double)correct_sum / seen,
@@ -344,11 +395,16 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     }
 
     /* final model on the test set: never a best epoch */
-    uint8_t *predictions = malloc((size_t)d.n_test);
-    evaluate(&m, &d.test_src, d.test_idx, d.n_test, &res->test, predictions);
+    /* (the rotation task never touches the test set: its final figures are on
+       the held-out validation images) */
+    const batch_source *final_src = pretext ? &d.train_src : &d.test_src;
+    const uint32_t *final_idx = pretext ? d.val_idx : d.test_idx;
+    const int n_final = pretext ? d.n_val : d.n_test;
+    uint8_t *predictions = malloc((size_t)n_final);
+    evaluate(&m, final_src, final_idx, n_final, pretext_seed, &res->test, predictions);
     char *mistakes = NULL; /* the misclassified test images, for the report's gallery */
     append(&mistakes, "test_index,true,predicted\n");
-    for (int i = 0; i < d.n_test; i++)
+    for (int i = 0; i < n_final && !pretext; i++)
         if (predictions[i] != d.test.labels[d.test_idx[i]])
             append(&mistakes, "%u,%d,%d\n", d.test_idx[i], d.test.labels[d.test_idx[i]], predictions[i]);
     free(predictions);
@@ -362,7 +418,7 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
                      "test_accuracy,test_loss,weights_hash\n");
     append(&summary, "%s,%s,%d,%s,%s,%d,%d,%d,%d,%.6f,%.6f,%s\n", c->name, opt->variant[0] ? opt->variant : "-",
            c->seed, config_model_name(c->model.name), kernel->name, c->training.epochs, d.n_train, d.n_val,
-           d.n_test, (double)res->test.correct / res->test.count, res->test.loss_sum / res->test.count,
+           n_final, (double)res->test.correct / res->test.count, res->test.loss_sum / res->test.count,
            res->weights_hash);
     char *config_text = NULL;
     size_t config_len = 0;
@@ -377,11 +433,12 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     env_write(mem, threads);
     fprintf(mem, "peak_rss_mib: %.1f\n", res->peak_rss_mib);
     fclose(mem);
-    int rc = write_confusion(opt->out_dir, &res->test) || write_text_file(opt->out_dir, "summary.csv", summary) ||
+    int rc = write_confusion(opt->out_dir, c, classes, &res->test) || write_text_file(opt->out_dir, "summary.csv", summary) ||
              write_text_file(opt->out_dir, "config.yaml", config_text) ||
              write_text_file(opt->out_dir, "overrides.txt", opt->overrides ? opt->overrides : "") ||
              write_text_file(opt->out_dir, "environment.txt", env_text) ||
-             write_text_file(opt->out_dir, "misclassified.csv", mistakes);
+             write_text_file(opt->out_dir, "misclassified.csv", mistakes) ||
+             (opt->init_note && write_text_file(opt->out_dir, "init.txt", opt->init_note));
     free(summary), free(config_text), free(env_text), free(mistakes);
     free(epochs_csv), free(timing_csv);
     model_free(&m);

@@ -26,11 +26,14 @@ typedef struct train_options {
     const char *overrides;      /* the command-line overrides, one per line */
     bool resume;                /* continue from out_dir/checkpoint.bin if present */
     int stop_after_epochs;      /* > 0: stop (as if interrupted) after this many epochs */
+    const char *init_path;      /* init.from resolved to a checkpoint path, or NULL */
+    const char *init_note;      /* written to init.txt: the source and its CRC (staleness) */
 } train_options;
 
 /* Trains and evaluates; writes epochs.csv, timing.csv, confusion.csv,
-   per_class.csv, summary.csv, config.yaml, overrides.txt, environment.txt and
-   checkpoint.bin into opt->out_dir, all atomically.  0, or -1 with an error
+   per_class.csv, summary.csv, misclassified.csv, config.yaml, overrides.txt,
+   environment.txt, checkpoint.bin and, when fine-tuning, init.txt into
+   opt->out_dir, all atomically.  0, or -1 with an error
    printed. */
 int train_run(const exp_config *c, const train_options *opt, train_result *res);
 
