@@ -77,7 +77,7 @@ const config_key config_schema[] = {
      "learning-rate schedule after the warm-up"},
     {"training.warmup_epochs", CONFIG_FLOAT, FIELD(training.warmup_epochs), 0, 0, 1000, 0, NULL, "0",
      "linear warm-up from 0, in epochs; 0 = none"},
-    {"init.from", CONFIG_TEXT, FIELD(init.from), 0, 0, 0, 0, NULL, "",
+    {"init.from", CONFIG_TEXT, FIELD(init.from), 0, 0, 0, 0, NULL, NULL,
      "start from a pretrained trunk: an experiment's name (the checkpoint of its seed-0 run under the "
      "results root) or a checkpoint path; the classifier head starts fresh; empty = random initialisation"},
     {"init.freeze_epochs", CONFIG_INT, FIELD(init.freeze_epochs), 0, 0, 1000, 0, NULL, "0",

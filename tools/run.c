@@ -258,6 +258,10 @@ static int run_one(const run_request *rq, const char *variant, int seed)
     }
     if (config_validate(c, rq->file))
         goto out;
+    /* the run's config.yaml describes this run alone: its variant is applied
+       (and named by its folder), the list of the others would only be noise */
+    c->n_variants = 0;
+    memset(c->variants, 0, sizeof c->variants);
 
     char dir[1100];
     if (report_mkdirs(rq->root))
