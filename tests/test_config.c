@@ -119,8 +119,11 @@ static void test_headline_experiments_load(void **state)
     assert_true(c->model.dropout == 0.5);
     assert_int_equal(c->kernel, CONFIG_KERNEL_WINOGRAD);
     assert_int_equal(c->data.train_images, 0);
-    assert_int_equal(c->data.validation_images, 5000);
+    assert_int_equal(c->data.validation_images, 1000);
     assert_true(c->augmentation.rotation == 10 && c->augmentation.shift == 2);
+    assert_int_equal(c->augmentation.sampling, CONFIG_SAMPLING_NEAREST);
+    assert_int_equal(c->task, CONFIG_TASK_CLASSIFY);
+    assert_string_equal(c->init.from, "");
     assert_true(c->augmentation.scale[0] == 0.9 && c->augmentation.scale[1] == 1.1);
     assert_true(c->augmentation.flip == 0.5);
     assert_int_equal(c->training.epochs, 15);
@@ -642,14 +645,17 @@ static void test_write_round_trip(void **state)
                            "\n  width: 16",
                            "\n  dropout: 0.5",
                            "\nkernel: winograd",
+                           "\ntask: classify",
                            "\ndata:\n  dir: ",
                            "\n  train_images: 0",
-                           "\n  validation_images: 5000",
+                           "\n  validation_images: 1000",
                            "\n  test_images: 0",
+                           "\n  per_class: 0",
                            "\naugmentation:\n  rotation: 10",
                            "\n  shift: 2",
                            "\n  scale: [0.9, 1.1]",
                            "\n  flip: 0.5",
+                           "\n  sampling: nearest",
                            "\ntraining:\n  epochs: 15",
                            "\n  batch: 128",
                            "\n  learning_rate: 0.001",
@@ -659,6 +665,9 @@ static void test_write_round_trip(void **state)
                            "\n  weight_decay: 0",
                            "\n  schedule: cosine",
                            "\n  warmup_epochs: 0",
+                           "\ninit:\n  from: \"\"",
+                           "\n  freeze_epochs: 0",
+                           "\n  trunk_lr_scale: 1",
                            "\nseed: 0",
                            "\nthreads: 2",
                            "\nseeds: []",
