@@ -148,6 +148,9 @@ $(EXP_TARGETS): experiment-%: experiments/%.yaml | $(PROBADOR) $(REPORTS)/data/t
 	$(PROBADOR) run $< --all --if-stale --results $(RESULTS) $(RUN_FLAGS)
 	$(PROBADOR) report experiment $< --results $(RESULTS) --out-dir $(REPORTS)
 
+# fine-tuning starts from the pretraining experiment's checkpoint
+experiment-transfer: experiment-pretrain
+
 # the index last: it links every report
 $(REPORTS)/README.md: $(REPORTS)/kernels.md $(EXP_TARGETS) FORCE
 	$(PROBADOR) report index --results $(RESULTS) --out-dir $(REPORTS)

@@ -2,6 +2,7 @@
 #include "tools/report.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,14 +63,56 @@ int report_mkdirs(const char *path)
     return 0;
 }
 
+const char *report_mean_sd(double mean, double sd, char *buf, size_t len)
+{
+    if (isnan(sd))
+        snprintf(buf, len, "%.2f ± —", mean);
+    else
+        snprintf(buf, len, "%.2f ± %.2f", mean, sd);
+    return buf;
+}
+
+char *report_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long size = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)size + 1)) && fread(text, 1, (size_t)size, f) == (size_t)size) {
+        text[size] = '\0';
+        fclose(f);
+        return text;
+    }
+    fprintf(stderr, "%s: error: cannot read: %s\n", path, f ? "read error" : strerror(errno));
+    free(text);
+    if (f)
+        fclose(f);
+    return NULL;
+}
+
+static const char report_usage[] =
+    "usage: probador report kernels [--csv PATH] [--template PATH] [--out PATH]\n"
+    "       probador report experiment experiments/NAME.yaml [--results DIR] [--out-dir DIR]\n"
+    "       probador report index [--results DIR] [--out-dir DIR]\n"
+    "  --results DIR   the results root the runs are in (default reports/results)\n"
+    "  --out-dir DIR   where the reports go, charts in DIR/figures (default reports)\n";
+
 int report_main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "kernels") == 0)
-        return report_kernels(argc - 1, argv + 1);
-    fprintf(stderr, "usage: probador report kernels [--csv PATH] [--template PATH] [--out PATH]\n");
-    if (argc >= 2 && strcmp(argv[1], "--help") != 0) {
-        fprintf(stderr, "probador report: error: unknown report '%s' (known: kernels)\n", argv[1]);
-        return 2;
+    static const struct {
+        const char *name;
+        int (*main)(int argc, char **argv);
+    } reports[] = { { "kernels", report_kernels }, { "experiment", report_experiment }, { "index", report_index } };
+    for (size_t i = 0; argc >= 2 && i < sizeof reports / sizeof reports[0]; i++)
+        if (strcmp(argv[1], reports[i].name) == 0)
+            return reports[i].main(argc - 1, argv + 1);
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(report_usage, stdout);
+        return 0;
     }
-    return argc >= 2 ? 0 : 2;
+    fputs(report_usage, stderr);
+    if (argc >= 2)
+        fprintf(stderr, "probador report: error: unknown report '%s' (known: kernels, experiment, index)\n",
+                argv[1]);
+    return 2;
 }
