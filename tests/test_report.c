@@ -1,0 +1,614 @@
+/* tests/test_report.c — `probador report experiment` and `report index` on
+ * small results the test writes itself: an experiment "fake" with variants a
+ * and b × seeds 0, 4, 7, each run folder with its CSVs, config and sidecars
+ * (the gallery's images are the real test split, as the runs' data.dir says).
+ * Checks the report's numbers against mean ± sd worked out here from the
+ * inputs, the summed confusion table, per-class scores, the most-confused
+ * pairs, the findings template, the charts, the provenance; that a missing run,
+ * a ragged CSV, an unknown placeholder and a foreign file in the way are
+ * compiler-style errors that leave the old report alone; and the index's
+ * headline table and list of reports. */
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "data/fashion_mnist.h"
+#include "tests/testing.h"
+#include "tools/cli.h"
+#include "tools/config.h"
+#include "tools/confusion.h"
+#include "tools/stats.h"
+
+enum { NVAR = 3, NSEED = 3, EPOCHS = 2, TRAIN_IMAGES = 500, TEST_PER_CLASS = 10 };
+static const char *const variant_names[NVAR] = { "a", "b", "c" };
+static const int seeds[NSEED] = { 0, 4, 7 };
+static const int extra[NSEED] = { 0, 1, 4 }; /* per-seed extra Shirt → T-shirt/top errors */
+/* variant c lists its own seeds: just seed 1 */
+static int n_seeds(int v)
+{
+    return v == 2 ? 1 : NSEED;
+}
+static int seed_of(int v, int k)
+{
+    return v == 2 ? 1 : seeds[k];
+}
+
+static char base[512], yaml[600], tmpl[600], root[600], out[600];
+static fmnist_split t10k;
+
+/* ---- the fixed inputs -------------------------------------------------------- */
+
+static void move(int64_t m[10][10], int truth, int predicted, int n)
+{
+    m[truth][truth] -= n;
+    m[truth][predicted] += n;
+}
+
+/* Run (v, k)'s confusion matrix: 10 test images per class, some errors. */
+static void fixture_confusion(int v, int k, int64_t m[10][10])
+{
+    memset(m, 0, sizeof(int64_t) * 100);
+    for (int i = 0; i < 10; i++)
+        m[i][i] = TEST_PER_CLASS;
+    move(m, 6, 0, 3 + extra[k]); /* Shirt → T-shirt/top */
+    move(m, 0, 6, 2);            /* T-shirt/top → Shirt */
+    move(m, 4, 2, 2);            /* Coat → Pullover */
+    move(m, 2, 4, 1 + v);        /* Pullover → Coat */
+    move(m, 9, 7, 1);            /* Ankle boot → Sneaker */
+    move(m, 7, 5, k + 1);        /* Sneaker → Sandal */
+}
+
+static double fixture_accuracy(int v, int k) /* a fraction, as summary.csv holds it */
+{
+    int64_t m[10][10], trace = 0;
+    fixture_confusion(v, k, m);
+    for (int i = 0; i < 10; i++)
+        trace += m[i][i];
+    return trace / (10.0 * TEST_PER_CLASS);
+}
+static double fixture_loss(int v, int k)
+{
+    return 0.3 + 0.0125 * k + 0.02 * v;
+}
+static double fixture_epoch_seconds(int v, int k, int e)
+{
+    return e == 0 ? 1.5 + k : 2.25 + v;
+}
+static const char *fixture_commit(int v, int k)
+{
+    return v == 1 && k == 2 ? "def456" : "abc123";
+}
+
+static void write_text(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void write_text(const char *path, const char *fmt, ...)
+{
+    char buf[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    test_write_file(path, buf);
+}
+
+static void shell(const char *fmt, const char *arg)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, fmt, arg);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* config.yaml of a run: the experiment file, the variant, the seed, resolved. */
+static void write_run_config(const char *experiment_yaml, const char *variant, int seed, const char *dir)
+{
+    exp_config *c = malloc(sizeof *c);
+    assert_int_equal(config_load(experiment_yaml, c), 0);
+    if (variant[0])
+        assert_int_equal(config_apply_variant(c, variant), 0);
+    char kv[64], path[1024];
+    snprintf(kv, sizeof kv, "seed=%d", seed);
+    assert_int_equal(config_override(c, kv), 0);
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(config_write(c, f), 0);
+    fclose(f);
+    free(c);
+}
+
+static void write_run(int v, int k)
+{
+    char dir[1024], path[1200];
+    snprintf(dir, sizeof dir, "%s/fake/%s/seed%d", root, variant_names[v], seed_of(v, k));
+    shell("mkdir -p %s", dir);
+    write_run_config(yaml, variant_names[v], seed_of(v, k), dir);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    write_text(
+        path,
+        "experiment,variant,seed,model,kernel,epochs,train_images,validation_images,test_images,"
+        "test_accuracy,test_loss,weights_hash\nfake,%s,%d,cnn,winograd,%d,%d,50,%d,%.6f,%.6f,%08x%08x\n",
+        variant_names[v], seed_of(v, k), EPOCHS, TRAIN_IMAGES, 10 * TEST_PER_CLASS, fixture_accuracy(v, k),
+        fixture_loss(v, k), 0xfeed0000u + v, 0xbeef0000u + k);
+    snprintf(path, sizeof path, "%s/timing.csv", dir);
+    write_text(path, "epoch,seconds,images_per_second\n1,%.3f,1.0\n2,%.3f,1.0\n",
+               fixture_epoch_seconds(v, k, 0), fixture_epoch_seconds(v, k, 1));
+    snprintf(path, sizeof path, "%s/epochs.csv", dir);
+    write_text(path,
+               "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate\n"
+               "1,%.6f,0.6,0.8,%.6f,0.001\n2,%.6f,0.7,0.6,%.6f,0.0005\n",
+               0.9 - 0.1 * v, 0.70 + 0.01 * k, 0.5 - 0.05 * v, 0.80 + 0.01 * k);
+
+    int64_t m[10][10];
+    fixture_confusion(v, k, m);
+    char text[8192], *p = text;
+    p += sprintf(p, "true,pred_0,pred_1,pred_2,pred_3,pred_4,pred_5,pred_6,pred_7,pred_8,pred_9\n");
+    for (int i = 0; i < 10; i++) {
+        p += sprintf(p, "%d", i);
+        for (int j = 0; j < 10; j++)
+            p += sprintf(p, ",%lld", (long long)m[i][j]);
+        p += sprintf(p, "\n");
+    }
+    snprintf(path, sizeof path, "%s/confusion.csv", dir);
+    test_write_file(path, text);
+
+    /* misclassified.csv: real test images of the true class (the gallery checks
+       the labels), the n-th image of a class for the n-th error, listed from
+       the last class down (the report sorts by test index) */
+    p = text + sprintf(text, "test_index,true,predicted\n");
+    for (int i = 9; i >= 0; i--) {
+        size_t next = 0;
+        for (int j = 0; j < 10; j++)
+            for (int64_t n = 0; i != j && n < m[i][j]; n++) {
+                while (t10k.labels[next] != i)
+                    next++;
+                p += sprintf(p, "%zu,%d,%d\n", next++, i, j);
+            }
+    }
+    snprintf(path, sizeof path, "%s/misclassified.csv", dir);
+    test_write_file(path, text);
+    snprintf(path, sizeof path, "%s/environment.txt", dir);
+    write_text(
+        path,
+        "date: 2024-01-0%dT10:00:00Z\ncommit: %s\ncpu: Test CPU\ncores: 2\ncpu_flags: fpu\ncompiler: gcc "
+        "test\ncflags: -O3\nblis_version: 0.9.0\nblis_build: static\nblis_arch: skx (BLIS_ARCH_TYPE=unset)\n"
+        "threads: 2\npeak_rss_mib: %.1f\n",
+        1 + k + 3 * v, fixture_commit(v, k), 100.0 + 10 * k + v);
+    snprintf(path, sizeof path, "%s/overrides.txt", dir);
+    test_write_file(path, v == 0 && k == 1 ? "training.batch=64\n" : "");
+}
+
+static const char fixture_template[] =
+    "Best {{best_variant}}, worst {{worst_variant}}, {{best_minus_worst}} points apart; a: "
+    "{{a.accuracy_mean}} ± {{a.accuracy_sd}} over {{a.runs}} runs; {{runs}} runs, {{total_minutes}} minutes "
+    "on {{env.cpu}}, commit {{commit}}.\n";
+
+static int setup(void **state)
+{
+    char err[512];
+    if (fmnist_load(FMNIST_DEFAULT_DIR, "t10k", &t10k, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    snprintf(base, sizeof base, "%s", test_tmp_path("report"));
+    snprintf(yaml, sizeof yaml, "%s/experiments/fake.yaml", base);
+    snprintf(tmpl, sizeof tmpl, "%s/experiments/fake.md", base);
+    snprintf(root, sizeof root, "%s/results", base);
+    snprintf(out, sizeof out, "%s/out", base);
+    shell("rm -rf %s", base);
+    shell("mkdir -p %s/experiments", base);
+    test_write_file(yaml, "name: fake\n"
+                          "description: >\n"
+                          "  A made-up ablation for the report test. It has two\n"
+                          "  variants.\n\n"
+                          "  A second paragraph.\n"
+                          "model:\n  name: cnn\n"
+                          "seeds: [0, 4, 7]\n"
+                          "variants:\n"
+                          "  - name: a\n    description: the first | one\n    set: {training.batch: 64}\n"
+                          "  - name: b\n    set: {augmentation.flip: 0, training.epochs: 2}\n"
+                          "  - name: c\n    set: {seeds: [1]}\n");
+    test_write_file(tmpl, fixture_template);
+    for (int v = 0; v < NVAR; v++)
+        for (int k = 0; k < n_seeds(v); k++)
+            write_run(v, k);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fmnist_free(&t10k);
+    return 0;
+}
+
+/* ---- running the command ---------------------------------------------------- */
+
+/* report_main(argv) with stderr captured into *err (also echoed); its exit code. */
+static int report(char **err, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
+                  const char *a6)
+{
+    char *argv[8] = {
+        "report", (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, (char *)a6, NULL
+    };
+    int argc = 1;
+    while (argv[argc])
+        argc++;
+    char path[700];
+    snprintf(path, sizeof path, "%s/stderr.txt", base);
+    fflush(stderr);
+    const int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    const int rc = report_main(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    *err = test_read_file(path);
+    assert_non_null(*err);
+    fputs(*err, stderr);
+    return rc;
+}
+
+static int report_experiment_ok(void)
+{
+    char *err;
+    const int rc = report(&err, "experiment", yaml, "--results", root, "--out-dir", out);
+    free(err);
+    return rc;
+}
+
+static char *read_report(const char *name)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", out, name);
+    char *s = test_read_file(path);
+    if (!s)
+        fail_msg("%s was not written", path);
+    return s;
+}
+
+static void expect(const char *text, const char *want)
+{
+    if (!strstr(text, want))
+        fail_msg("the report lacks the line\n%s", want);
+}
+
+/* ---- the tests ---------------------------------------------------------------- */
+
+static void test_stats_and_pairs(void **state)
+{
+    const double x[] = { 1, 2, 3, 4 };
+    double mean, sd;
+    stats_mean_sd(x, 4, &mean, &sd);
+    assert_true(mean == 2.5 && fabs(sd - sqrt(5.0 / 3.0)) < 1e-15);
+    stats_mean_sd(x, 1, &mean, &sd);
+    assert_true(mean == 1 && isnan(sd));
+
+    int64_t m[10][10] = { { 0 } };
+    m[1][3] = 3, m[3][1] = 5, m[8][9] = 7, m[0][2] = 1, m[6][4] = 7;
+    confusion_pair p[3];
+    assert_int_equal(confusion_top_pairs(m, 3, p), 3);
+    /* 5 + 3, the bigger direction first; then 7 + 0 twice, the lower classes first */
+    assert_true(p[0].a == 3 && p[0].b == 1 && p[0].a_as_b == 5 && p[0].b_as_a == 3);
+    assert_true(p[1].a == 6 && p[1].b == 4 && p[1].a_as_b == 7 && p[1].b_as_a == 0);
+    assert_true(p[2].a == 8 && p[2].b == 9 && p[2].a_as_b == 7 && p[2].b_as_a == 0);
+    confusion_pair all[45];
+    assert_int_equal(confusion_top_pairs(m, 45, all), 4); /* pairs without errors are left out */
+    assert_true(all[3].a == 0 && all[3].b == 2 && all[3].a_as_b == 1);
+    memset(m, 0, sizeof m);
+    assert_int_equal(confusion_top_pairs(m, 3, p), 0);
+}
+
+static void test_experiment_report(void **state)
+{
+    assert_int_equal(report_experiment_ok(), 0);
+    char *md = read_report("fake.md"), line[2048];
+
+    /* per variant: mean ± sample sd (n − 1) over the seeds, worked out here */
+    double mean_acc[NVAR], total_seconds = 0;
+    for (int v = 0; v < NVAR; v++) {
+        const int n = n_seeds(v);
+        double acc = 0, ss = 0, loss = 0, secs = 0, ips = 0;
+        for (int k = 0; k < n; k++)
+            acc += 100 * fixture_accuracy(v, k) / n;
+        for (int k = 0; k < n; k++) {
+            const double s = fixture_epoch_seconds(v, k, 0) + fixture_epoch_seconds(v, k, 1);
+            ss += pow(100 * fixture_accuracy(v, k) - acc, 2);
+            loss += fixture_loss(v, k) / n;
+            secs += s / n;
+            ips += (double)TRAIN_IMAGES * EPOCHS / s / n;
+            total_seconds += s;
+            snprintf(line, sizeof line, "| %s | %d | %.2f | %.4f | %.1f | %.0f | `%08x%08x` |",
+                     variant_names[v], seed_of(v, k), 100 * fixture_accuracy(v, k), fixture_loss(v, k), s,
+                     (double)TRAIN_IMAGES * EPOCHS / s, 0xfeed0000u + v, 0xbeef0000u + k);
+            expect(md, line);
+        }
+        mean_acc[v] = acc;
+        char sd[32] = "—";
+        if (n > 1)
+            snprintf(sd, sizeof sd, "%.2f", sqrt(ss / (n - 1)));
+        snprintf(line, sizeof line, "| %s | %d | %.2f ± %s | %.4f | %.1f | %.0f |", variant_names[v], n, acc,
+                 sd, loss, secs, ips);
+        expect(md, line);
+    }
+    /* the fixture's numbers, by hand: a has 10, 12 and 16 errors in 100, b one more each, c 12 */
+    expect(md, "| a | 3 | 87.33 ± 3.06 |");
+    expect(md, "| b | 3 | 86.33 ± 3.06 |");
+    expect(md, "| c | 1 | 88.00 ± — |");
+
+    /* findings: the template with its variables */
+    snprintf(
+        line, sizeof line,
+        "Best c, worst b, %.2f points apart; a: %.2f ± 3.06 over 3 runs; 7 runs, %.1f minutes on Test CPU, "
+        "commit abc123, def456.\n",
+        mean_acc[2] - mean_acc[1], mean_acc[0], total_seconds / 60);
+    expect(md, "## Findings\n\n");
+    expect(md, line);
+    expect(md, "Best c, worst b, 1.67 points apart;");
+    /* the description's paragraphs, verbatim */
+    expect(md, "A made-up ablation for the report test. It has two variants.\n\nA second paragraph.\n");
+
+    /* the confusion matrix of variant a, summed over its seeds */
+    int64_t sum[10][10] = { { 0 } }, m[10][10];
+    for (int k = 0; k < NSEED; k++) {
+        fixture_confusion(0, k, m);
+        for (int i = 0; i < 10; i++)
+            for (int j = 0; j < 10; j++)
+                sum[i][j] += m[i][j];
+    }
+    expect(md,
+           "For variant `a` (the first listed), summed over its 3 seeds: 300 test images, 38 misclassified.");
+    expect(
+        md,
+        "| true ↓ predicted → | T-shirt/top | Trouser | Pullover | Dress | Coat | Sandal | Shirt | Sneaker | "
+        "Bag | Ankle boot |\n");
+    for (int i = 0; i < 10; i++) {
+        int n = snprintf(line, sizeof line, "\n| %s |", fmnist_class_name(i));
+        for (int j = 0; j < 10; j++)
+            n += snprintf(line + n, sizeof line - (size_t)n, " %lld |", (long long)sum[i][j]);
+        snprintf(line + n, sizeof line - (size_t)n, "\n");
+        expect(md, line);
+    }
+    expect(md, "\n| Shirt | 14 | 0 | 0 | 0 | 0 | 0 | 16 | 0 | 0 | 0 |\n"); /* 14 errors: 3 + 4 + 7 */
+    /* per class, from the summed matrix: Shirt 16 right of 30, predicted 16 + 6 times */
+    snprintf(line, sizeof line, "| Shirt | 30 | %.3f | %.3f | %.3f |", 16.0 / 22, 16.0 / 30,
+             2 * (16.0 / 22) * (16.0 / 30) / (16.0 / 22 + 16.0 / 30));
+    expect(md, line);
+    /* the three most-confused pairs, in order, both directions */
+    const char *p1 = strstr(md,
+                            "| Shirt ↔ T-shirt/top | Shirt → T-shirt/top: 14 | T-shirt/top → Shirt: 6 | 20 | "
+                            "52.6 % |"),
+               *p2 = strstr(md, "| Coat ↔ Pullover | Coat → Pullover: 6 | Pullover → Coat: 3 | 9 | 23.7 % |"),
+               *p3 = strstr(md,
+                            "| Sneaker ↔ Sandal | Sneaker → Sandal: 6 | Sandal → Sneaker: 0 | 6 | 15.8 % |");
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_non_null(p3);
+    assert_true(p1 < p2 && p2 < p3);
+    assert_null(strstr(md, "Ankle boot ↔"));
+
+    /* configuration, reproduction, provenance */
+    expect(md, "| a | the first \\| one | `training.batch=64` | 0, 4, 7 |");
+    expect(md, "| b | — | `augmentation.flip=0`, `training.epochs=2` | 0, 4, 7 |");
+    expect(md, "# every run of this experiment: 7 runs, each variant with its seeds\n");
+    expect(md, "/fake/a/seed4`: `training.batch=64`");
+    snprintf(line, sizeof line, "build/probador run %s --variant a --seed 0 --results %s   # one run", yaml,
+             root);
+    expect(md, line);
+    expect(md, "- Commit: abc123 (6 runs); def456 (1 run)\n");
+    expect(md, "- Trained: 2024-01-01T10:00:00Z – 2024-01-07T10:00:00Z\n");
+    expect(md, "- Peak memory (RSS): 121 MiB at most, 100 MiB at least\n");
+    assert_null(strstr(md, "{{"));
+    free(md);
+
+    /* the charts: PNGs, not empty */
+    static const char *const charts[] = { "curves", "ablation", "confusion", "gallery" };
+    for (int i = 0; i < 4; i++) {
+        char path[800];
+        snprintf(path, sizeof path, "%s/figures/fake-%s.png", out, charts[i]);
+        struct stat st;
+        if (stat(path, &st) != 0 || st.st_size < 1000)
+            fail_msg("%s is missing or nearly empty", path);
+        char *png = test_read_file(path);
+        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+        free(png);
+    }
+}
+
+/* A failure must leave the previous report byte for byte, and say what to do. */
+static void expect_failure(const char *want1, const char *want2)
+{
+    char *before = read_report("fake.md"), *err;
+    assert_int_equal(report(&err, "experiment", yaml, "--results", root, "--out-dir", out), 1);
+    if (!strstr(err, want1) || !strstr(err, want2))
+        fail_msg("expected '%s' and '%s' in the error, got:\n%s", want1, want2, err);
+    char *after = read_report("fake.md");
+    assert_string_equal(before, after);
+    free(before), free(after), free(err);
+}
+
+static void test_errors_name_the_path_and_the_fix(void **state)
+{
+    assert_int_equal(report_experiment_ok(), 0);
+    char dir[800], moved[900], want[2048], path[900];
+
+    /* a missing run */
+    snprintf(dir, sizeof dir, "%s/fake/b/seed7", root);
+    snprintf(moved, sizeof moved, "%s.moved", dir);
+    assert_int_equal(rename(dir, moved), 0);
+    snprintf(want, sizeof want, "%s: error: no results of experiment fake, variant b, seed 7", dir);
+    char fix[1400];
+    snprintf(fix, sizeof fix, "run `build/probador run %s --variant b --seed 7 --results %s`", yaml, root);
+    expect_failure(want, fix);
+    assert_int_equal(rename(moved, dir), 0);
+
+    /* a ragged CSV */
+    snprintf(path, sizeof path, "%s/fake/a/seed4/timing.csv", root);
+    test_write_file(path, "epoch,seconds,images_per_second\n1,2.5\n2,3.25,1.0\n");
+    snprintf(want, sizeof want, "%s:2: error: 2 fields, expected 3", path);
+    expect_failure(want, "to make this run again: `build/probador run");
+    write_run(0, 1);
+
+    /* files that disagree: one misclassified image too few */
+    snprintf(path, sizeof path, "%s/fake/a/seed0/misclassified.csv", root);
+    char *mis = test_read_file(path);
+    *strrchr(mis, '\n') = '\0';
+    *(strrchr(mis, '\n') + 1) = '\0';
+    test_write_file(path, mis);
+    free(mis);
+    snprintf(want, sizeof want, "%s: error: 1 images of class 0 predicted as 6, confusion.csv counts 2",
+             path);
+    expect_failure(want, "different runs");
+    write_run(0, 0);
+
+    /* an unknown placeholder in the findings template */
+    test_write_file(tmpl, "All right: {{a.accuracy_mean}}.\nNot: {{a.acuracy_mean}}.\n");
+    snprintf(want, sizeof want, "%s:2:6: error: unknown placeholder '{{a.acuracy_mean}}'", tmpl);
+    expect_failure(want, "did you mean '{{a.accuracy_mean}}'");
+    test_write_file(tmpl, fixture_template);
+
+    /* a report of the same name that another command wrote is not replaced */
+    char md[800];
+    snprintf(md, sizeof md, "%s/fake.md", out);
+    test_write_file(md, "# Something else\n");
+    snprintf(want, sizeof want, "%s: error: the file exists and was not written by", md);
+    expect_failure(want, "rename the experiment");
+    remove(md);
+    assert_int_equal(report_experiment_ok(), 0);
+}
+
+/* The rotation pretext task: four classes (quarter turns), evaluated on the
+   validation images, no misclassified list and so no gallery. */
+static void test_pretext_report(void **state)
+{
+    char pyaml[700], dir[900], path[1000];
+    snprintf(pyaml, sizeof pyaml, "%s/experiments/pre.yaml", base);
+    test_write_file(pyaml, "name: pre\ndescription: A pretext run.\ntask: rotation\nmodel: {name: resnet}\n");
+    snprintf(dir, sizeof dir, "%s/pre/seed0", root);
+    shell("mkdir -p %s", dir);
+    write_run_config(pyaml, "", 0, dir);
+    static const char *const files[][2] = {
+        { "summary.csv",
+          "experiment,variant,seed,model,kernel,epochs,train_images,validation_images,test_images,"
+          "test_accuracy,test_loss,weights_hash\npre,-,0,resnet,winograd,1,400,40,40,0.750000,0.6,"
+          "00000000000000aa\n" },
+        { "timing.csv", "epoch,seconds,images_per_second\n1,2.000,200.0\n" },
+        { "epochs.csv",
+          "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate\n1,1.2,0.5,0.6,0.75,0\n" },
+        { "confusion.csv", "true,pred_0,pred_1,pred_2,pred_3\n0,9,1,0,0\n1,0,7,3,0\n2,0,0,8,2\n3,4,0,0,6\n" },
+        { "misclassified.csv", "test_index,true,predicted\n" },
+        { "environment.txt", "commit: abc123\n" },
+        { "overrides.txt", "" },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        test_write_file(path, files[i][1]);
+    }
+    char *err;
+    assert_int_equal(report(&err, "experiment", pyaml, "--results", root, "--out-dir", out), 0);
+    free(err);
+    char *md = read_report("pre.md");
+    expect(md, "| base | 1 | 75.00 ± — | 0.6000 | 2.0 | 200 |");
+    expect(md, "| variant | runs | pretext accuracy % | pretext loss |");
+    expect(md, "40 validation images, 10 misclassified.");
+    expect(md, "| true ↓ predicted → | 0° | 90° | 180° | 270° |\n|---|---:|---:|---:|---:|\n| 0° | 9 | 1 | 0 "
+               "| 0 |\n");
+    expect(md, "| 270° ↔ 0° | 270° → 0°: 4 | 0° → 270°: 0 | 4 | 40.0 % |");
+    assert_null(strstr(md, "gallery"));
+    assert_null(strstr(md, "T-shirt"));
+    free(md);
+}
+
+/* The index: headline rows from a summary.csv, augmentation from the runs'
+   configurations, a link where the report exists, and every report listed. */
+static void test_index(void **state)
+{
+    char ires[700], iout[700], path[1200], dir[1000];
+    snprintf(ires, sizeof ires, "%s/index-results", base);
+    snprintf(iout, sizeof iout, "%s/index-out", base);
+    shell("mkdir -p %s", iout);
+    static const struct {
+        const char *experiment, *variant, *augmentation;
+        int seed;
+    } runs[] = {
+        { "cnn", "", "augmentation: {rotation: 10, shift: 2, scale: [0.9, 1.1], flip: 0.5}\n", 0 },
+        { "cnn", "", "augmentation: {rotation: 10, shift: 2, scale: [0.9, 1.1], flip: 0.5}\n", 1 },
+        { "resnet20", "", "augmentation: {rotation: 0, shift: 0, scale: [1, 1], flip: 0}\n", 0 },
+        { "transfer", "finetune_all", "augmentation: {rotation: 0, shift: 1, scale: [1, 1], flip: 0}\n", 0 },
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s.yaml", base, runs[i].experiment);
+        write_text(path, "name: %s\ndescription: x\n%s", runs[i].experiment, runs[i].augmentation);
+        snprintf(dir, sizeof dir, "%s/%s%s%s/seed%d", ires, runs[i].experiment, runs[i].variant[0] ? "/" : "",
+                 runs[i].variant, runs[i].seed);
+        shell("mkdir -p %s", dir);
+        write_run_config(path, "", runs[i].seed, dir);
+    }
+    snprintf(path, sizeof path, "%s/summary.csv", ires);
+    test_write_file(path, "experiment,variant,seed,model,kernel,epochs,train_images,test_accuracy,test_loss,"
+                          "train_seconds,train_images_per_second,weights_hash,commit\n"
+                          "cnn,-,0,cnn,winograd,15,55000,0.920000,0.25,600.0,1375.0,h,c\n"
+                          "augmentation,none,0,cnn,winograd,8,6000,0.800000,0.5,60.0,800.0,h,c\n"
+                          "transfer,scratch,0,resnet,im2col,5,1000,0.700000,0.9,30.0,10.0,h,c\n"
+                          "transfer,finetune_all,0,resnet,im2col,5,1000,0.881000,0.4,45.0,10.0,h,c\n"
+                          "cnn,-,1,cnn,winograd,15,55000,0.925000,0.24,660.0,1250.0,h,c\n"
+                          "resnet20,-,0,resnet,winograd,15,55000,0.931000,0.2,1800.0,458.3,h,c\n");
+    snprintf(path, sizeof path, "%s/cnn.md", iout);
+    test_write_file(path,
+                    "# Experiment `cnn`\n\n*Generated by something.*\n\nThe basic network, et al. (2016) "
+                    "said.\nIt continues. More.\n\n## Findings\n");
+    snprintf(path, sizeof path, "%s/kernels.md", iout);
+    test_write_file(path,
+                    "# Convolution kernels\n\n*Generated from `x.csv`, commit\n(2 cores) Not this. Nor "
+                    "this.*\n\nprobador trains through one interface\n(`conv.h`). This report times them.\n");
+    snprintf(path, sizeof path, "%s/README.md", iout);
+    test_write_file(path, "# old index\n");
+
+    char *err;
+    assert_int_equal(report(&err, "index", "--results", ires, "--out-dir", iout, NULL), 0);
+    free(err);
+    char *md = test_read_file(path);
+    assert_non_null(md);
+    char line[1024];
+    /* cnn: 92.0 and 92.5 → 92.25 ± 0.35, 630 s a run */
+    snprintf(line, sizeof line,
+             "| cnn | cnn | winograd | rotation ±10°, shift ±2 px, scale 0.9–1.1, flip 0.5 | "
+             "92.25 ± %.2f (2 seeds) | 10.5 min | [cnn.md](cnn.md) |\n",
+             sqrt(0.125));
+    expect(md, line);
+    expect(md,
+           "| resnet20 | resnet | winograd | none | 93.10 ± — (1 seed) | 30.0 min | not rendered yet |\n");
+    expect(md, "| transfer (finetune_all) | resnet | im2col | shift ±1 px | 88.10 ± — (1 seed) | 45 s | not "
+               "rendered yet |\n");
+    assert_null(strstr(md, "scratch"));
+    assert_null(strstr(md, "| augmentation ("));
+    const char *k1 = strstr(md, "- [Experiment `cnn`](cnn.md): The basic network, et al. (2016) said.\n"),
+               *k2 = strstr(md, "- [Convolution kernels](kernels.md): probador trains through one interface "
+                                "(`conv.h`).\n");
+    assert_non_null(k1);
+    assert_non_null(k2);
+    assert_true(k1 < k2);
+    assert_null(strstr(md, "(README.md)"));
+    free(md);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stats_and_pairs),
+        cmocka_unit_test(test_experiment_report),
+        cmocka_unit_test(test_errors_name_the_path_and_the_fix),
+        cmocka_unit_test(test_pretext_report),
+        cmocka_unit_test(test_index),
+    };
+    return cmocka_run_group_tests_name("report", tests, setup, teardown);
+}
