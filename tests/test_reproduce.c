@@ -108,15 +108,9 @@ static long long mtime_ns(const char *path)
 /* The whole file (binary safe); fails the test if it cannot be read. */
 static char *read_bytes(const char *path, long *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *buf = test_read_bytes(path, len);
+    if (!buf)
         fail_msg("cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)*len + 1);
-    assert_int_equal(fread(buf, 1, (size_t)*len, f), (size_t)*len);
-    fclose(f);
     return buf;
 }
 

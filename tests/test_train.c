@@ -45,16 +45,9 @@ static char *read_file(const char *dir, const char *name, long *len)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *s = test_read_bytes(path, len);
+    if (!s)
         fail_msg("missing result file %s", path);
-    fseek(f, 0, SEEK_END);
-    *len = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)*len + 1);
-    assert_int_equal(fread(s, 1, (size_t)*len, f), *len);
-    s[*len] = '\0';
-    fclose(f);
     return s;
 }
 

@@ -73,7 +73,7 @@ void test_write_file(const char *path, const char *text)
     fclose(f);
 }
 
-char *test_read_file(const char *path)
+char *test_read_bytes(const char *path, long *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -82,7 +82,14 @@ char *test_read_file(const char *path)
     long n = ftell(f);
     rewind(f);
     char *s = malloc((size_t)n + 1);
-    s[fread(s, 1, (size_t)n, f)] = '\0';
+    *len = (long)fread(s, 1, (size_t)n, f);
+    s[*len] = '\0';
     fclose(f);
     return s;
+}
+
+char *test_read_file(const char *path)
+{
+    long len;
+    return test_read_bytes(path, &len);
 }

@@ -21,5 +21,7 @@ const char *test_tmp_path(const char *name);
 void test_write_file(const char *path, const char *text);
 /* The whole file, NUL-terminated (free it); NULL if it cannot be read. */
 char *test_read_file(const char *path);
+/* The same, binary safe: *len = its length in bytes. */
+char *test_read_bytes(const char *path, long *len);
 
 #endif
