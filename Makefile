@@ -105,11 +105,13 @@ ifeq ($(PROFILE),full)
 RESULTS     := reports/results
 REPORTS     := reports
 BENCH_FLAGS :=
+TRAIN_FLAGS :=
 RUN_FLAGS   :=
 else ifeq ($(PROFILE),quick)
 RESULTS     := reports/results-quick
 REPORTS     := reports/quick
 BENCH_FLAGS := --batch 8 --reps 3 --warmup 1 --max-seconds 0.2
+TRAIN_FLAGS := --batch 8 --reps 3
 RUN_FLAGS   := --quick
 else
 $(error PROFILE must be full or quick, got '$(PROFILE)')
@@ -122,7 +124,7 @@ PROBADOR    := $(BUILD)/probador
 bench: deps
 	@$(MAKE) --no-print-directory $(PROBADOR)
 	$(PROBADOR) bench $(BENCH_FLAGS) --out $(REPORTS)/data/kernels.csv
-	$(PROBADOR) bench --train $(BENCH_FLAGS) --out $(REPORTS)/data/train.csv
+	$(PROBADOR) bench --train $(TRAIN_FLAGS) --out $(REPORTS)/data/train.csv
 
 # Benchmarks rerun when the library changed since their CSV (make's rule); each
 # experiment runs `probador run --all --if-stale`, which skips a run whose saved
@@ -139,7 +141,7 @@ reproduce-all: $(REPORTS)/README.md
 $(REPORTS)/data/kernels.csv: $(LIB) | $(PROBADOR)
 	$(PROBADOR) bench $(BENCH_FLAGS) --out $@
 $(REPORTS)/data/train.csv: $(LIB) | $(PROBADOR) $(REPORTS)/data/kernels.csv
-	$(PROBADOR) bench --train $(BENCH_FLAGS) --out $@
+	$(PROBADOR) bench --train $(TRAIN_FLAGS) --out $@
 $(REPORTS)/kernels.md: $(REPORTS)/data/kernels.csv tools/kernels.md.in $(wildcard tools/*.gp) | $(PROBADOR)
 	$(PROBADOR) report kernels --csv $< --out $@
 
