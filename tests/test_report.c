@@ -4,13 +4,18 @@
  * (the gallery's images are the real test split, as the runs' data.dir says).
  * Checks the report's numbers against mean ± sd worked out here from the
  * inputs, the summed confusion table, per-class scores, the most-confused
- * pairs, the findings template, the charts, the provenance; that a missing run,
- * a ragged CSV, an unknown placeholder and a foreign file in the way are
- * compiler-style errors that leave the old report alone; and the index's
- * headline table and list of reports. */
+ * pairs, the findings template, the charts, the provenance.  A second
+ * experiment "budget" (variants a_2, b_2, a_1, b_1, a_all, b_all: two series
+ * over three training-set sizes) checks the series table and chart, the
+ * series' template variables and one confusion section per *_all variant;
+ * results_series is checked on its own on hand-made names.  Then that a
+ * missing run, a ragged CSV, an unknown placeholder and a foreign file in the
+ * way are compiler-style errors that leave the old report alone; and the
+ * index's headline table and list of reports. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +32,7 @@
 #include "tools/cli.h"
 #include "tools/config.h"
 #include "tools/confusion.h"
+#include "tools/results.h"
 #include "tools/stats.h"
 
 enum { NVAR = 3, NSEED = 3, EPOCHS = 2, TRAIN_IMAGES = 500, TEST_PER_CLASS = 10 };
@@ -54,8 +60,9 @@ static void move(int64_t m[10][10], int truth, int predicted, int n)
     m[truth][predicted] += n;
 }
 
-/* Run (v, k)'s confusion matrix: 10 test images per class, some errors. */
-static void fixture_confusion(int v, int k, int64_t m[10][10])
+/* Run (v, k)'s confusion matrix: 10 test images per class, some errors, and
+   `bags` more Bag → Dress (the series experiment's; 0 for fake's). */
+static void fixture_confusion_bags(int v, int k, int bags, int64_t m[10][10])
 {
     memset(m, 0, sizeof(int64_t) * 100);
     for (int i = 0; i < 10; i++)
@@ -66,15 +73,24 @@ static void fixture_confusion(int v, int k, int64_t m[10][10])
     move(m, 2, 4, 1 + v);        /* Pullover → Coat */
     move(m, 9, 7, 1);            /* Ankle boot → Sneaker */
     move(m, 7, 5, k + 1);        /* Sneaker → Sandal */
+    move(m, 8, 3, bags);         /* Bag → Dress */
+}
+static void fixture_confusion(int v, int k, int64_t m[10][10])
+{
+    fixture_confusion_bags(v, k, 0, m);
 }
 
-static double fixture_accuracy(int v, int k) /* a fraction, as summary.csv holds it */
+static double fixture_accuracy_bags(int v, int k, int bags) /* a fraction, as summary.csv holds it */
 {
     int64_t m[10][10], trace = 0;
-    fixture_confusion(v, k, m);
+    fixture_confusion_bags(v, k, bags, m);
     for (int i = 0; i < 10; i++)
         trace += m[i][i];
     return trace / (10.0 * TEST_PER_CLASS);
+}
+static double fixture_accuracy(int v, int k)
+{
+    return fixture_accuracy_bags(v, k, 0);
 }
 static double fixture_loss(int v, int k)
 {
@@ -125,19 +141,21 @@ static void write_run_config(const char *experiment_yaml, const char *variant, i
     free(c);
 }
 
-static void write_run(int v, int k)
+/* One run's folder: ROOT/EXPERIMENT/VARIANT/seedS with every file, the
+   numbers from the fixture of (v, k) and `bags` extra errors. */
+static void write_run_of(const char *experiment_yaml, const char *experiment, const char *variant, int v,
+                         int k, int seed, int train_images, int bags)
 {
     char dir[1024], path[1200];
-    snprintf(dir, sizeof dir, "%s/fake/%s/seed%d", root, variant_names[v], seed_of(v, k));
+    snprintf(dir, sizeof dir, "%s/%s/%s/seed%d", root, experiment, variant, seed);
     shell("mkdir -p %s", dir);
-    write_run_config(yaml, variant_names[v], seed_of(v, k), dir);
+    write_run_config(experiment_yaml, variant, seed, dir);
     snprintf(path, sizeof path, "%s/summary.csv", dir);
-    write_text(
-        path,
-        "experiment,variant,seed,model,kernel,epochs,train_images,validation_images,test_images,"
-        "test_accuracy,test_loss,weights_hash\nfake,%s,%d,cnn,winograd,%d,%d,50,%d,%.6f,%.6f,%08x%08x\n",
-        variant_names[v], seed_of(v, k), EPOCHS, TRAIN_IMAGES, 10 * TEST_PER_CLASS, fixture_accuracy(v, k),
-        fixture_loss(v, k), 0xfeed0000u + v, 0xbeef0000u + k);
+    write_text(path,
+               "experiment,variant,seed,model,kernel,epochs,train_images,validation_images,test_images,"
+               "test_accuracy,test_loss,weights_hash\n%s,%s,%d,cnn,winograd,%d,%d,50,%d,%.6f,%.6f,%08x%08x\n",
+               experiment, variant, seed, EPOCHS, train_images, 10 * TEST_PER_CLASS,
+               fixture_accuracy_bags(v, k, bags), fixture_loss(v, k), 0xfeed0000u + v, 0xbeef0000u + k);
     snprintf(path, sizeof path, "%s/timing.csv", dir);
     write_text(path, "epoch,seconds,images_per_second\n1,%.3f,1.0\n2,%.3f,1.0\n",
                fixture_epoch_seconds(v, k, 0), fixture_epoch_seconds(v, k, 1));
@@ -148,7 +166,7 @@ static void write_run(int v, int k)
                0.9 - 0.1 * v, 0.70 + 0.01 * k, 0.5 - 0.05 * v, 0.80 + 0.01 * k);
 
     int64_t m[10][10];
-    fixture_confusion(v, k, m);
+    fixture_confusion_bags(v, k, bags, m);
     char text[8192], *p = text;
     p += sprintf(p, "true,pred_0,pred_1,pred_2,pred_3,pred_4,pred_5,pred_6,pred_7,pred_8,pred_9\n");
     for (int i = 0; i < 10; i++) {
@@ -184,6 +202,11 @@ static void write_run(int v, int k)
         1 + k + 3 * v, fixture_commit(v, k), 100.0 + 10 * k + v);
     snprintf(path, sizeof path, "%s/overrides.txt", dir);
     test_write_file(path, v == 0 && k == 1 ? "training.batch=64\n" : "");
+}
+
+static void write_run(int v, int k)
+{
+    write_run_of(yaml, "fake", variant_names[v], v, k, seed_of(v, k), TRAIN_IMAGES, 0);
 }
 
 static const char fixture_template[] =
@@ -365,8 +388,10 @@ static void test_experiment_report(void **state)
             for (int j = 0; j < 10; j++)
                 sum[i][j] += m[i][j];
     }
-    expect(md,
-           "For variant `a` (the first listed), summed over its 3 seeds: 300 test images, 38 misclassified.");
+    expect(md, "## Confusion matrix\n\nFor variant `a` (the first listed; no variant's name ends in `_all`), "
+               "summed over its 3 seeds: 300 test images, 38 misclassified.");
+    assert_null(strstr(md, "## Confusion matrix:"));
+    assert_null(strstr(md, "## Accuracy against training-set size")); /* a, b, c: no series */
     expect(
         md,
         "| true ↓ predicted → | T-shirt/top | Trouser | Pullover | Dress | Coat | Sandal | Shirt | Sneaker | "
@@ -409,11 +434,13 @@ static void test_experiment_report(void **state)
     expect(md, "- Peak memory (RSS): 121 MiB at most, 100 MiB at least\n");
     assert_null(strstr(md, "{{"));
     free(md);
+    char path[800];
+    snprintf(path, sizeof path, "%s/figures/fake-series.png", out);
+    assert_int_equal(access(path, F_OK), -1);
 
     /* the charts: PNGs, not empty */
     static const char *const charts[] = { "curves", "ablation", "confusion", "gallery" };
     for (int i = 0; i < 4; i++) {
-        char path[800];
         snprintf(path, sizeof path, "%s/figures/fake-%s.png", out, charts[i]);
         struct stat st;
         if (stat(path, &st) != 0 || st.st_size < 1000)
@@ -422,6 +449,227 @@ static void test_experiment_report(void **state)
         assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
         free(png);
     }
+}
+
+/* ---- variants as series: SERIES_SUFFIX ---------------------------------------- */
+
+/* results_series on hand-made results: which names make series, and the
+   suffixes in order of training images (fewest first, YAML order on a tie). */
+static bool series_of(const char *const *names, int n, const int *images, exp_series *s)
+{
+    exp_config *c = calloc(1, sizeof *c);
+    run_result runs[CONFIG_MAX_VARIANTS];
+    memset(runs, 0, sizeof runs);
+    exp_results r = { .config = c, .n_groups = n, .n_runs = n, .runs = runs };
+    c->n_variants = n;
+    for (int v = 0; v < n; v++) {
+        snprintf(c->variants[v].name, sizeof c->variants[v].name, "%s", names[v]);
+        r.groups[v] = (run_group){ .first = v, .n_seeds = 1 };
+        runs[v].train_images = images[v];
+    }
+    const bool found = results_series(&r, s);
+    free(c);
+    return found;
+}
+
+static void test_series_rules(void **state)
+{
+    exp_series s;
+    static const int images[] = { 500, 500, 50, 50, 500, 500 };
+    static const char *const ok[] = { "x_big", "long_name_big", "x_small",
+                                      "long_name_small", "x_eq", "long_name_eq" };
+    assert_true(series_of(ok, 6, images, &s));
+    assert_int_equal(s.n_series, 2);
+    assert_string_equal(s.series[0], "x");
+    assert_string_equal(s.series[1], "long_name"); /* cut at the last underscore */
+    assert_int_equal(s.n_suffixes, 3);
+    assert_string_equal(s.suffixes[0], "small"); /* fewest images first, then YAML order */
+    assert_string_equal(s.suffixes[1], "big");
+    assert_string_equal(s.suffixes[2], "eq");
+    assert_true(s.train_images[0] == 50 && s.train_images[1] == 500);
+    assert_true(s.group[0][0] == 2 && s.group[1][0] == 3 && s.group[0][2] == 4 && s.group[1][1] == 1);
+
+    static const char *const one_shared[] = { "x_1", "y_1", "x_2", "y_3" };
+    assert_false(series_of(one_shared, 4, images, &s));
+    static const char *const plain[] = { "x_1", "y_1", "x_2", "y_2", "none" };
+    assert_false(series_of(plain, 5, images, &s));
+    static const char *const empty_part[] = { "x_1", "y_1", "x_2", "y_" };
+    assert_false(series_of(empty_part, 4, images, &s));
+    static const char *const one_series[] = { "x_1", "x_2", "x_3" };
+    assert_false(series_of(one_series, 3, images, &s));
+    /* a third series without anything in common does not matter */
+    static const char *const three[] = { "x_1", "y_1", "x_2", "y_2", "z_9" };
+    assert_true(series_of(three, 5, images, &s));
+    assert_int_equal(s.n_series, 3);
+    assert_int_equal(s.group[2][0], -1);
+}
+
+/* Experiment "budget": series a and b over suffixes 2, 1, all in the YAML
+   (1 has the fewest training images); the _all pair runs one seed. */
+enum { NSER = 6, NSIZE = 3 };
+static const struct {
+    const char *name;
+    int series, size; /* size: 0 = "1", 1 = "2", 2 = "all" */
+} ser[NSER] = { { "a_2", 0, 1 }, { "b_2", 1, 1 },   { "a_1", 0, 0 },
+                { "b_1", 1, 0 }, { "a_all", 0, 2 }, { "b_all", 1, 2 } };
+static const char *const size_names[NSIZE] = { "1", "2", "all" };
+static const int size_images[NSIZE] = { 100, 1000, 10000 };         /* + 3 per seed index */
+static const int ser_bags[2][NSIZE] = { { 8, 5, 3 }, { 5, 3, 1 } }; /* extra errors: b better */
+static int ser_seeds(int v)
+{
+    return ser[v].size == 2 ? 1 : NSEED;
+}
+static int ser_images(int v, int k)
+{
+    return size_images[ser[v].size] + 3 * k;
+}
+static double ser_accuracy(int v, int k) /* percent */
+{
+    return 100 * fixture_accuracy_bags(v, k, ser_bags[ser[v].series][ser[v].size]);
+}
+
+typedef struct ser_stats {
+    double acc, sd, seconds, images; /* means over the seeds; sd NaN for one */
+} ser_stats;
+static ser_stats ser_summary(int v)
+{
+    const int n = ser_seeds(v);
+    double acc[NSEED];
+    ser_stats st = { 0 };
+    for (int k = 0; k < n; k++) {
+        acc[k] = ser_accuracy(v, k);
+        st.seconds += (fixture_epoch_seconds(v, k, 0) + fixture_epoch_seconds(v, k, 1)) / n;
+        st.images += (double)ser_images(v, k) / n;
+    }
+    double ss = 0;
+    for (int k = 0; k < n; k++)
+        st.acc += acc[k] / n;
+    for (int k = 0; k < n; k++)
+        ss += (acc[k] - st.acc) * (acc[k] - st.acc);
+    st.sd = n > 1 ? sqrt(ss / (n - 1)) : NAN;
+    return st;
+}
+static int ser_variant(int series, int size)
+{
+    for (int v = 0; v < NSER; v++)
+        if (ser[v].series == series && ser[v].size == size)
+            return v;
+    fail_msg("no variant of series %d, size %d", series, size);
+    return -1;
+}
+static void mean_sd_text(double mean, double sd, char *buf, size_t len)
+{
+    if (isnan(sd))
+        snprintf(buf, len, "%.2f ± —", mean);
+    else
+        snprintf(buf, len, "%.2f ± %.2f", mean, sd);
+}
+
+static void test_series_report(void **state)
+{
+    char syaml[700], stmpl[700], text[4096];
+    snprintf(syaml, sizeof syaml, "%s/experiments/budget.yaml", base);
+    snprintf(stmpl, sizeof stmpl, "%s/experiments/budget.md", base);
+    int n = snprintf(text, sizeof text,
+                     "name: budget\ndescription: Two series over three label budgets.\nmodel:\n  name: cnn\n"
+                     "seeds: [0, 1, 2]\nvariants:\n");
+    for (int v = 0; v < NSER; v++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "  - name: %s\n    set: {%s}\n", ser[v].name,
+                      ser[v].size == 2 ? "seeds: [0]"
+                      : ser[v].size    ? "data.per_class: 100"
+                                       : "data.per_class: 20");
+    test_write_file(syaml, text);
+    test_write_file(stmpl, "Differences: 1 {{1.difference}} (time {{1.seconds_ratio}}), 2 {{2.difference}}, "
+                           "all {{all.difference}} (time {{all.seconds_ratio}}); a_1 on {{a_1.train_images}} "
+                           "images, b_all on {{b_all.train_images}}.\n");
+    for (int v = 0; v < NSER; v++)
+        for (int k = 0; k < ser_seeds(v); k++)
+            write_run_of(syaml, "budget", ser[v].name, v, k, k, ser_images(v, k),
+                         ser_bags[ser[v].series][ser[v].size]);
+    char *err;
+    assert_int_equal(report(&err, "experiment", syaml, "--results", root, "--out-dir", out), 0);
+    free(err);
+    char *md = read_report("budget.md"), line[2048], a[64], b[64];
+
+    /* the table: a row per suffix, fewest training images first */
+    expect(md, "## Accuracy against training-set size\n\n");
+    expect(md, "| suffix | training images | a test accuracy % | b test accuracy % | difference b − a | "
+               "a s/run | b s/run | time ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    const char *row[NSIZE];
+    double difference[NSIZE], ratio[NSIZE];
+    for (int size = 0; size < NSIZE; size++) {
+        const int va = ser_variant(0, size), vb = ser_variant(1, size);
+        const ser_stats sa = ser_summary(va), sb = ser_summary(vb);
+        assert_true(sa.images == sb.images);
+        difference[size] = sb.acc - sa.acc;
+        ratio[size] = sb.seconds / sa.seconds;
+        mean_sd_text(sa.acc, sa.sd, a, sizeof a);
+        mean_sd_text(sb.acc, sb.sd, b, sizeof b);
+        snprintf(line, sizeof line, "\n| %s | %.0f | %s (%d) | %s (%d) | %+.2f | %.1f | %.1f | %.2f |\n",
+                 size_names[size], sa.images, a, ser_seeds(va), b, ser_seeds(vb), difference[size],
+                 sa.seconds, sb.seconds, ratio[size]);
+        expect(md, line);
+        row[size] = strstr(md, line);
+    }
+    assert_true(row[0] < row[1] && row[1] < row[2]);
+    /* by hand: suffix 1 is a_1 (3 seeds, 103 images on average) against b_1, b 2 points ahead */
+    expect(md, "\n| 1 | 103 | 77.33 ± 3.06 (3) | 79.33 ± 3.06 (3) | +2.00 |");
+    expect(md, "\n| all | 10000 | 83.00 ± — (1) | 84.00 ± — (1) | +1.00 |");
+    expect(md, "(figures/budget-series.png)");
+
+    /* the template's series variables */
+    snprintf(line, sizeof line,
+             "Differences: 1 %+.2f (time %.2f), 2 %+.2f, all %+.2f (time %.2f); a_1 on 103 images, b_all on "
+             "10000.\n",
+             difference[0], ratio[0], difference[1], difference[2], ratio[2]);
+    expect(md, line);
+    expect(md, "Differences: 1 +2.00 (time ");
+
+    /* one confusion section per *_all variant, in YAML order, each its own matrix */
+    const char *ca = strstr(md, "## Confusion matrix: a_all\n"),
+               *cb = strstr(md, "## Confusion matrix: b_all\n");
+    assert_non_null(ca);
+    assert_non_null(cb);
+    assert_true(ca < cb);
+    assert_null(strstr(md, "## Confusion matrix\n"));
+    for (int side = 0; side < 2; side++) {
+        const int v = ser_variant(side, 2);
+        snprintf(line, sizeof line,
+                 "For variant `%s` (each variant whose name ends in `_all` has a confusion matrix of its "
+                 "own: `a_all`, `b_all`), summed over its 1 seed: 100 test images, %.0f misclassified.",
+                 ser[v].name, 100 - ser_accuracy(v, 0));
+        const char *at = strstr(md, line);
+        if (!at || at < (side ? cb : ca) || (!side && at > cb))
+            fail_msg("the section of %s lacks, or misplaces, the line\n%s", ser[v].name, line);
+        /* its Bag row: the variant's own Bag → Dress errors */
+        const int bags = ser_bags[side][2];
+        snprintf(line, sizeof line, "\n| Bag | 0 | 0 | 0 | %d | 0 | 0 | 0 | 0 | %d | 0 |\n", bags, 10 - bags);
+        at = strstr(side ? cb : ca, line);
+        if (!at || (!side && at > cb))
+            fail_msg("the confusion table of %s lacks the row\n%s", ser[v].name, line);
+        snprintf(line, sizeof line, "(figures/budget-confusion-%s.png)", ser[v].name);
+        expect(side ? cb : ca, line);
+        snprintf(line, sizeof line, "(figures/budget-gallery-%s.png)", ser[v].name);
+        expect(side ? cb : ca, line);
+    }
+    free(md);
+
+    /* the charts: PNGs, not empty; no confusion chart without a variant's name */
+    static const char *const charts[] = { "series",        "curves",        "ablation",
+                                          "confusion-a_all", "confusion-b_all", "gallery-a_all",
+                                          "gallery-b_all" };
+    char path[800];
+    for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
+        snprintf(path, sizeof path, "%s/figures/budget-%s.png", out, charts[i]);
+        struct stat st;
+        if (stat(path, &st) != 0 || st.st_size < 1000)
+            fail_msg("%s is missing or nearly empty", path);
+        char *png = test_read_file(path);
+        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+        free(png);
+    }
+    snprintf(path, sizeof path, "%s/figures/budget-confusion.png", out);
+    assert_int_equal(access(path, F_OK), -1);
 }
 
 /* A failure must leave the previous report byte for byte, and say what to do. */
@@ -606,6 +854,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_and_pairs),
         cmocka_unit_test(test_experiment_report),
+        cmocka_unit_test(test_series_rules),
+        cmocka_unit_test(test_series_report),
         cmocka_unit_test(test_errors_name_the_path_and_the_fix),
         cmocka_unit_test(test_pretext_report),
         cmocka_unit_test(test_index),

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,6 +122,49 @@ int figure_ablation(const exp_results *r, const char *work, const char *png)
         dat, seeds, png, r->config->name, r->runs[0].task == CONFIG_TASK_ROTATION ? "pretext" : "test", over,
         ylo, ylo, yhi, r->n_groups);
     return report_gnuplot("tools/ablation.gp", params);
+}
+
+int figure_series(const exp_results *r, const exp_series *s, const char *work, const char *png)
+{
+    char dat[1200], names[CONFIG_MAX_VARIANTS * CONFIG_NAME_MAX] = "", params[8192];
+    snprintf(dat, sizeof dat, "%s-series.dat", work);
+    FILE *f = open_data(dat);
+    if (!f)
+        return -1;
+    double xlo = INFINITY, xhi = -INFINITY, lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < s->n_series; i++) {
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? " " : "", s->series[i]);
+        fprintf(f, "# %s: training images, mean accuracy (%%), sample sd (0 for one run), runs\n",
+                s->series[i]);
+        for (int x = 0; x < s->n_suffixes; x++) {
+            const int g = s->group[i][x];
+            if (g < 0)
+                continue;
+            group_summary gs;
+            results_summarise(r, g, &gs);
+            const double sd = isnan(gs.accuracy_sd) ? 0 : gs.accuracy_sd;
+            fprintf(f, "%.1f %.6f %.6f %d\n", gs.train_images_mean, gs.accuracy_mean, sd, gs.runs);
+            xlo = fmin(xlo, gs.train_images_mean), xhi = fmax(xhi, gs.train_images_mean);
+            lo = fmin(lo, gs.accuracy_mean - sd), hi = fmax(hi, gs.accuracy_mean + sd);
+        }
+        fprintf(f, "\n\n"); /* the next gnuplot data block (index) */
+    }
+    if (close_data(f, dat))
+        return -1;
+    char ticks[CONFIG_MAX_VARIANTS * 24] = ""; /* the suffixes' training images label the axis */
+    for (int x = 0; x < s->n_suffixes; x++)
+        snprintf(ticks + strlen(ticks), sizeof ticks - strlen(ticks), "%s%.0f", x ? " " : "",
+                 s->train_images[x]);
+    const double span = fmax(hi - lo, 1);
+    const bool pretext = r->runs[0].task == CONFIG_TASK_ROTATION;
+    snprintf(
+        params, sizeof params,
+        "datafile='%s'; outfile='%s'; charttitle='%s: %s accuracy against training-set size, mean ± 1 sd "
+        "over the seeds of each variant (no bar: a single run)'; names='%s'; ylabel='%s accuracy (%%)'; "
+        "xticks='%s'; xlo=%.1f; xhi=%.1f; ylo=%.0f; yhi=%.0f",
+        dat, png, r->config->name, pretext ? "pretext" : "test", names, pretext ? "pretext" : "test", ticks,
+        xlo / 1.6, xhi * 1.6, fmax(0, floor(lo - 0.15 * span)), fmin(100, ceil(hi + 0.15 * span)));
+    return report_gnuplot("tools/series.gp", params);
 }
 
 int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classes, const char *const *names,

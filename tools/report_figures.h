@@ -16,6 +16,10 @@ int figure_curves(const exp_results *r, const char *work, const char *png);
 /* Mean test accuracy per group, ±1 sd error bars, every seed as a point
    (tools/ablation.gp). */
 int figure_ablation(const exp_results *r, const char *work, const char *png);
+/* Mean accuracy of each variant against the mean training images of its runs
+   (log scale), one line per series of *s, ±1 sd error bars where a variant
+   has several runs (tools/series.gp). */
+int figure_series(const exp_results *r, const exp_series *s, const char *work, const char *png);
 /* Heat map of m[true][predicted] (classes × classes), colour = share of the
    row, counts printed, names[] on both axes (tools/confusion.gp). */
 int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classes, const char *const *names,

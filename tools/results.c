@@ -346,17 +346,81 @@ void results_free(exp_results *r)
 void results_summarise(const exp_results *r, int group, group_summary *s)
 {
     const int n = r->groups[group].n_seeds;
-    double acc[CONFIG_MAX_SEEDS], loss = 0, seconds = 0, ips = 0;
+    double acc[CONFIG_MAX_SEEDS], loss = 0, seconds = 0, ips = 0, images = 0;
     for (int k = 0; k < n; k++) {
         const run_result *run = results_run(r, group, k);
         acc[k] = 100 * run->accuracy;
         loss += run->loss, seconds += run->seconds, ips += run->images_per_second;
+        images += (double)run->train_images;
     }
     *s = (group_summary){ .runs = n };
     stats_mean_sd(acc, n, &s->accuracy_mean, &s->accuracy_sd);
     s->loss_mean = loss / n;
     s->seconds_mean = seconds / n;
     s->images_per_second_mean = ips / n;
+    s->train_images_mean = images / n;
+}
+
+/* The index of `name` in list[0..*n-1], appended when absent. */
+static int find_or_add(char list[][CONFIG_NAME_MAX], int *n, const char *name, size_t len)
+{
+    for (int i = 0; i < *n; i++)
+        if (strlen(list[i]) == len && strncmp(list[i], name, len) == 0)
+            return i;
+    snprintf(list[*n], CONFIG_NAME_MAX, "%.*s", (int)len, name);
+    return (*n)++;
+}
+
+bool results_series(const exp_results *r, exp_series *s)
+{
+    memset(s, 0, sizeof *s);
+    const int n = r->config->n_variants;
+    int series_of[CONFIG_MAX_VARIANTS], suffix_of[CONFIG_MAX_VARIANTS];
+    for (int v = 0; v < n; v++) {
+        const char *name = r->config->variants[v].name, *cut = strrchr(name, '_');
+        if (!cut || cut == name || !cut[1])
+            return false;
+        series_of[v] = find_or_add(s->series, &s->n_series, name, (size_t)(cut - name));
+        suffix_of[v] = find_or_add(s->suffixes, &s->n_suffixes, cut + 1, strlen(cut + 1));
+    }
+    /* the training images of each suffix, and its variant in each series */
+    double images[CONFIG_MAX_VARIANTS] = { 0 };
+    int runs[CONFIG_MAX_VARIANTS] = { 0 }, group[CONFIG_MAX_VARIANTS][CONFIG_MAX_VARIANTS];
+    for (int i = 0; i < s->n_series; i++)
+        for (int x = 0; x < s->n_suffixes; x++)
+            group[i][x] = -1;
+    for (int v = 0; v < n; v++) {
+        group[series_of[v]][suffix_of[v]] = v; /* a name given twice: config_load rejects it */
+        for (int k = 0; k < r->groups[v].n_seeds; k++)
+            images[suffix_of[v]] += (double)results_run(r, v, k)->train_images, runs[suffix_of[v]]++;
+    }
+    /* suffixes by training images, stable (insertion sort on an index) */
+    int order[CONFIG_MAX_VARIANTS];
+    for (int x = 0; x < s->n_suffixes; x++) {
+        images[x] /= runs[x] ? runs[x] : 1;
+        int j = x;
+        for (; j > 0 && images[order[j - 1]] > images[x]; j--)
+            order[j] = order[j - 1];
+        order[j] = x;
+    }
+    char names[CONFIG_MAX_VARIANTS][CONFIG_NAME_MAX];
+    memcpy(names, s->suffixes, sizeof names);
+    for (int x = 0; x < s->n_suffixes; x++) {
+        snprintf(s->suffixes[x], CONFIG_NAME_MAX, "%s", names[order[x]]);
+        s->train_images[x] = images[order[x]];
+        for (int i = 0; i < s->n_series; i++)
+            s->group[i][x] = group[i][order[x]];
+    }
+    /* two series with two suffixes in common */
+    for (int i = 0; i < s->n_series; i++)
+        for (int j = i + 1; j < s->n_series; j++) {
+            int common = 0;
+            for (int x = 0; x < s->n_suffixes; x++)
+                common += s->group[i][x] >= 0 && s->group[j][x] >= 0;
+            if (common >= 2)
+                return true;
+        }
+    return false;
 }
 
 const char *results_class_name(const run_result *run, int k)

@@ -20,6 +20,7 @@
 #ifndef PROBADOR_TOOLS_RESULTS_H
 #define PROBADOR_TOOLS_RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,7 +80,22 @@ typedef struct group_summary {
     int runs;
     double accuracy_mean, accuracy_sd; /* sd NaN for one run */
     double loss_mean, seconds_mean, images_per_second_mean;
+    double train_images_mean; /* training images per epoch */
 } group_summary;
+
+/* Variants as series over a common axis: every variant is named SERIES_SUFFIX
+   (split at the last underscore, both parts non-empty), e.g. scratch_600,
+   finetune_600, scratch_all, finetune_all: series scratch and finetune, suffixes
+   600 and all.  Series in order of first appearance in the experiment file;
+   suffixes by the mean training images of their variants' runs, fewest first
+   (the first appearance on a tie). */
+typedef struct exp_series {
+    int n_series, n_suffixes;
+    char series[CONFIG_MAX_VARIANTS][CONFIG_NAME_MAX];
+    char suffixes[CONFIG_MAX_VARIANTS][CONFIG_NAME_MAX];
+    int group[CONFIG_MAX_VARIANTS][CONFIG_MAX_VARIANTS]; /* [series][suffix]: the variant, or -1 */
+    double train_images[CONFIG_MAX_VARIANTS];            /* [suffix]: mean over its variants' runs */
+} exp_series;
 
 int results_load(const char *yaml, const char *root, exp_results *r);
 void results_free(exp_results *r);
@@ -93,6 +109,10 @@ const char *results_variant(const exp_results *r, int group);
 /* The group's name in reports and template keys: the variant, or "base". */
 const char *results_label(const exp_results *r, int group);
 void results_summarise(const exp_results *r, int group, group_summary *s);
+/* Fills *s and returns true when the variants form series as above and at
+   least two series share at least two suffixes; false otherwise (no variants,
+   a name without an underscore, or too little in common). */
+bool results_series(const exp_results *r, exp_series *s);
 /* Name of class k of the run's task: "T-shirt/top", ... or "0°", "90°", ... */
 const char *results_class_name(const run_result *run, int k);
 

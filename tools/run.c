@@ -122,7 +122,7 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
     if (init_note) { /* and it started from the same checkpoint */
         snprintf(path, sizeof path, "%s/init.txt", dir);
         FILE *f = fopen(path, "r");
-        char have[2048] = "";
+        char have[CONFIG_PATH_MAX + 1200 + 64] = "";
         const size_t n = f ? fread(have, 1, sizeof have - 1, f) : 0;
         if (f)
             fclose(f);
@@ -283,7 +283,7 @@ static int run_one(const run_request *rq, const char *variant, int seed)
     if (report_mkdirs(dir))
         goto out;
     snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/seed%d", c->seed);
-    char init_path[1200], init_note[2048];
+    char init_path[1200], init_note[CONFIG_PATH_MAX + 1200 + 64];
     const bool fine_tune = c->init.from[0] != '\0';
     if (fine_tune && resolve_init(c, rq->root, init_path, sizeof init_path, init_note, sizeof init_note))
         goto out;
