@@ -158,17 +158,18 @@ void model_print_summary(const model *m, FILE *f)
     }
 }
 
-void model_init_params(model *m, uint64_t seed)
+void model_init_params(model *m, uint64_t seed, conv_init ci)
 {
     for (int i = 0; i < m->num_layers; i++) {
         const layer *l = &m->layers[i];
         float *p = m->params + l->param_off;
         rng_stream r = rng_stream_for(seed, RNG_INIT, 0, (uint64_t)i);
         if (l->spec.op == OP_CONV) {
-            /* He-normal: std = sqrt(2 / fan_in), fan_in = C·R·S */
-            const double std = sqrt(2.0 / ((double)l->in.c * l->spec.size * l->spec.size));
+            const double fan_in = (double)l->in.c * l->spec.size * l->spec.size;
+            const double std = sqrt(2.0 / fan_in);
+            const float bound = (float)(1.0 / sqrt(fan_in));
             for (size_t j = 0; j < l->param_count; j++)
-                p[j] = (float)(std * rng_normal(&r));
+                p[j] = ci == CONV_INIT_HE_NORMAL ? (float)(std * rng_normal(&r)) : rng_range(&r, -bound, bound);
         } else if (l->spec.op == OP_DENSE) {
             /* PyTorch's default: W and b uniform in ±1/sqrt(fan_in) */
             const float bound = (float)(1.0 / sqrt((double)tshape_count(l->in)));

@@ -108,7 +108,15 @@ void model_free(model *m);
 void model_print_summary(const model *m, FILE *f);
 /* He-normal convolutions, PyTorch-default dense layers, BN gamma 1 beta 0;
    randomness keyed (seed, RNG_INIT, 0, layer index). Zeroes Adam state. */
-void model_init_params(model *m, uint64_t seed);
+/* How convolution weights start.  HE_NORMAL: normal, std sqrt(2 / fan_in).
+   UNIFORM: uniform in ±1/sqrt(fan_in), PyTorch's default for nn.Conv2d
+   (kaiming_uniform with a = sqrt(5)); about 2.45x smaller.  Behind batch
+   normalisation the scale does not change the forward pass but does change the
+   effective step of Adam, whose updates have a fixed size: smaller weights
+   learn faster. */
+typedef enum conv_init { CONV_INIT_HE_NORMAL, CONV_INIT_UNIFORM } conv_init;
+
+void model_init_params(model *m, uint64_t seed, conv_init ci);
 
 /* The input batch [batch][1][28][28] lives here; fill it, then forward. */
 float *model_input(model *m);

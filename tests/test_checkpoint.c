@@ -23,7 +23,7 @@ static void build(model *m, model_desc d, uint64_t seed)
     char err[256];
     if (model_build(m, &d, &conv_im2col, 2, err, sizeof err))
         fail_msg("%s", err);
-    model_init_params(m, seed);
+    model_init_params(m, seed, CONV_INIT_HE_NORMAL);
     test_fill_uniform(m->adam_m, m->num_params, seed + 1);
     test_fill_uniform(m->adam_v, m->num_params, seed + 2);
     test_fill_uniform(m->state, m->num_state, seed + 3);

@@ -369,7 +369,7 @@ static void check_gradients(const grad_case *c)
     const size_t in_count = (size_t)c->batch * tshape_count(first->out);
     const size_t out_count = (size_t)c->batch * tshape_count(last->out);
 
-    model_init_params(&m, c->seed);
+    model_init_params(&m, c->seed, CONV_INIT_HE_NORMAL);
     /* BN gamma in [0.5, 1.5), beta in [-0.5, 0.5): not the identity 1, 0 */
     for (int i = 0; i < m.num_layers; i++) {
         const layer *l = &m.layers[i];
@@ -565,7 +565,7 @@ static void test_bn_eval_uses_running_stats(void **state)
     char err[256];
     model_desc d = { "test", 1, 4, 0.5f, 10, { 3, 5, 4 } };
     assert_int_equal(model_build_table(&m, &d, rows, 2, &conv_naive, 3, err, sizeof err), 0);
-    model_init_params(&m, seed);
+    model_init_params(&m, seed, CONV_INIT_HE_NORMAL);
     const layer *bn = &m.layers[1];
     const int N = 3, C = 3, HW = 20;
     float *x = model_input(&m), *gamma = layer_params(&m, bn), *beta = gamma + C;

@@ -1,6 +1,7 @@
 /* tests/test_model.c — the model tables match SPEC.md: parameter counts equal
  * PyTorch's for the same definitions, forward costs, output shapes, resnet
  * depth/width parameters, and bad tables are refused. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,40 @@ static void test_cnn_matches_spec(void **state)
     assert_int_equal(m.layers[m.num_layers - 4].in.c * m.layers[m.num_layers - 4].in.h *
                          m.layers[m.num_layers - 4].in.w, 3136);   /* fc1 reads the flattened 64x7x7 */
     model_print_summary(&m, stdout);
+    model_free(&m);
+}
+
+/* The two convolution initialisations: he_normal has std sqrt(2/fan_in);
+   uniform stays within ±1/sqrt(fan_in) with std 1/sqrt(3·fan_in), as
+   PyTorch's nn.Conv2d.  Checked on cnn.conv3 (64x32x3x3: 18,432 weights, so
+   the sample std is within 2 % of the true one). */
+static void test_conv_init_scales(void **state)
+{
+    model m;
+    build_ok(&m, desc("cnn", 0, 0));
+    const layer *conv = NULL;
+    for (int i = 0; i < m.num_layers && !conv; i++)
+        if (m.layers[i].spec.op == OP_CONV && m.layers[i].in.c == 32 && m.layers[i].out.c == 64)
+            conv = &m.layers[i];
+    assert_non_null(conv);
+    const double fan_in = 32 * 9;
+    for (int ci = CONV_INIT_HE_NORMAL; ci <= CONV_INIT_UNIFORM; ci++) {
+        model_init_params(&m, 7, (conv_init)ci);
+        const float *w = m.params + conv->param_off;
+        double sum2 = 0, amax = 0;
+        for (size_t j = 0; j < 64 * 32 * 9; j++) {
+            sum2 += (double)w[j] * w[j];
+            amax = fmax(amax, fabs(w[j]));
+        }
+        const double std = sqrt(sum2 / (64 * 32 * 9));
+        const double want = ci == CONV_INIT_HE_NORMAL ? sqrt(2 / fan_in) : 1 / sqrt(3 * fan_in);
+        if (fabs(std / want - 1) > 0.02)
+            fail_msg("conv_init %d: std %.5f, expected %.5f", ci, std, want);
+        if (ci == CONV_INIT_UNIFORM)
+            assert_true(amax <= 1 / sqrt(fan_in));
+        else
+            assert_true(amax > 3 * want); /* a normal's tail, not a uniform */
+    }
     model_free(&m);
 }
 
@@ -108,6 +143,7 @@ int main(void)
     conv_blis_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cnn_matches_spec),
+        cmocka_unit_test(test_conv_init_scales),
         cmocka_unit_test(test_resnet20_matches_spec),
         cmocka_unit_test(test_resnet_depth_and_width),
         cmocka_unit_test(test_bad_tables_are_refused),

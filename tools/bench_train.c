@@ -93,7 +93,7 @@ int bench_train_main(int argc, char **argv)
                 atomic_abort(&af);
                 return 1;
             }
-            model_init_params(&m, 1);
+            model_init_params(&m, 1, CONV_INIT_HE_NORMAL);
             float *x = model_input(&m), *dlogits = malloc((size_t)batch * 10 * sizeof(float));
             int *labels = malloc((size_t)batch * sizeof(int));
             for (int i = 0; i < batch * 28 * 28; i++)

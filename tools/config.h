@@ -44,6 +44,7 @@ typedef enum config_kernel {
 } config_kernel;
 typedef enum config_schedule { CONFIG_SCHEDULE_CONSTANT, CONFIG_SCHEDULE_COSINE } config_schedule;
 typedef enum config_sampling { CONFIG_SAMPLING_BILINEAR, CONFIG_SAMPLING_NEAREST } config_sampling;
+typedef enum config_conv_init { CONFIG_CONV_INIT_HE_NORMAL, CONFIG_CONV_INIT_UNIFORM } config_conv_init;
 typedef enum config_task { CONFIG_TASK_CLASSIFY, CONFIG_TASK_ROTATION } config_task;
 
 /* An ablation variant: a name and overrides of the base, each "dotted.key=value". */
@@ -64,6 +65,7 @@ typedef struct exp_config {
         int blocks;     /* resnet: basic blocks per stage */
         int width;      /* resnet: channels of the first stage */
         double dropout; /* cnn: before the last dense layer */
+        config_conv_init conv_init;
     } model;
     config_kernel kernel;
     config_task task;

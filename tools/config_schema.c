@@ -11,6 +11,7 @@ static const char *const model_names[] = {"cnn", "resnet", NULL};
 static const char *const kernel_names[] = {"naive", "im2col", "winograd", "winograd_f2", NULL};
 static const char *const schedule_names[] = {"constant", "cosine", NULL};
 static const char *const sampling_names[] = {"bilinear", "nearest", NULL};
+static const char *const conv_init_names[] = {"he_normal", "uniform", NULL};
 static const char *const task_names[] = {"classify", "rotation", NULL};
 
 #define FIELD(m) offsetof(exp_config, m), sizeof(((exp_config *)0)->m)
@@ -21,6 +22,7 @@ _Static_assert(sizeof(config_kernel) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(config_schedule) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(config_sampling) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(config_task) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(config_conv_init) == sizeof(int), "enums are stored as int");
 
 const config_key config_schema[] = {
     {"name", CONFIG_IDENT, FIELD(name), 0, 0, 0, CONFIG_REQUIRED | CONFIG_NOT_IN_VARIANT, NULL, NULL,
@@ -34,6 +36,9 @@ const config_key config_schema[] = {
      "resnet: channels of the first stage, doubled per stage"},
     {"model.dropout", CONFIG_FLOAT, FIELD(model.dropout), 0, 0, 0.95, 0, NULL, "0.5",
      "cnn: dropout before the last dense layer"},
+    {"model.conv_init", CONFIG_ENUM, FIELD(model.conv_init), 0, 0, 0, 0, conv_init_names, "he_normal",
+     "convolution weights at the start: he_normal (std sqrt(2/fan_in)) or uniform (±1/sqrt(fan_in), "
+     "PyTorch's default)"},
     {"kernel", CONFIG_ENUM, FIELD(kernel), 0, 0, 0, 0, kernel_names, "winograd",
      "convolution algorithm (a declared fallback serves what it cannot)"},
     {"task", CONFIG_ENUM, FIELD(task), 0, 0, 0, 0, task_names, "classify",

@@ -263,7 +263,8 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
         return -1;
     }
     model_print_summary(&m, stderr);
-    model_init_params(&m, (uint64_t)c->seed);
+    _Static_assert((int)CONFIG_CONV_INIT_UNIFORM == (int)CONV_INIT_UNIFORM, "one order for both enums");
+    model_init_params(&m, (uint64_t)c->seed, (conv_init)c->model.conv_init);
     if (opt->init_path) {
         uint32_t crc;
         if (checkpoint_load_trunk(opt->init_path, &m, &crc, err, sizeof err)) {
