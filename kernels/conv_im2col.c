@@ -31,6 +31,7 @@
  */
 #include "kernels/conv.h"
 #include "kernels/im2col.h"
+#include "kernels/im2col_panels.h"
 
 #include <blis.h>
 #include <omp.h>
@@ -140,11 +141,13 @@ static size_t im2col_workspace_bytes(const conv_shape *cs)
 {
     const im2col_plan pl = make_plan(cs);
     const size_t partials = (size_t)pl.groups * round16((size_t)cs->k * pl.crs);
-    return sizeof(float) * ((size_t)conv_thread_slots() * pl.slot + partials);
+    const size_t sgemm_path = (size_t)conv_thread_slots() * pl.slot + partials;
+    const size_t panels_path = im2col_panels_workspace_floats(cs);
+    return sizeof(float) * (sgemm_path > panels_path ? sgemm_path : panels_path);
 }
 
-/* x[N][C][H][W], w[K][C][R][S] -> y[N][K][P][Q] */
-static void im2col_forward(const conv_shape *cs, const float *x, const float *w, float *y, void *ws)
+/* x[N][C][H][W], w[K][C][R][S] -> y[N][K][P][Q] by lowering + sgemm. */
+void im2col_sgemm_forward(const conv_shape *cs, const float *x, const float *w, float *y, void *ws)
 {
     const im2col_plan pl = make_plan(cs);
     const int K = cs->k, crs = pl.crs, pq = pl.pq, Q = pl.Q;
@@ -178,6 +181,13 @@ static void im2col_forward(const conv_shape *cs, const float *x, const float *w,
                            (size_t)pq * sizeof *y);
         }
     }
+}
+
+/* The same, through the micro-kernel where it applies (im2col_panels.c). */
+static void im2col_forward(const conv_shape *cs, const float *x, const float *w, float *y, void *ws)
+{
+    if (!im2col_panels_forward(cs, x, w, y, ws, team_size()))
+        im2col_sgemm_forward(cs, x, w, y, ws);
 }
 
 /* dy[N][K][P][Q], w[K][C][R][S] -> dx[N][C][H][W]: col = w^T·dy, then col2im. */

@@ -52,6 +52,7 @@
  * the batch, and im2col's single GEMM already does that well.
  */
 #include "kernels/conv_winograd.h"
+#include "kernels/masked.h"
 #include "kernels/conv_reference.h"
 #include "kernels/winograd_transforms.h"
 
@@ -267,7 +268,7 @@ static inline void wino_gather(const wino_conv *c, const wino_group *g, const fl
 #pragma GCC unroll 16
         for (int l = 0; l < WINO_LANES; l++)
             rows[l] =
-                _mm256_maskz_loadu_ps(g->in_mask[l][r], wino_at(src, g->in_off[l] + (ptrdiff_t)r * c->w));
+                load8_masked(g->in_mask[l][r], wino_at(src, g->in_off[l] + (ptrdiff_t)r * c->w));
         wino_transpose_16x8(rows, d + r * alpha, alpha);
     }
 #else
@@ -301,8 +302,9 @@ static inline void wino_scatter(const wino_conv *c, const wino_group *g, float *
                              _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE)};
 #pragma GCC unroll 16
         for (int l = 0; l < WINO_LANES; l++)
-            _mm_mask_storeu_ps((float *)wino_at(dst, g->out_off[l] + (ptrdiff_t)i * c->q), g->out_mask[l][i],
-                               wino_block128(o[l & 3], l >> 2));
+            if (g->out_mask[l][i]) /* never an empty mask: kernels/masked.h */
+                _mm_mask_storeu_ps((float *)wino_at(dst, g->out_off[l] + (ptrdiff_t)i * c->q), g->out_mask[l][i],
+                                   wino_block128(o[l & 3], l >> 2));
     }
 #else
     float buf[16][WINO_LANES];

@@ -31,7 +31,9 @@
  * same work.
  */
 #include "kernels/im2col.h"
+#include "kernels/masked.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -303,15 +305,42 @@ static inline __mmask16 spread_even(unsigned m)
     return (__mmask16)m;
 }
 
+/* Lanes `keep` of v as columns j .. j + 15 of row `row` of the destination.
+   In micro-panels the 16 columns may straddle two panels: the lanes past the
+   first panel's row go to the same row of the next panel, pstride further on
+   (less the 32 columns already passed). */
+static inline void store_chunk(const im2col_dest *dst, size_t row, long j, __mmask16 keep, __m512 v)
+{
+    if (!dst->pstride) {
+        float *d = dst->col + row * dst->ld + j;
+        if (keep == 0xFFFF)
+            _mm512_storeu_ps(d, v);
+        else
+            _mm512_mask_storeu_ps(d, keep, v);
+        return;
+    }
+    const long c = dst->c0 + j;
+    float *d = dst->col + (c / IM2COL_PANEL) * dst->pstride + (long)row * IM2COL_PANEL + c % IM2COL_PANEL;
+    const long room = IM2COL_PANEL - c % IM2COL_PANEL; /* columns left in this panel */
+    const __mmask16 here = room >= 16 ? keep : keep & (__mmask16)((1u << room) - 1);
+    if (here == 0xFFFF)
+        _mm512_storeu_ps(d, v);
+    else if (here)
+        _mm512_mask_storeu_ps(d, here, v);
+    if (keep & ~here)
+        _mm512_mask_storeu_ps(shift(d, dst->pstride - IM2COL_PANEL), keep & ~here, v);
+}
+
 /* Plane layouts, the whole band: chunk k is src[16k ..] under its mask. */
-static void lower_plane_avx512(const tap *t, int cols, const uint16_t *mask, const float *xc, float *d)
+static void lower_plane_avx512(const tap *t, int cols, const uint16_t *mask, const float *xc,
+                               const im2col_dest *dst, size_t row)
 {
     const float *src = shift(xc, t->off);
     const int last = (cols - 1) / 16;
     for (int k = 0; k < last; k++)
-        _mm512_storeu_ps(d + 16 * k, _mm512_maskz_loadu_ps(mask[k], src + 16 * k));
-    _mm512_mask_storeu_ps(d + 16 * last, range_mask(16L * last, 0, cols),
-                          _mm512_maskz_loadu_ps(mask[last], src + 16 * last));
+        store_chunk(dst, row, 16L * k, 0xFFFF, load16_masked(mask[k], src + 16 * k));
+    store_chunk(dst, row, 16L * last, range_mask(16L * last, 0, cols),
+                load16_masked(mask[last], src + 16 * last));
 }
 
 static void col2im_plane_avx512(const tap *t, int p0, int Q, const uint16_t *mask, const float *d, float *xc)
@@ -323,7 +352,7 @@ static void col2im_plane_avx512(const tap *t, int p0, int Q, const uint16_t *mas
         if (!keep)
             continue;
         const __m512 v =
-            _mm512_add_ps(_mm512_maskz_loadu_ps(keep, dst + j), _mm512_maskz_loadu_ps(keep, d + j));
+            _mm512_add_ps(load16_masked(keep, dst + j), load16_masked(keep, d + j));
         _mm512_mask_storeu_ps(dst + j, keep, v);
     }
 }
@@ -336,10 +365,10 @@ static void lower_row_avx512(const tap *t, int Q, int st, const float *xr, float
     for (int k = 0; 16 * k < Q; k++) {
         __m512 v;
         if (st == 1) {
-            v = _mm512_maskz_loadu_ps(t->w0[k], src + 16 * k);
+            v = load16_masked(t->w0[k], src + 16 * k);
         } else {
-            const __m512 lo = _mm512_maskz_loadu_ps(t->w0[k], src + 32 * k);
-            const __m512 hi = _mm512_maskz_loadu_ps(t->w1[k], src + 32 * k + 16);
+            const __m512 lo = load16_masked(t->w0[k], src + 32 * k);
+            const __m512 hi = load16_masked(t->w1[k], src + 32 * k + 16);
             v = _mm512_permutex2var_ps(lo, even, hi);
         }
         _mm512_mask_storeu_ps(dp + 16 * k, range_mask(16 * k, 0, Q), v);
@@ -357,21 +386,21 @@ static void col2im_row_avx512(const tap *t, int Q, int st, const float *dp, floa
         const __mmask16 keep = t->keep[k];
         if (!keep)
             continue;
-        const __m512 v = _mm512_maskz_loadu_ps(keep, dp + 16 * k);
+        const __m512 v = load16_masked(keep, dp + 16 * k);
         if (st == 1) {
             float *w = dst + 16 * k;
-            _mm512_mask_storeu_ps(w, keep, _mm512_add_ps(_mm512_maskz_loadu_ps(keep, w), v));
+            _mm512_mask_storeu_ps(w, keep, _mm512_add_ps(load16_masked(keep, w), v));
             continue;
         }
         float *w = dst + 32 * k;
         const __mmask16 e0 = spread_even(keep & 0xFF), e1 = spread_even(keep >> 8);
         if (e0)
             _mm512_mask_storeu_ps(
-                w, e0, _mm512_add_ps(_mm512_maskz_loadu_ps(e0, w), _mm512_permutexvar_ps(lo_idx, v)));
+                w, e0, _mm512_add_ps(load16_masked(e0, w), _mm512_permutexvar_ps(lo_idx, v)));
         if (e1)
             _mm512_mask_storeu_ps(
                 w + 16, e1,
-                _mm512_add_ps(_mm512_maskz_loadu_ps(e1, w + 16), _mm512_permutexvar_ps(hi_idx, v)));
+                _mm512_add_ps(load16_masked(e1, w + 16), _mm512_permutexvar_ps(hi_idx, v)));
     }
 }
 
@@ -382,8 +411,8 @@ static void split_row(const float *row, int W, int Q, const phase_masks *pm, flo
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int j = 0; j < Q; j += 16, pm++) {
-        const __m512 lo = _mm512_maskz_loadu_ps(pm->lo, shift(row, 2L * j));
-        const __m512 hi = _mm512_maskz_loadu_ps(pm->hi, shift(row, 2L * j + 16));
+        const __m512 lo = load16_masked(pm->lo, shift(row, 2L * j));
+        const __m512 hi = load16_masked(pm->hi, shift(row, 2L * j + 16));
         _mm512_mask_storeu_ps(even + j, pm->out, _mm512_permutex2var_ps(lo, ev, hi));
         _mm512_mask_storeu_ps(odd + j, pm->out, _mm512_permutex2var_ps(lo, od, hi));
     }
@@ -396,16 +425,16 @@ static void merge_row(const float *even, const float *odd, int W, const phase_ma
     const __m512i il0 = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i il1 = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     for (int j = 0; 2 * j < W; j += 16, pm++) {
-        const __m512 e = _mm512_maskz_loadu_ps(pm->even, even + j);
-        const __m512 o = _mm512_maskz_loadu_ps(pm->odd, odd + j);
+        const __m512 e = load16_masked(pm->even, even + j);
+        const __m512 o = load16_masked(pm->odd, odd + j);
         const __mmask16 m0 = pm->lo, m1 = pm->hi;
         float *w = row + 2 * j;
         _mm512_mask_storeu_ps(w, m0,
-                              _mm512_add_ps(_mm512_maskz_loadu_ps(m0, w), _mm512_permutex2var_ps(e, il0, o)));
+                              _mm512_add_ps(load16_masked(m0, w), _mm512_permutex2var_ps(e, il0, o)));
         if (m1)
             _mm512_mask_storeu_ps(
                 w + 16, m1,
-                _mm512_add_ps(_mm512_maskz_loadu_ps(m1, w + 16), _mm512_permutex2var_ps(e, il1, o)));
+                _mm512_add_ps(load16_masked(m1, w + 16), _mm512_permutex2var_ps(e, il1, o)));
     }
 }
 #endif /* IM2COL_AVX512 */
@@ -413,12 +442,12 @@ static void merge_row(const float *even, const float *odd, int W, const phase_ma
 /* ---- dispatch: AVX-512 where this build and the shape allow ---------------- */
 
 static void lower_plane(const tap *t, int p0, int p1, int Q, long size, const uint16_t *mask, const float *xc,
-                        float *d)
+                        const im2col_dest *dst, size_t row)
 {
 #if IM2COL_AVX512
-    lower_plane_avx512(t, (p1 - p0) * Q, mask, xc, d);
+    lower_plane_avx512(t, (p1 - p0) * Q, mask, xc, dst, row);
 #else
-    lower_plane_portable(t, p0, p1, Q, size, xc, d);
+    lower_plane_portable(t, p0, p1, Q, size, xc, dst->col + row * dst->ld);
 #endif
 }
 
@@ -486,9 +515,14 @@ static void merge_phases(const conv_shape *cs, const planes *pl, const float *ph
 
 /* ---- the two walks over the taps ----------------------------------------- */
 
-/* x_n[C][H][W] -> col[CRS][band] (see im2col.h). */
-void im2col_lower(const conv_shape *cs, const float *x_n, int p0, int p1, float *col, size_t ld,
-                  float *scratch)
+bool im2col_panels_supported(const conv_shape *cs)
+{
+    return IM2COL_AVX512 && make_planes(cs).lay != LAYOUT_ROWS;
+}
+
+/* x_n[C][H][W] -> the band's columns of col (see im2col.h). */
+void im2col_lower_to(const conv_shape *cs, const float *x_n, int p0, int p1, const im2col_dest *dst,
+                     float *scratch)
 {
     const int C = cs->c, W = cs->w, R = cs->r, S = cs->s, st = cs->stride, pad = cs->pad;
     const int Q = conv_out_w(cs);
@@ -496,6 +530,7 @@ void im2col_lower(const conv_shape *cs, const float *x_n, int p0, int p1, float 
     const int nvec = pl.lay != LAYOUT_ROWS ? ((p1 - p0) * Q + 15) / 16 : 1;
     tap taps[R * S];
     uint16_t masks[pl.lay != LAYOUT_ROWS ? R * S : 1][nvec]; /* R·S·cols/8 bytes: a few KB */
+    assert(!dst->pstride || im2col_panels_supported(cs));
     make_taps(cs, &pl, p0, p1, taps);
     if (pl.lay != LAYOUT_ROWS)
         plane_masks(cs, taps, p0, (p1 - p0) * Q, nvec, masks);
@@ -511,11 +546,13 @@ void im2col_lower(const conv_shape *cs, const float *x_n, int p0, int p1, float 
         for (int r = 0; r < R; r++)
             for (int s = 0; s < S; s++) {
                 const tap *t = &taps[r * S + s];
-                float *d = col + (size_t)((c * R + r) * S + s) * ld;
+                const size_t row = (size_t)((c * R + r) * S + s);
                 if (pl.lay != LAYOUT_ROWS) {
-                    lower_plane(t, p0, p1, Q, pl.size, masks[r * S + s], src + c * pl.cstride + t->plane, d);
+                    lower_plane(t, p0, p1, Q, pl.size, masks[r * S + s], src + c * pl.cstride + t->plane, dst,
+                                row);
                     continue;
                 }
+                float *d = dst->col + row * dst->ld; /* (panels never come here) */
                 /* rows of the band above and below the image read as zero */
                 memset(d, 0, sizeof *d * (size_t)(t->a - p0) * Q);
                 memset(d + (size_t)(t->b - p0) * Q, 0, sizeof *d * (size_t)(p1 - t->b) * Q);
@@ -523,6 +560,13 @@ void im2col_lower(const conv_shape *cs, const float *x_n, int p0, int p1, float 
                 for (int p = t->a; p < t->b; p++)
                     lower_row(t, Q, st, xc + (size_t)(p * st - pad + r) * W, d + (size_t)(p - p0) * Q);
             }
+}
+
+void im2col_lower(const conv_shape *cs, const float *x_n, int p0, int p1, float *col, size_t ld,
+                  float *scratch)
+{
+    const im2col_dest dst = {col, ld, 0, 0};
+    im2col_lower_to(cs, x_n, p0, p1, &dst, scratch);
 }
 
 /* col[CRS][band] added into dx_n[C][H][W] (see im2col.h). */

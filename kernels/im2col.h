@@ -27,6 +27,30 @@ size_t im2col_scratch_floats(const conv_shape *cs);
 void im2col_lower(const conv_shape *cs, const float *x_n, int p0, int p1, float *col, size_t ld,
                   float *scratch);
 
+/* Micro-panels, the layout of the A operand of BLIS's column-preferring
+ * sgemm micro-kernel with MR = IM2COL_PANEL: column (output position) c of col,
+ * row i, is at col[(c / IM2COL_PANEL)·pstride + i·IM2COL_PANEL + c % IM2COL_PANEL].
+ * The forward pass lowers straight into them, so that no copy of col is
+ * packed again before the product (kernels/conv_im2col.c). */
+enum { IM2COL_PANEL = 32 };
+
+/* Where a band is lowered: rows of col with stride ld (pstride == 0), or
+   micro-panels of pstride floats each, the band's first column being column
+   c0 of the panels. */
+typedef struct im2col_dest {
+    float *col;
+    size_t ld;
+    long c0, pstride;
+} im2col_dest;
+
+/* Whether this build and shape can lower into micro-panels (AVX-512, and
+   stride 1 with Q == W, or stride 2 with a multi-tap filter). */
+bool im2col_panels_supported(const conv_shape *cs);
+
+/* im2col_lower into either destination. */
+void im2col_lower_to(const conv_shape *cs, const float *x_n, int p0, int p1, const im2col_dest *dst,
+                     float *scratch);
+
 /* col[CRS][(p1 − p0)·Q] -> dx_n[C][H][W], ADDED to what dx_n holds (col2im):
    dx_n[c][h][v] += Σ col[(c,r,s)][(p,q)] over the taps of the band whose input
    position is (h,v).  The order of the additions is fixed by the shape.

@@ -19,6 +19,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/conv_reference.h"
+#include "kernels/im2col_panels.h"
 #include "tests/testing.h"
 
 /* n, c, h, w, k, r, s, stride, pad */
@@ -131,13 +132,53 @@ static void test_winograd_declares_fallback(void **state)
     }
 }
 
+/* im2col's forward through the micro-kernel gives the same bits as lowering +
+   sgemm, wherever it applies: the runs committed before it existed reproduce.
+   The shape table, resnet20's stride-2 layers at a batch whose 32-row tiles
+   span images, and a 64x64 image cut into bands. */
+static void test_im2col_panels_match_sgemm(void **state)
+{
+    conv_shape extra[] = {
+        { 5, 16, 28, 28, 32, 3, 3, 2, 1 }, { 7, 32, 14, 14, 64, 3, 3, 2, 1 }, { 2, 16, 64, 64, 20, 3, 3, 1, 1 },
+    };
+    int served = 0;
+    for (int i = 0; i < NUM_SHAPES + 3; i++) {
+        const conv_shape *cs = i < NUM_SHAPES ? &shapes[i] : &extra[i - NUM_SHAPES];
+        if (!im2col_panels_workspace_floats(cs))
+            continue;
+        served++;
+        const size_t nx = (size_t)cs->n * cs->c * cs->h * cs->w, nw = (size_t)cs->k * cs->c * cs->r * cs->s;
+        const size_t ny = (size_t)cs->n * cs->k * conv_out_h(cs) * conv_out_w(cs);
+        const size_t ws_bytes = conv_im2col.workspace_bytes(cs);
+        float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w);
+        float *y1 = malloc(ny * sizeof *y1), *y2 = malloc(ny * sizeof *y2);
+        void *ws = aligned_alloc(64, (ws_bytes + 63) & ~(size_t)63);
+        test_fill_uniform(x, nx, 77 + (uint64_t)i);
+        test_fill_uniform(w, nw, 78 + (uint64_t)i);
+        test_poison_nan(y1, ny);
+        test_poison_nan(y2, ny);
+        memset(ws, 0xA5, ws_bytes);
+        conv_im2col.forward(cs, x, w, y1, ws);
+        memset(ws, 0xA5, ws_bytes);
+        im2col_sgemm_forward(cs, x, w, y2, ws);
+        char shape[96];
+        conv_shape_str(cs, shape, sizeof shape);
+        for (size_t j = 0; j < ny; j++)
+            if (memcmp(&y1[j], &y2[j], sizeof *y1) != 0)
+                fail_msg("%s: micro-kernel path %.9g, sgemm %.9g at %zu", shape, (double)y1[j], (double)y2[j], j);
+        free(x); free(w); free(y1); free(y2); free(ws);
+    }
+    if (!served)
+        skip(); /* no AVX-512 or another BLIS configuration: the path never runs */
+}
+
 int main(void)
 {
     conv_blis_init();
     int kernels = 0;
     while (conv_kernels[kernels])
         kernels++;
-    const size_t count = (size_t)kernels * CONV_NUM_PASSES * NUM_SHAPES + 2;
+    const size_t count = (size_t)kernels * CONV_NUM_PASSES * NUM_SHAPES + 3;
     struct CMUnitTest *tests = calloc(count, sizeof *tests);
     conv_case *cases = calloc(count, sizeof *cases);
     size_t t = 0;
@@ -154,6 +195,8 @@ int main(void)
     tests[t++] = (struct CMUnitTest){ "fallbacks_are_total", test_fallbacks_are_total, NULL, NULL, NULL };
     tests[t++] = (struct CMUnitTest){ "winograd_declares_fallback", test_winograd_declares_fallback,
                                       NULL, NULL, NULL };
+    tests[t++] = (struct CMUnitTest){ "im2col_panels_match_sgemm", test_im2col_panels_match_sgemm, NULL, NULL,
+                                      NULL };
     int failed = _cmocka_run_group_tests("conv_kernels", tests, t, NULL, NULL);
     free(tests);
     free(cases);
