@@ -123,6 +123,7 @@ PROBADOR    := $(BUILD)/probador
 
 bench: deps
 	@$(MAKE) --no-print-directory $(PROBADOR)
+	@mkdir -p $(REPORTS)/data
 	$(PROBADOR) bench $(BENCH_FLAGS) --out $(REPORTS)/data/kernels.csv
 	$(PROBADOR) bench --train $(TRAIN_FLAGS) --out $(REPORTS)/data/train.csv
 
@@ -139,6 +140,7 @@ reproduce: deps
 reproduce-all: $(REPORTS)/README.md
 
 $(REPORTS)/data/kernels.csv: $(LIB) | $(PROBADOR)
+	@mkdir -p $(@D)
 	$(PROBADOR) bench $(BENCH_FLAGS) --out $@
 $(REPORTS)/data/train.csv: $(LIB) | $(PROBADOR) $(REPORTS)/data/kernels.csv
 	$(PROBADOR) bench --train $(TRAIN_FLAGS) --out $@

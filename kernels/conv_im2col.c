@@ -5,6 +5,9 @@
  *   backward_data     col_n       = w^T[CRS][K] · dy_n[K][PQ], then col2im into dx_n
  *   backward_weights  dw[K][CRS]  = Σ_n dy_n[K][PQ] · col_n^T[PQ][CRS]
  *
+ * The forward pass takes kernels/im2col_panels.c instead where that applies:
+ * the same product, lowered straight into BLIS's micro-panels, same bits.
+ *
  * Work is cut into BLOCKS of GEMM columns, about target_cols() of them, whose
  * lowering stays in cache (measured best: ~2048 columns, 4096 when CRS is so
  * small that a GEMM call is too short to amortise its overhead):

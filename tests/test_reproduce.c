@@ -189,6 +189,51 @@ static void test_if_stale_reruns_only_changed_runs(void **state)
     free(epochs);
 }
 
+/* A fine-tuning is current while its source checkpoint is the same (CRC-32),
+   wherever the results root lies: a copy of the results (a clone elsewhere)
+   reruns nothing; a retrained source reruns the fine-tuning. */
+static void test_fine_tune_staleness_follows_the_checkpoint(void **state)
+{
+    static const char src_fmt[] = "name: src\ndescription: Source.\nmodel: {name: cnn}\ntask: rotation\n"
+                                  "data: {train_images: 128, validation_images: 64, test_images: 64}\n"
+                                  "training: {epochs: %d, batch: 64}\n";
+    static const char ft[] = "name: ft\ndescription: Fine-tuning.\nmodel: {name: cnn}\ninit: {from: src}\n"
+                             "data: {train_images: 128, validation_images: 64, test_images: 64}\n"
+                             "training: {epochs: 1, batch: 64}\n";
+    char text[512];
+    snprintf(text, sizeof text, src_fmt, 1);
+    char src[512], ftp[512], root[512], moved[512], ft_epochs[600]; /* test_tmp_path reuses its buffer */
+    snprintf(src, sizeof src, "%s", test_tmp_path("src.yaml"));
+    snprintf(ftp, sizeof ftp, "%s", test_tmp_path("ft.yaml"));
+    snprintf(root, sizeof root, "%s", fresh_root("repro_ft"));
+    snprintf(moved, sizeof moved, "%s", fresh_root("repro_ft_moved"));
+    snprintf(ft_epochs, sizeof ft_epochs, "%s/ft/seed0/epochs.csv", moved);
+    test_write_file(src, text);
+    test_write_file(ftp, ft);
+    run_all(src, root, false);
+    run_all(ftp, root, false);
+    char *note = test_read_file(test_tmp_path("repro_ft/ft/seed0/init.txt"));
+    assert_non_null(note);
+    assert_null(strstr(note, root)); /* no trace of where the root lay */
+    free(note);
+
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp -a '%s/.' '%s/'", root, moved);
+    assert_int_equal(system(cmd), 0);
+    const long long before = mtime_ns(ft_epochs);
+    run_all(ftp, moved, true);
+    char *err = test_read_file(test_tmp_path("repro.err"));
+    assert_int_equal(count_substr(err, "is up to date"), 1);
+    free(err);
+    assert_true(mtime_ns(ft_epochs) == before);
+
+    snprintf(text, sizeof text, src_fmt, 2); /* the source retrains: another checkpoint */
+    test_write_file(src, text);
+    run_all(src, moved, true);
+    run_all(ftp, moved, true);
+    assert_true(mtime_ns(ft_epochs) != before);
+}
+
 /* Results of an earlier configuration are in place; the new run is killed
    after its first epoch; the old files must be untouched, byte for byte. */
 static void test_interrupted_run_keeps_previous_results(void **state)
@@ -248,6 +293,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_expands_variants_and_seeds),
         cmocka_unit_test(test_if_stale_reruns_only_changed_runs),
+        cmocka_unit_test(test_fine_tune_staleness_follows_the_checkpoint),
         cmocka_unit_test(test_interrupted_run_keeps_previous_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

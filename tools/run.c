@@ -110,6 +110,21 @@ static void strip_to_run_keys(exp_config *c)
     memset(c->variants, 0, sizeof c->variants);
 }
 
+/* The lines of an init.txt note that decide a fine-tuning: its source and the
+   source checkpoint's CRC-32, not where the checkpoint lay (an absolute path in
+   runs made before the path became relative to the results root). */
+static void init_identity(const char *note, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (const char *line = note; *line;) {
+        const char *end = strchr(line, '\n');
+        const size_t n = end ? (size_t)(end - line + 1) : strlen(line);
+        if ((strncmp(line, "from:", 5) == 0 || strncmp(line, "crc32:", 6) == 0) && strlen(out) + n < len)
+            strncat(out, line, n);
+        line += n;
+    }
+}
+
 /* A run is current when its summary exists and its saved config.yaml, read with
    today's schema (so a key added since takes its default, as it would now),
    holds the same values as the configuration about to run, compared on the keys
@@ -127,7 +142,10 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
         if (f)
             fclose(f);
         have[n] = '\0';
-        if (strcmp(have, init_note) != 0)
+        char a[CONFIG_PATH_MAX + 64], b[CONFIG_PATH_MAX + 64];
+        init_identity(have, a, sizeof a);
+        init_identity(init_note, b, sizeof b);
+        if (strcmp(a, b) != 0)
             return false;
     }
     snprintf(path, sizeof path, "%s/summary.csv", dir);
@@ -160,10 +178,14 @@ static int resolve_init(const exp_config *c, const char *root, char *path, size_
 {
     const char *from = c->init.from;
     const size_t len = strlen(from);
-    if (strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0))
+    char shown[CONFIG_PATH_MAX + 32]; /* in init.txt: the same wherever the results root lies */
+    if (strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0)) {
         snprintf(path, path_len, "%s", from);
-    else
+        snprintf(shown, sizeof shown, "%s", from);
+    } else {
         snprintf(path, path_len, "%s/%s/seed0/checkpoint.bin", root, from);
+        snprintf(shown, sizeof shown, "%s/seed0/checkpoint.bin (under the results root)", from);
+    }
     FILE *f = fopen(path, "rb");
     unsigned char crc[4];
     if (!f || fseek(f, -4, SEEK_END) != 0 || fread(crc, 1, 4, f) != 4) {
@@ -175,7 +197,7 @@ static int resolve_init(const exp_config *c, const char *root, char *path, size_
         return -1;
     }
     fclose(f);
-    snprintf(note, note_len, "from: %s\ncheckpoint: %s\ncrc32: %02x%02x%02x%02x\n", from, path, crc[3], crc[2],
+    snprintf(note, note_len, "from: %s\ncheckpoint: %s\ncrc32: %02x%02x%02x%02x\n", from, shown, crc[3], crc[2],
              crc[1], crc[0]);
     return 0;
 }
