@@ -151,6 +151,8 @@ static void test_bench_and_report_end_to_end(void **state)
     assert_non_null(e);
     assert_non_null(strstr(e, "blis_arch: "));
     assert_non_null(strstr(e, "commit: "));
+    assert_non_null(strstr(e, "blis_sgemm_1thread: ")); /* every configuration, side by side */
+    assert_non_null(strstr(e, "generic "));
     free(e);
 
     char *rargv[] = { "report", "kernels", "--csv", (char *)csv, "--out", (char *)md };

@@ -20,6 +20,7 @@
 #include "kernels/conv_reference.h"
 #include "tools/atomic_file.h"
 #include "tools/bench_layers.h"
+#include "tools/blis_configs.h"
 #include "tools/cli.h"
 #include "tools/env.h"
 #include "tools/peak.h"
@@ -418,6 +419,7 @@ int bench_main(int argc, char **argv)
     if (!atomic_open(&env, env_path))
         return 1;
     env_write(env.f, threads);
+    blis_configs_write(env.f, 1024, 5);
     fprintf(env.f, "batch: %d\nreps: %d\nwarmup: %d\nmax_seconds: %g\n", o.batch, o.reps, o.warmup,
             o.max_seconds);
     if (!atomic_commit(&env))

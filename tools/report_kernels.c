@@ -191,6 +191,16 @@ int report_kernels(int argc, char **argv)
     if (csv_load(csv_path, &t) || load_rows(&t, &d) || report_read_env(env_path, &v) ||
         csv_load(ext_path, &ext) || report_mkdirs(fig_dir) || report_mkdirs(work))
         return 1;
+    bool has_t1 = false;
+    for (int i = 0; i < d.count; i++)
+        has_t1 |= d.rows[i].threads == 1;
+    if (d.num_passes < 3 || !has_t1 || d.max_threads < 2) {
+        fprintf(stderr, "%s: error: the kernel report needs all three passes at 1 and 2 threads; this CSV has "
+                        "%d pass(es), threads %s up to %d; rerun `probador bench` without --passes and --threads "
+                        "(a restricted CSV is for reading, not for the report)\n",
+                csv_path, d.num_passes, has_t1 ? "1" : "from above 1", d.max_threads);
+        return 1;
+    }
     const int tmax = d.max_threads;
     tmpl_set(&v, "source.csv", "%s", csv_path);
     tmpl_set(&v, "batch", "%d", d.rows[0].n);
