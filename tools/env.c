@@ -25,12 +25,22 @@ static int run_line(const char *cmd, char *buf, size_t len)
     return ok && buf[0];
 }
 
+/* HEAD, with "-dirty" when a tracked file outside reports/ differs from it:
+   the outputs a run or benchmark writes into reports/ are not the code that
+   made them, and would otherwise mark every second result of one command. */
 const char *env_commit(void)
 {
     static char commit[64];
-    if (!commit[0] && !run_line("git describe --always --dirty --abbrev=12 2>/dev/null", commit,
-                                sizeof commit))
+    if (commit[0])
+        return commit;
+    if (!run_line("git rev-parse --short=12 HEAD 2>/dev/null", commit, sizeof commit - 8)) {
         strcpy(commit, "unknown");
+        return commit;
+    }
+    char changed[512];
+    if (run_line("git status --porcelain --untracked-files=no -- . ':(exclude)reports' 2>/dev/null", changed,
+                 sizeof changed))
+        strcat(commit, "-dirty");
     return commit;
 }
 
