@@ -133,8 +133,9 @@ static void test_headline_experiments_load(void **state)
     assert_int_equal(c->training.schedule, CONFIG_SCHEDULE_COSINE);
     assert_int_equal(c->seed, 0);
     int seeds[CONFIG_MAX_SEEDS];
-    assert_int_equal(config_seeds(c, seeds), 1);
-    assert_int_equal(seeds[0], 0);
+    assert_int_equal(config_seeds(c, seeds), 3);
+    assert_true(seeds[0] == 0 && seeds[1] == 1 && seeds[2] == 2);
+    assert_int_equal(c->model.conv_init, CONFIG_CONV_INIT_UNIFORM);
     assert_non_null(strstr(c->description, "It asks")); /* folded prose, paragraphs kept */
     assert_non_null(strchr(c->description, '\n'));
     assert_int_equal(config_validate(c, "experiments/cnn.yaml"), 0);
@@ -644,6 +645,7 @@ static void test_write_round_trip(void **state)
                            "\n  blocks: 3",
                            "\n  width: 16",
                            "\n  dropout: 0.5",
+                           "\n  conv_init: he_normal",
                            "\nkernel: winograd",
                            "\ntask: classify",
                            "\ndata:\n  dir: ",
@@ -670,7 +672,7 @@ static void test_write_round_trip(void **state)
                            "\n  trunk_lr_scale: 1",
                            "\nseed: 0",
                            "\nthreads: 2",
-                           "\nseeds: []",
+                           "\nseeds: [0, 1, 2]",
                            "\nvariants: []"};
     const char *at = text;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
