@@ -1,6 +1,6 @@
 # probador — build, test, benchmark and reproduce.  See README.md.
 #
-# Knobs (override on the command line):  make CC=clang THREADS=1 ARCH=x86-64-v3
+# Knobs (override on the command line):  make CC=clang THREADS=1 TUNE=znver3
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
@@ -8,7 +8,8 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 THREADS ?= 2
-ARCH    ?= native
+ARCH    ?= x86-64-v4
+TUNE    ?= generic
 BUILD   ?= build
 CFLAGS  ?= -O3 -g
 
@@ -16,6 +17,22 @@ ifeq ($(filter-out 1 2 3 4 5 6 7 8,$(THREADS)),)
 else
 $(error THREADS must be a number of threads from 1 to 8, got '$(THREADS)')
 endif
+
+# The build target, fixed so that every x86-64 machine with AVX-512 computes
+# the same bits (docs/DETERMINISM.md).  ARCH picks the instruction set (one
+# set, not the host's: `native` would give each CPU its own code).  The
+# compiler's tuning (TUNE, or an -mtune in CFLAGS) may change scheduling but
+# not results: the two tuning choices that decide floating-point results --
+# the vector width the auto-vectoriser prefers and whether it avoids FMA
+# chains -- are pinned after CFLAGS, as is FMA contraction itself.
+ifneq ($(filter native,$(ARCH) $(TUNE)),)
+$(warning ARCH/TUNE=native: results will differ from the committed ones on another CPU)
+endif
+PINNED_FLAGS := -ffp-contract=fast -mprefer-vector-width=512
+ifeq ($(findstring clang,$(CC)),)
+PINNED_FLAGS += --param=avoid-fma-max-bits=0
+endif
+TARGET_FLAGS  = -march=$(ARCH) -mtune=$(TUNE)
 
 # BLIS: Debian's OpenMP build, linked statically by full path so that no
 # update-alternatives setting can swap in another flavour.  OpenMP because our
@@ -25,8 +42,8 @@ BLIS_INC := /usr/include/x86_64-linux-gnu/blis-openmp
 BLIS_LIB := /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.a
 
 WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -march=$(ARCH) -fopenmp -ffp-contract=fast \
-             $(WARN) -MMD -MP -I. -isystem $(BLIS_INC) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(TARGET_FLAGS) -fopenmp \
+             $(WARN) -MMD -MP -I. -isystem $(BLIS_INC) $(CFLAGS) $(PINNED_FLAGS)
 LDLIBS    := $(BLIS_LIB) -lcmocka -lyaml -lz -lm -lpthread
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -47,10 +64,16 @@ TESTS_SAN:= $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 all: $(BUILD)/probador
 
 # ---- objects ---------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c
+# Objects depend on the flags they were compiled with: changing ARCH, TUNE or
+# CFLAGS rebuilds everything rather than linking objects of two targets.
+FLAGS_STAMP := $(BUILD)/flags.txt
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(CC) $(ALL_CFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
+        printf '%s\n' '$(CC) $(ALL_CFLAGS)' > $(FLAGS_STAMP))
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
-$(BUILD)/san/obj/%.o: %.c
+$(BUILD)/san/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 
@@ -82,7 +105,9 @@ $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/san/obj
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Results record the flags they were built with.
-$(BUILD)/obj/tools/env.o $(BUILD)/san/obj/tools/env.o: EXTRA_CFLAGS = -DPROBADOR_CFLAGS='"$(CC) -std=c11 -march=$(ARCH) -fopenmp -ffp-contract=fast $(CFLAGS)"'
+$(BUILD)/obj/tools/env.o $(BUILD)/san/obj/tools/env.o: EXTRA_CFLAGS = \
+    -DPROBADOR_CFLAGS='"$(CC) -std=c11 $(TARGET_FLAGS) -fopenmp $(CFLAGS) $(PINNED_FLAGS)"' \
+    -DPROBADOR_TARGET='"$(ARCH)"'
 
 # ---- set-up ----------------------------------------------------------------
 deps:

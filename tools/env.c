@@ -11,6 +11,9 @@
 #ifndef PROBADOR_CFLAGS
 #define PROBADOR_CFLAGS "unknown"
 #endif
+#ifndef PROBADOR_TARGET
+#define PROBADOR_TARGET "unknown"
+#endif
 
 /* First line of `cmd`'s output into buf (newline stripped); false if none. */
 static int run_line(const char *cmd, char *buf, size_t len)
@@ -80,6 +83,7 @@ void env_write(FILE *f, const char *threads)
     fprintf(f, "cores: %d\n", omp_get_num_procs());
     fprintf(f, "cpu_flags: %s\n", flags);
     fprintf(f, "compiler: gcc %s\n", __VERSION__);
+    fprintf(f, "build_target: %s\n", PROBADOR_TARGET);
     fprintf(f, "cflags: %s\n", PROBADOR_CFLAGS);
     fprintf(f, "blis_version: %s\n", conv_blis_version());
     fprintf(f, "blis_build: Debian libblis-openmp-dev (OpenMP threading), static\n");
