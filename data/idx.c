@@ -242,21 +242,57 @@ static int open_failed(const char *path, int errnum, char *err, size_t errlen)
                 strerror(errnum), fix);
 }
 
+static const char *file_type(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO (named pipe)"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "a special file";
+}
+
+/* Open path for reading if it is a regular file; returns the descriptor, or -1
+   with err set.  O_NONBLOCK makes open return at once on a FIFO without a
+   writer (it would block forever otherwise); fstat on the descriptor then
+   looks at the very file opened, with no race between a check and the open. */
+static int open_regular(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return open_failed(path, errno, err, errlen);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return fail(err, errlen, path, "cannot stat the open file (%s); check the path", strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(err, errlen, path,
+                    "is %s, not a regular file (expected a gzip-compressed IDX file); check"
+                    " the path",
+                    file_type(st.st_mode));
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return fail(err, errlen, path, "cannot set the file to blocking reads (%s); check the path",
+                    strerror(e));
+    }
+    return fd;
+}
+
 int idx_read(const char *path, idx_kind kind, idx_data *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (kind != IDX_LABELS && kind != IDX_IMAGES)
         return fail(err, errlen, path,
                     "unknown IDX kind %d (expected IDX_LABELS or IDX_IMAGES); fix the caller", (int)kind);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_regular(path, err, errlen);
     if (fd < 0)
-        return open_failed(path, errno, err, errlen);
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(fd);
-        return fail(err, errlen, path,
-                    "is a directory (expected a gzip-compressed IDX file); check the path");
-    }
+        return -1;
     uint8_t magic[2];
     size_t got = 0;
     while (got < 2) {

@@ -9,7 +9,9 @@
  * Contract:
  * - The file must be gzip (first two bytes 1f 8b); a plain file is an error, not
  *   silently read through (zlib's gzread would).
- * - Everything is checked: readable, not empty, gzip magic, gzip stream intact
+ * - Everything is checked: a regular file (a FIFO, device or directory is
+ *   refused before any read, so a FIFO cannot block the reader), readable,
+ *   not empty, gzip magic, gzip stream intact
  *   (corrupt data, stream cut short, CRC), IDX magic, sizes within the limits
  *   below, and exactly as many data bytes as the header promises (fewer: a
  *   truncated file; more: trailing data).

@@ -8,10 +8,12 @@
  * of the content.  A missing data set FAILS (with a note to run `make deps`),
  * it is not skipped.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <setjmp.h>
@@ -347,6 +349,35 @@ static void test_idx_missing_file(void **state)
     expect_idx_error(test_tmpdir(), IDX_IMAGES, "is a directory");
 }
 
+/* A reader blocked on a FIFO would hang the whole suite: end it loudly instead. */
+static void blocked_too_long(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_data: error: idx_read blocked for 10 s on a FIFO (expected an"
+                              " immediate 'not a regular file' error)\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+/* A FIFO has no writer, so opening it for reading blocks: it must be refused
+   as not a regular file, at once.  A character device likewise. */
+static void test_idx_not_regular_file(void **state)
+{
+    const char *fifo = tmp_path("fifo.gz");
+    remove(fifo);
+    if (mkfifo(fifo, 0600) != 0)
+        fail_msg("cannot create the FIFO %s", fifo);
+    signal(SIGALRM, blocked_too_long);
+    alarm(10);
+    expect_idx_error(fifo, IDX_IMAGES, "is a FIFO (named pipe), not a regular file");
+    alarm(0);
+    signal(SIGALRM, SIG_DFL);
+    remove(fifo);
+
+    expect_idx_error("/dev/null", IDX_LABELS, "is a character device, not a regular file");
+}
+
 /* A valid 10-byte gzip header, then a body that is not deflate data: 0xff
    starts a final block of the reserved type 3. */
 static void test_idx_corrupt_gzip(void **state)
@@ -565,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_idx_not_gzip),
         cmocka_unit_test(test_idx_empty_file),
         cmocka_unit_test(test_idx_missing_file),
+        cmocka_unit_test(test_idx_not_regular_file),
         cmocka_unit_test(test_idx_corrupt_gzip),
         cmocka_unit_test(test_idx_bad_crc),
         cmocka_unit_test(test_idx_cut_gzip_stream),
