@@ -414,7 +414,95 @@ static void test_idx_cut_gzip_stream(void **state)
     size_t n = read_plain(path, &file);
     write_plain(path, file, n / 2);
     free(file);
-    expect_idx_error(path, IDX_LABELS, "gzip stream cut short (zlib: unexpected end of file");
+    char what[100];
+    snprintf(what, sizeof what, "gzip stream cut short (the file ends at byte %zu inside a gzip member",
+             n / 2);
+    expect_idx_error(path, IDX_LABELS, what);
+}
+
+/* A good gzip file with `extra` bytes appended after its last member; returns
+   the good file's size, which is where the extra bytes start. */
+static size_t write_gz_then(const char *path, const uint8_t *extra, size_t n_extra)
+{
+    const uint8_t body[3] = {1, 2, 3};
+    write_idx(path, 1, IDX_MAGIC_LABELS, 3, 0, 0, body, sizeof body);
+    uint8_t *file;
+    size_t n = read_plain(path, &file);
+    uint8_t *all = test_alloc(n + n_extra);
+    memcpy(all, file, n);
+    memcpy(all + n, extra, n_extra);
+    write_plain(path, all, n + n_extra);
+    free(all);
+    free(file);
+    return n;
+}
+
+/* Bytes after the gzip stream: zlib's gzread ignores them silently; the reader
+   must not.  Junk text, zero padding, and a lone first byte of a gzip magic. */
+static void test_idx_junk_after_gzip(void **state)
+{
+    const struct {
+        const char *name;
+        const uint8_t *bytes;
+        size_t n;
+    } junk[] = {
+        {"junk-text.gz", (const uint8_t *)"appended junk\n", 14},
+        {"junk-zeros.gz", (const uint8_t[512]){0}, 512},
+        {"junk-1f.gz", (const uint8_t[]){0x1f}, 1},
+    };
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        const char *path = tmp_path(junk[i].name);
+        size_t at = write_gz_then(path, junk[i].bytes, junk[i].n);
+        char what[200];
+        snprintf(what, sizeof what, "%zu trailing bytes after the gzip stream, at offset %zu", junk[i].n, at);
+        expect_idx_error(path, IDX_LABELS, what);
+    }
+}
+
+/* Concatenated gzip members are one gzip file (RFC 1952, `cat a.gz b.gz`) and
+   are read as one stream: split anywhere, even inside the IDX header, and with
+   an empty member, the same data comes out; data in an extra member past what
+   the header promises is trailing IDX data, as in a single member. */
+static void test_idx_concatenated_members(void **state)
+{
+    uint8_t body[1000], *idx;
+    fill_bytes(body, sizeof body, 6, 10);
+    size_t n = make_idx(&idx, IDX_MAGIC_LABELS, sizeof body, 0, 0, body, sizeof body);
+    const char *parts[3] = {tmp_path("member-1.gz"), tmp_path("member-2.gz"), tmp_path("member-3.gz")};
+    write_gz(parts[0], idx, 5);
+    write_gz(parts[1], NULL, 0);
+    write_gz(parts[2], idx + 5, n - 5);
+    uint8_t *whole = test_alloc(3 * n + 1000), *member;
+    size_t len = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t m = read_plain(parts[i], &member);
+        memcpy(whole + len, member, m);
+        len += m;
+        free(member);
+    }
+    const char *path = tmp_path("members.gz");
+    write_plain(path, whole, len);
+
+    char err[512] = "";
+    idx_data d;
+    if (idx_read(path, IDX_LABELS, &d, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(d.count, sizeof body);
+    assert_memory_equal(d.data, body, sizeof body);
+    idx_free(&d);
+
+    /* a fourth member holding two more bytes */
+    const uint8_t more[2] = {7, 7};
+    write_gz(parts[0], more, sizeof more);
+    size_t m = read_plain(parts[0], &member);
+    memcpy(whole + len, member, m);
+    free(member);
+    write_plain(path, whole, len + m);
+    expect_idx_error(path, IDX_LABELS,
+                     "trailing data after the 1000 labels the header promises (expected 1000 data bytes,"
+                     " got 2 more)");
+    free(whole);
+    free(idx);
 }
 
 /* A short error buffer gets a truncated, terminated message; none at all is allowed. */
@@ -600,6 +688,8 @@ int main(void)
         cmocka_unit_test(test_idx_corrupt_gzip),
         cmocka_unit_test(test_idx_bad_crc),
         cmocka_unit_test(test_idx_cut_gzip_stream),
+        cmocka_unit_test(test_idx_junk_after_gzip),
+        cmocka_unit_test(test_idx_concatenated_members),
         cmocka_unit_test(test_idx_small_error_buffer),
         cmocka_unit_test(test_fmnist_good_split),
         cmocka_unit_test(test_fmnist_count_mismatch),
