@@ -573,6 +573,48 @@ static void test_fmnist_wrong_image_size(void **state)
     expect_fmnist_error(dir, "train", images, "images are 32x32 (expected 28x28, Fashion-MNIST)");
 }
 
+/* Write DIR/SPLIT-KIND-idxN-ubyte.gz whose header promises `count` items but
+   which holds only `have` of them (so the data, if read, is truncated). */
+static void write_promise(const char *dir, const char *split, idx_kind kind, uint32_t count, uint32_t rows,
+                          uint32_t cols, uint32_t have, char *path, size_t pathlen)
+{
+    const size_t per = kind == IDX_IMAGES ? (size_t)rows * cols : 1;
+    uint8_t *body = test_alloc(have * per);
+    memset(body, 0, have * per);
+    snprintf(path, pathlen, "%s/%s-%s", dir, split,
+             kind == IDX_IMAGES ? "images-idx3-ubyte.gz" : "labels-idx1-ubyte.gz");
+    write_idx(path, 1, idx_magic(kind), count, rows, cols, body, have * per);
+    free(body);
+}
+
+/* The headers are checked against the split's known size and against each
+   other BEFORE any data is read (a lying header must not make the loader
+   decompress and allocate gigabytes): each file below promises more than it
+   holds, so an error about truncation would mean the data was read first. */
+static void test_fmnist_header_limits(void **state)
+{
+    const char *dir = tmp_split_dir("split-promises");
+    char images[600], labels[600];
+    write_promise(dir, "train", IDX_LABELS, 4, 0, 0, 4, labels, sizeof labels);
+    write_promise(dir, "train", IDX_IMAGES, 5000000, 28, 28, 2, images, sizeof images);
+    expect_fmnist_error(dir, "train", images,
+                        "the header promises 5000000 images (expected at most 60000 for split train, its "
+                        "size in Fashion-MNIST)");
+
+    write_promise(dir, "t10k", IDX_LABELS, 10001, 0, 0, 10001, labels, sizeof labels);
+    write_promise(dir, "t10k", IDX_IMAGES, 10001, 28, 28, 2, images, sizeof images);
+    expect_fmnist_error(dir, "t10k", images,
+                        "the header promises 10001 images (expected at most 10000 for split t10k, its size "
+                        "in Fashion-MNIST)");
+
+    write_promise(dir, "train", IDX_IMAGES, 4, 28, 28, 2, images, sizeof images);
+    write_promise(dir, "train", IDX_LABELS, 5000000, 0, 0, 4, labels, sizeof labels);
+    expect_fmnist_error(dir, "train", labels, " holds 5000000 labels (expected the same count)");
+
+    write_promise(dir, "train", IDX_IMAGES, 4, 4096, 4096, 1, images, sizeof images);
+    expect_fmnist_error(dir, "train", images, "images are 4096x4096 (expected 28x28, Fashion-MNIST)");
+}
+
 /* File-level errors come through with the file's path: a split with its
    label file missing, and one whose label file is truncated. */
 static void test_fmnist_file_errors(void **state)
@@ -695,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_fmnist_count_mismatch),
         cmocka_unit_test(test_fmnist_label_out_of_range),
         cmocka_unit_test(test_fmnist_wrong_image_size),
+        cmocka_unit_test(test_fmnist_header_limits),
         cmocka_unit_test(test_fmnist_file_errors),
         cmocka_unit_test(test_fmnist_unknown_split),
         cmocka_unit_test(test_fmnist_class_names),
