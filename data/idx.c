@@ -117,7 +117,9 @@ static int after_member(idx_file *f, const char *reading, char *err, size_t errl
     if (zs->avail_in < 2 || zs->next_in[0] != 0x1f || zs->next_in[1] != 0x8b) {
         const uint64_t at = input_offset(f);
         struct stat st;
-        const uint64_t size = fstat(f->fd, &st) == 0 ? (uint64_t)st.st_size : at + zs->avail_in;
+        uint64_t size = at + zs->avail_in; /* at least; fstat knows the rest */
+        if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > size)
+            size = (uint64_t)st.st_size;
         return fail(err, errlen, f->path,
                     "%llu trailing bytes after the gzip stream, at offset %llu (expected the file to end"
                     " there); data was appended or the file is damaged: regenerate the file",
