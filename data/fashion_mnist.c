@@ -41,19 +41,40 @@ void fmnist_free(fmnist_split *s)
     memset(s, 0, sizeof *s);
 }
 
-/* The checks that need both files, once each has passed idx_read's. */
-static int check_split(const idx_data *img, const char *img_path, const idx_data *lab, const char *lab_path,
-                       char *err, size_t errlen)
+/* The most images a split holds: its size in Fashion-MNIST; 0 for an unknown split. */
+static uint32_t split_max_count(const char *split)
+{
+    return !split                        ? 0
+           : strcmp(split, "train") == 0 ? FMNIST_TRAIN_COUNT
+           : strcmp(split, "t10k") == 0  ? FMNIST_T10K_COUNT
+                                         : 0;
+}
+
+/* The headers of both files, before any data is read: 28x28 images, at most
+   the split's size, as many labels as images.  This bounds what the data can
+   make the loader decompress and allocate to what a valid split needs. */
+static int check_headers(const char *split, const idx_data *img, const char *img_path, const idx_data *lab,
+                         const char *lab_path, char *err, size_t errlen)
 {
     if (img->rows != FMNIST_ROWS || img->cols != FMNIST_COLS)
         return fail(err, errlen, img_path,
                     "images are %ux%u (expected %dx%d, Fashion-MNIST); is this another IDX data set?",
                     img->rows, img->cols, FMNIST_ROWS, FMNIST_COLS);
+    if (img->count > split_max_count(split))
+        return fail(err, errlen, img_path,
+                    "the header promises %u images (expected at most %u for split %s, its size in"
+                    " Fashion-MNIST); the file is damaged or not this split: " FIX_REINSTALL,
+                    img->count, split_max_count(split), split);
     if (img->count != lab->count)
         return fail(err, errlen, img_path,
                     "%u images but %s holds %u labels (expected the same count); the files are from different"
                     " splits or one is damaged: " FIX_REINSTALL,
                     img->count, lab_path, lab->count);
+    return 0;
+}
+
+static int check_labels(const idx_data *lab, const char *lab_path, char *err, size_t errlen)
+{
     for (size_t i = 0; i < lab->count; i++)
         if (lab->data[i] >= FMNIST_CLASSES)
             return fail(err, errlen, lab_path, "label %u at index %zu (expected 0..%d); " FIX_REINSTALL,
@@ -66,7 +87,7 @@ int fmnist_load(const char *dir, const char *split, fmnist_split *out, char *err
     memset(out, 0, sizeof *out);
     if (!dir)
         dir = FMNIST_DEFAULT_DIR;
-    if (!split || (strcmp(split, "train") != 0 && strcmp(split, "t10k") != 0))
+    if (split_max_count(split) == 0)
         return fail(err, errlen, dir, "unknown split '%s' (expected train or t10k); fix the caller",
                     split ? split : "(null)");
     char img_path[4096], lab_path[4096];
@@ -77,14 +98,18 @@ int fmnist_load(const char *dir, const char *split, fmnist_split *out, char *err
                     "data directory path too long (expected under %zu bytes); use a shorter path",
                     sizeof img_path - 32);
 
-    idx_data img, lab;
-    if (idx_read(img_path, IDX_IMAGES, &img, err, errlen))
-        return -1;
-    if (idx_read(lab_path, IDX_LABELS, &lab, err, errlen)) {
-        idx_free(&img);
-        return -1;
-    }
-    if (check_split(&img, img_path, &lab, lab_path, err, errlen)) {
+    /* both headers first, then the data: see check_headers */
+    idx_file *img_file = NULL, *lab_file = NULL;
+    idx_data img = {0}, lab = {0};
+    int ok = idx_open(img_path, IDX_IMAGES, &img_file, &img, err, errlen) == 0 &&
+             idx_open(lab_path, IDX_LABELS, &lab_file, &lab, err, errlen) == 0 &&
+             check_headers(split, &img, img_path, &lab, lab_path, err, errlen) == 0 &&
+             idx_read_data(img_file, &img, err, errlen) == 0 &&
+             idx_read_data(lab_file, &lab, err, errlen) == 0 &&
+             check_labels(&lab, lab_path, err, errlen) == 0;
+    idx_close(img_file);
+    idx_close(lab_file);
+    if (!ok) {
         idx_free(&img);
         idx_free(&lab);
         return -1;

@@ -6,11 +6,14 @@
  *   DIR/SPLIT-labels-idx1-ubyte.gz
  *
  * Contract:
- * - fmnist_load reads both files with idx_read (every file-level check is
- *   there) and then checks the data set: images are 28×28, images and labels
- *   agree in count, and every label is a class 0..9.  It does not check the
- *   split's size (60,000 / 10,000), so a smaller slice in another directory
- *   loads too.
+ * - fmnist_load reads both files with idx_open / idx_read_data (every
+ *   file-level check is there).  It checks both headers BEFORE reading any
+ *   data: images are exactly 28×28, at most the split's size (60,000 for
+ *   train, 10,000 for t10k), and as many labels as images; so, whatever a
+ *   header claims, the loader never allocates more than a valid split needs
+ *   (47 MB of images for train).  Fewer images are fine: a smaller
+ *   slice in another directory (a test fixture) loads too.  After the data,
+ *   every label must be a class 0..9.
  * - Library code never prints or exits: 0 on success, -1 on error with a
  *   compiler-style message in err ("PATH: error: WHAT (expected X, got Y); FIX";
  *   always NUL-terminated when errlen > 0).  On error *out is zeroed and nothing
@@ -28,6 +31,8 @@
 #define FMNIST_ROWS 28
 #define FMNIST_COLS 28
 #define FMNIST_CLASSES 10
+#define FMNIST_TRAIN_COUNT 60000u /* images in split "train": the most a train header may promise */
+#define FMNIST_T10K_COUNT 10000u  /* and in split "t10k" */
 
 typedef struct fmnist_split {
     size_t count;    /* images, and labels */

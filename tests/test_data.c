@@ -8,10 +8,12 @@
  * of the content.  A missing data set FAILS (with a note to run `make deps`),
  * it is not skipped.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <setjmp.h>
@@ -347,6 +349,35 @@ static void test_idx_missing_file(void **state)
     expect_idx_error(test_tmpdir(), IDX_IMAGES, "is a directory");
 }
 
+/* A reader blocked on a FIFO would hang the whole suite: end it loudly instead. */
+static void blocked_too_long(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_data: error: idx_read blocked for 10 s on a FIFO (expected an"
+                              " immediate 'not a regular file' error)\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+/* A FIFO has no writer, so opening it for reading blocks: it must be refused
+   as not a regular file, at once.  A character device likewise. */
+static void test_idx_not_regular_file(void **state)
+{
+    const char *fifo = tmp_path("fifo.gz");
+    remove(fifo);
+    if (mkfifo(fifo, 0600) != 0)
+        fail_msg("cannot create the FIFO %s", fifo);
+    signal(SIGALRM, blocked_too_long);
+    alarm(10);
+    expect_idx_error(fifo, IDX_IMAGES, "is a FIFO (named pipe), not a regular file");
+    alarm(0);
+    signal(SIGALRM, SIG_DFL);
+    remove(fifo);
+
+    expect_idx_error("/dev/null", IDX_LABELS, "is a character device, not a regular file");
+}
+
 /* A valid 10-byte gzip header, then a body that is not deflate data: 0xff
    starts a final block of the reserved type 3. */
 static void test_idx_corrupt_gzip(void **state)
@@ -383,7 +414,95 @@ static void test_idx_cut_gzip_stream(void **state)
     size_t n = read_plain(path, &file);
     write_plain(path, file, n / 2);
     free(file);
-    expect_idx_error(path, IDX_LABELS, "gzip stream cut short (zlib: unexpected end of file");
+    char what[100];
+    snprintf(what, sizeof what, "gzip stream cut short (the file ends at byte %zu inside a gzip member",
+             n / 2);
+    expect_idx_error(path, IDX_LABELS, what);
+}
+
+/* A good gzip file with `extra` bytes appended after its last member; returns
+   the good file's size, which is where the extra bytes start. */
+static size_t write_gz_then(const char *path, const uint8_t *extra, size_t n_extra)
+{
+    const uint8_t body[3] = {1, 2, 3};
+    write_idx(path, 1, IDX_MAGIC_LABELS, 3, 0, 0, body, sizeof body);
+    uint8_t *file;
+    size_t n = read_plain(path, &file);
+    uint8_t *all = test_alloc(n + n_extra);
+    memcpy(all, file, n);
+    memcpy(all + n, extra, n_extra);
+    write_plain(path, all, n + n_extra);
+    free(all);
+    free(file);
+    return n;
+}
+
+/* Bytes after the gzip stream: zlib's gzread ignores them silently; the reader
+   must not.  Junk text, zero padding, and a lone first byte of a gzip magic. */
+static void test_idx_junk_after_gzip(void **state)
+{
+    const struct {
+        const char *name;
+        const uint8_t *bytes;
+        size_t n;
+    } junk[] = {
+        {"junk-text.gz", (const uint8_t *)"appended junk\n", 14},
+        {"junk-zeros.gz", (const uint8_t[512]){0}, 512},
+        {"junk-1f.gz", (const uint8_t[]){0x1f}, 1},
+    };
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        const char *path = tmp_path(junk[i].name);
+        size_t at = write_gz_then(path, junk[i].bytes, junk[i].n);
+        char what[200];
+        snprintf(what, sizeof what, "%zu trailing bytes after the gzip stream, at offset %zu", junk[i].n, at);
+        expect_idx_error(path, IDX_LABELS, what);
+    }
+}
+
+/* Concatenated gzip members are one gzip file (RFC 1952, `cat a.gz b.gz`) and
+   are read as one stream: split anywhere, even inside the IDX header, and with
+   an empty member, the same data comes out; data in an extra member past what
+   the header promises is trailing IDX data, as in a single member. */
+static void test_idx_concatenated_members(void **state)
+{
+    uint8_t body[1000], *idx;
+    fill_bytes(body, sizeof body, 6, 10);
+    size_t n = make_idx(&idx, IDX_MAGIC_LABELS, sizeof body, 0, 0, body, sizeof body);
+    const char *parts[3] = {tmp_path("member-1.gz"), tmp_path("member-2.gz"), tmp_path("member-3.gz")};
+    write_gz(parts[0], idx, 5);
+    write_gz(parts[1], NULL, 0);
+    write_gz(parts[2], idx + 5, n - 5);
+    uint8_t *whole = test_alloc(3 * n + 1000), *member;
+    size_t len = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t m = read_plain(parts[i], &member);
+        memcpy(whole + len, member, m);
+        len += m;
+        free(member);
+    }
+    const char *path = tmp_path("members.gz");
+    write_plain(path, whole, len);
+
+    char err[512] = "";
+    idx_data d;
+    if (idx_read(path, IDX_LABELS, &d, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(d.count, sizeof body);
+    assert_memory_equal(d.data, body, sizeof body);
+    idx_free(&d);
+
+    /* a fourth member holding two more bytes */
+    const uint8_t more[2] = {7, 7};
+    write_gz(parts[0], more, sizeof more);
+    size_t m = read_plain(parts[0], &member);
+    memcpy(whole + len, member, m);
+    free(member);
+    write_plain(path, whole, len + m);
+    expect_idx_error(path, IDX_LABELS,
+                     "trailing data after the 1000 labels the header promises (expected 1000 data bytes,"
+                     " got 2 more)");
+    free(whole);
+    free(idx);
 }
 
 /* A short error buffer gets a truncated, terminated message; none at all is allowed. */
@@ -452,6 +571,48 @@ static void test_fmnist_wrong_image_size(void **state)
     char images[600];
     snprintf(images, sizeof images, "%s/train-images-idx3-ubyte.gz", dir);
     expect_fmnist_error(dir, "train", images, "images are 32x32 (expected 28x28, Fashion-MNIST)");
+}
+
+/* Write DIR/SPLIT-KIND-idxN-ubyte.gz whose header promises `count` items but
+   which holds only `have` of them (so the data, if read, is truncated). */
+static void write_promise(const char *dir, const char *split, idx_kind kind, uint32_t count, uint32_t rows,
+                          uint32_t cols, uint32_t have, char *path, size_t pathlen)
+{
+    const size_t per = kind == IDX_IMAGES ? (size_t)rows * cols : 1;
+    uint8_t *body = test_alloc(have * per);
+    memset(body, 0, have * per);
+    snprintf(path, pathlen, "%s/%s-%s", dir, split,
+             kind == IDX_IMAGES ? "images-idx3-ubyte.gz" : "labels-idx1-ubyte.gz");
+    write_idx(path, 1, idx_magic(kind), count, rows, cols, body, have * per);
+    free(body);
+}
+
+/* The headers are checked against the split's known size and against each
+   other BEFORE any data is read (a lying header must not make the loader
+   decompress and allocate gigabytes): each file below promises more than it
+   holds, so an error about truncation would mean the data was read first. */
+static void test_fmnist_header_limits(void **state)
+{
+    const char *dir = tmp_split_dir("split-promises");
+    char images[600], labels[600];
+    write_promise(dir, "train", IDX_LABELS, 4, 0, 0, 4, labels, sizeof labels);
+    write_promise(dir, "train", IDX_IMAGES, 5000000, 28, 28, 2, images, sizeof images);
+    expect_fmnist_error(dir, "train", images,
+                        "the header promises 5000000 images (expected at most 60000 for split train, its "
+                        "size in Fashion-MNIST)");
+
+    write_promise(dir, "t10k", IDX_LABELS, 10001, 0, 0, 10001, labels, sizeof labels);
+    write_promise(dir, "t10k", IDX_IMAGES, 10001, 28, 28, 2, images, sizeof images);
+    expect_fmnist_error(dir, "t10k", images,
+                        "the header promises 10001 images (expected at most 10000 for split t10k, its size "
+                        "in Fashion-MNIST)");
+
+    write_promise(dir, "train", IDX_IMAGES, 4, 28, 28, 2, images, sizeof images);
+    write_promise(dir, "train", IDX_LABELS, 5000000, 0, 0, 4, labels, sizeof labels);
+    expect_fmnist_error(dir, "train", labels, " holds 5000000 labels (expected the same count)");
+
+    write_promise(dir, "train", IDX_IMAGES, 4, 4096, 4096, 1, images, sizeof images);
+    expect_fmnist_error(dir, "train", images, "images are 4096x4096 (expected 28x28, Fashion-MNIST)");
 }
 
 /* File-level errors come through with the file's path: a split with its
@@ -565,14 +726,18 @@ int main(void)
         cmocka_unit_test(test_idx_not_gzip),
         cmocka_unit_test(test_idx_empty_file),
         cmocka_unit_test(test_idx_missing_file),
+        cmocka_unit_test(test_idx_not_regular_file),
         cmocka_unit_test(test_idx_corrupt_gzip),
         cmocka_unit_test(test_idx_bad_crc),
         cmocka_unit_test(test_idx_cut_gzip_stream),
+        cmocka_unit_test(test_idx_junk_after_gzip),
+        cmocka_unit_test(test_idx_concatenated_members),
         cmocka_unit_test(test_idx_small_error_buffer),
         cmocka_unit_test(test_fmnist_good_split),
         cmocka_unit_test(test_fmnist_count_mismatch),
         cmocka_unit_test(test_fmnist_label_out_of_range),
         cmocka_unit_test(test_fmnist_wrong_image_size),
+        cmocka_unit_test(test_fmnist_header_limits),
         cmocka_unit_test(test_fmnist_file_errors),
         cmocka_unit_test(test_fmnist_unknown_split),
         cmocka_unit_test(test_fmnist_class_names),
