@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -595,6 +596,60 @@ static void test_variant_errors_at_load(void **state)
 #undef V
 }
 
+/* ---- bounds on the input --------------------------------------------------------- */
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/* Inputs that took minutes (80,000 keys: a quadratic duplicate check; 100,000
+   nested lists: libyaml) or were read whole fail at once, saying why. */
+static void test_input_bounds(void **state)
+{
+    const double start = seconds_now();
+    enum { KEYS = 80000, DEPTH = 100000 };
+    char *yaml = malloc(KEYS * 16 + DEPTH + 64);
+    assert_non_null(yaml);
+    size_t n = (size_t)sprintf(yaml, HEAD);
+    for (int i = 0; i < KEYS; i++)
+        n += (size_t)sprintf(yaml + n, "k%d: 0\n", i);
+    expect_error(yaml, "1:1: error: a mapping of 80002 keys; at most 256 (the schema has 35 keys in all)");
+    n = (size_t)sprintf(yaml, HEAD "training:\n");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)sprintf(yaml + n, "  k%d: 0\n", i);
+    expect_error(yaml, "4:3: error: a mapping of 300 keys; at most 256");
+
+    /* the root mapping is level 1, so the 64th '[' (column 8 + 63) is one too many */
+    n = (size_t)sprintf(yaml, HEAD "seeds: ");
+    memset(yaml + n, '[', DEPTH);
+    strcpy(yaml + n + DEPTH, "\n");
+    expect_error(yaml, "3:71: error: lists and mappings nested more than 64 deep; an experiment needs at most 6");
+    exp_config *c = new_config();
+    config_defaults(c);
+    memcpy(yaml, "seeds=", 6);
+    memset(yaml + 6, '[', DEPTH);
+    yaml[6 + DEPTH] = '\0';
+    expect_override_error(c, yaml, "error: lists and mappings nested more than 64 deep");
+    free(c);
+    free(yaml);
+
+    /* a file larger than 1 MiB is not read (here, one long comment) */
+    yaml = malloc((1 << 20) + 2);
+    assert_non_null(yaml);
+    memset(yaml, '#', (1 << 20) + 1);
+    yaml[(1 << 20) + 1] = '\0';
+    expect_error(yaml, " error: the file is larger than 1 MiB; an experiment file is a few KB");
+    yaml[1 << 20] = '\0'; /* 1 MiB itself is read */
+    expect_error(yaml, "1:1: error: the file is empty");
+    free(yaml);
+    const double took = seconds_now() - start;
+    if (took > 20)
+        fail_msg("the bounded inputs took %.1f s", took);
+}
+
 /* ---- write and re-load ---------------------------------------------------------- */
 
 /* write → load must give the identical struct, and writing that gives the same text */
@@ -754,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_variant_errors_at_load),
         cmocka_unit_test(test_write_round_trip),
+        cmocka_unit_test(test_input_bounds),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

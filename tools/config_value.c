@@ -358,9 +358,7 @@ int config_value_set_text(config_diag *d, const config_key *k, const char *text,
     }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
     int rc = -1;
-    if (!yaml_parser_load(&p, &doc)) {
-        config_yaml_error(d, &p);
-    } else {
+    if (config_yaml_load(d, &p, (const unsigned char *)text, strlen(text), &doc) == 0) {
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         if (!root)
             config_error(d, NULL, "%s: no value; expected %s", k->path, expects(k));
