@@ -650,6 +650,65 @@ static void test_input_bounds(void **state)
         fail_msg("the bounded inputs took %.1f s", took);
 }
 
+/* A number is written plainly in decimal: a leading zero (octal in YAML 1.1), a
+   quoted '1' and a tagged "!!str 1" or "!foo 1" are errors, not the number 1. */
+static void test_numbers_are_plain_decimal(void **state)
+{
+    expect_error(HEAD "training:\n  epochs: 010\n",
+                 "4:11: error: training.epochs: expected an integer, got '010' (a leading 0 means octal in YAML "
+                 "1.1; did you mean '10'?)");
+    expect_error(HEAD "seed: -007\n", "3:7: error: seed: expected an integer, got '-007' (a leading 0 means "
+                                      "octal in YAML 1.1; did you mean '-7'?)");
+    expect_error(HEAD "augmentation:\n  rotation: 010\n",
+                 "4:13: error: augmentation.rotation: expected a number, got '010' (a leading 0 means octal in "
+                 "YAML 1.1; did you mean '10'?)");
+    expect_error(HEAD "seeds: [1, 00]\n", "3:12: error: seeds: item 2: expected an integer, got '00'");
+    expect_error(HEAD "training:\n  epochs: '1'\n",
+                 "4:11: error: training.epochs: expected an integer, got '1' (quoted, so text; write a number "
+                 "without quotes)");
+    expect_error(HEAD "training:\n  learning_rate: \"0.1\"\n", "4:18: error: training.learning_rate: expected a "
+                                                              "number, got '0.1' (quoted, so text;");
+    expect_error(HEAD "training:\n  epochs: !!str 1\n",
+                 "4:11: error: training.epochs: expected an integer, got '1' tagged !!str (write it untagged, or "
+                 "tagged !!int)");
+    expect_error(HEAD "training:\n  epochs: ! 1\n", "4:11: error: training.epochs: expected an integer, got '1' "
+                                                    "tagged !!str");
+    expect_error(HEAD "training:\n  epochs: !foo 1\n", "4:11: error: training.epochs: expected an integer, got "
+                                                       "'1' tagged !foo");
+    expect_error(HEAD "training:\n  epochs: !!float 1\n",
+                 "4:11: error: training.epochs: expected an integer, got '1' tagged !!float (write it untagged, "
+                 "or tagged !!int)");
+    expect_error(HEAD "training:\n  learning_rate: !!int 0.5\n",
+                 "4:18: error: training.learning_rate: expected an integer, got '0.5'");
+    expect_error(HEAD "augmentation:\n  scale: [1, '1']\n", "4:14: error: augmentation.scale: item 2: expected a "
+                                                            "number, got '1' (quoted");
+    expect_error(HEAD "kernel: !!int 1\n", "3:9: error: kernel: expected one of its choices, got a value tagged "
+                                           "!!int");
+
+    /* what stays a number: plain decimal, or the right tag */
+    exp_config *c = new_config();
+    const char *path;
+    char *err;
+    assert_int_equal(load_text("numbers.yaml",
+                               HEAD "training: {epochs: !!int 12, learning_rate: !!float 0.5, beta1: 0}\n"
+                                    "augmentation: {rotation: 01.5, shift: !!int 2}\n"
+                                    "seed: -0\nkernel: !!str naive\n",
+                               &path, &err, c),
+                     0);
+    assert_string_equal(err, "");
+    free(err);
+    assert_int_equal(c->training.epochs, 12);
+    assert_true(c->training.learning_rate == 0.5 && c->training.beta1 == 0);
+    assert_true(c->augmentation.rotation == 1.5 && c->augmentation.shift == 2);
+    assert_int_equal(c->seed, 0);
+    assert_int_equal(c->kernel, CONFIG_KERNEL_NAIVE);
+    expect_override_error(c, "training.epochs='3'", "training.epochs: expected an integer, got '3' (quoted");
+    expect_override_error(c, "training.epochs=03", "did you mean '3'?");
+    assert_int_equal(config_override(c, "training.epochs=!!int 3"), 0);
+    assert_int_equal(c->training.epochs, 3);
+    free(c);
+}
+
 /* ---- write and re-load ---------------------------------------------------------- */
 
 /* write → load must give the identical struct, and writing that gives the same text */
@@ -810,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_variant_errors_at_load),
         cmocka_unit_test(test_write_round_trip),
         cmocka_unit_test(test_input_bounds),
+        cmocka_unit_test(test_numbers_are_plain_decimal),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
