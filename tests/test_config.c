@@ -709,6 +709,24 @@ static void test_numbers_are_plain_decimal(void **state)
     free(c);
 }
 
+/* No validation images would write nan into every row of epochs.csv. */
+static void test_validation_images_zero(void **state)
+{
+    expect_error(HEAD "data:\n  validation_images: 0\n",
+                 "4:3: error: data.validation_images: 0 leaves no images for epochs.csv's val_loss and "
+                 "val_accuracy, which would be nan; hold some out");
+    exp_config *c = new_config();
+    assert_int_equal(config_load("experiments/cnn.yaml", c), 0);
+    assert_int_equal(config_override(c, "data.validation_images=0"), 0); /* a single key is fine... */
+    capture_begin();
+    int rc = config_validate(c, NULL);
+    char *err = capture_end();
+    assert_int_equal(rc, -1); /* ...the whole is not */
+    assert_non_null(strstr(err, "experiment 'cnn': error: data.validation_images: 0 leaves no images"));
+    free(err);
+    free(c);
+}
+
 /* ---- write and re-load ---------------------------------------------------------- */
 
 /* write → load must give the identical struct, and writing that gives the same text */
@@ -870,6 +888,7 @@ int main(void)
         cmocka_unit_test(test_write_round_trip),
         cmocka_unit_test(test_input_bounds),
         cmocka_unit_test(test_numbers_are_plain_decimal),
+        cmocka_unit_test(test_validation_images_zero),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
