@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -595,6 +596,137 @@ static void test_variant_errors_at_load(void **state)
 #undef V
 }
 
+/* ---- bounds on the input --------------------------------------------------------- */
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/* Inputs that took minutes (80,000 keys: a quadratic duplicate check; 100,000
+   nested lists: libyaml) or were read whole fail at once, saying why. */
+static void test_input_bounds(void **state)
+{
+    const double start = seconds_now();
+    enum { KEYS = 80000, DEPTH = 100000 };
+    char *yaml = malloc(KEYS * 16 + DEPTH + 64);
+    assert_non_null(yaml);
+    size_t n = (size_t)sprintf(yaml, HEAD);
+    for (int i = 0; i < KEYS; i++)
+        n += (size_t)sprintf(yaml + n, "k%d: 0\n", i);
+    expect_error(yaml, "1:1: error: a mapping of 80002 keys; at most 256 (the schema has 35 keys in all)");
+    n = (size_t)sprintf(yaml, HEAD "training:\n");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)sprintf(yaml + n, "  k%d: 0\n", i);
+    expect_error(yaml, "4:3: error: a mapping of 300 keys; at most 256");
+
+    /* the root mapping is level 1, so the 64th '[' (column 8 + 63) is one too many */
+    n = (size_t)sprintf(yaml, HEAD "seeds: ");
+    memset(yaml + n, '[', DEPTH);
+    strcpy(yaml + n + DEPTH, "\n");
+    expect_error(yaml, "3:71: error: lists and mappings nested more than 64 deep; an experiment needs at most 6");
+    exp_config *c = new_config();
+    config_defaults(c);
+    memcpy(yaml, "seeds=", 6);
+    memset(yaml + 6, '[', DEPTH);
+    yaml[6 + DEPTH] = '\0';
+    expect_override_error(c, yaml, "error: lists and mappings nested more than 64 deep");
+    free(c);
+    free(yaml);
+
+    /* a file larger than 1 MiB is not read (here, one long comment) */
+    yaml = malloc((1 << 20) + 2);
+    assert_non_null(yaml);
+    memset(yaml, '#', (1 << 20) + 1);
+    yaml[(1 << 20) + 1] = '\0';
+    expect_error(yaml, " error: the file is larger than 1 MiB; an experiment file is a few KB");
+    yaml[1 << 20] = '\0'; /* 1 MiB itself is read */
+    expect_error(yaml, "1:1: error: the file is empty");
+    free(yaml);
+    const double took = seconds_now() - start;
+    if (took > 20)
+        fail_msg("the bounded inputs took %.1f s", took);
+}
+
+/* A number is written plainly in decimal: a leading zero (octal in YAML 1.1), a
+   quoted '1' and a tagged "!!str 1" or "!foo 1" are errors, not the number 1. */
+static void test_numbers_are_plain_decimal(void **state)
+{
+    expect_error(HEAD "training:\n  epochs: 010\n",
+                 "4:11: error: training.epochs: expected an integer, got '010' (a leading 0 means octal in YAML "
+                 "1.1; did you mean '10'?)");
+    expect_error(HEAD "seed: -007\n", "3:7: error: seed: expected an integer, got '-007' (a leading 0 means "
+                                      "octal in YAML 1.1; did you mean '-7'?)");
+    expect_error(HEAD "augmentation:\n  rotation: 010\n",
+                 "4:13: error: augmentation.rotation: expected a number, got '010' (a leading 0 means octal in "
+                 "YAML 1.1; did you mean '10'?)");
+    expect_error(HEAD "seeds: [1, 00]\n", "3:12: error: seeds: item 2: expected an integer, got '00'");
+    expect_error(HEAD "training:\n  epochs: '1'\n",
+                 "4:11: error: training.epochs: expected an integer, got '1' (quoted, so text; write a number "
+                 "without quotes)");
+    expect_error(HEAD "training:\n  learning_rate: \"0.1\"\n", "4:18: error: training.learning_rate: expected a "
+                                                              "number, got '0.1' (quoted, so text;");
+    expect_error(HEAD "training:\n  epochs: !!str 1\n",
+                 "4:11: error: training.epochs: expected an integer, got '1' tagged !!str (write it untagged, or "
+                 "tagged !!int)");
+    expect_error(HEAD "training:\n  epochs: ! 1\n", "4:11: error: training.epochs: expected an integer, got '1' "
+                                                    "tagged !!str");
+    expect_error(HEAD "training:\n  epochs: !foo 1\n", "4:11: error: training.epochs: expected an integer, got "
+                                                       "'1' tagged !foo");
+    expect_error(HEAD "training:\n  epochs: !!float 1\n",
+                 "4:11: error: training.epochs: expected an integer, got '1' tagged !!float (write it untagged, "
+                 "or tagged !!int)");
+    expect_error(HEAD "training:\n  learning_rate: !!int 0.5\n",
+                 "4:18: error: training.learning_rate: expected an integer, got '0.5'");
+    expect_error(HEAD "augmentation:\n  scale: [1, '1']\n", "4:14: error: augmentation.scale: item 2: expected a "
+                                                            "number, got '1' (quoted");
+    expect_error(HEAD "kernel: !!int 1\n", "3:9: error: kernel: expected one of its choices, got a value tagged "
+                                           "!!int");
+
+    /* what stays a number: plain decimal, or the right tag */
+    exp_config *c = new_config();
+    const char *path;
+    char *err;
+    assert_int_equal(load_text("numbers.yaml",
+                               HEAD "training: {epochs: !!int 12, learning_rate: !!float 0.5, beta1: 0}\n"
+                                    "augmentation: {rotation: 01.5, shift: !!int 2}\n"
+                                    "seed: -0\nkernel: !!str naive\n",
+                               &path, &err, c),
+                     0);
+    assert_string_equal(err, "");
+    free(err);
+    assert_int_equal(c->training.epochs, 12);
+    assert_true(c->training.learning_rate == 0.5 && c->training.beta1 == 0);
+    assert_true(c->augmentation.rotation == 1.5 && c->augmentation.shift == 2);
+    assert_int_equal(c->seed, 0);
+    assert_int_equal(c->kernel, CONFIG_KERNEL_NAIVE);
+    expect_override_error(c, "training.epochs='3'", "training.epochs: expected an integer, got '3' (quoted");
+    expect_override_error(c, "training.epochs=03", "did you mean '3'?");
+    assert_int_equal(config_override(c, "training.epochs=!!int 3"), 0);
+    assert_int_equal(c->training.epochs, 3);
+    free(c);
+}
+
+/* No validation images would write nan into every row of epochs.csv. */
+static void test_validation_images_zero(void **state)
+{
+    expect_error(HEAD "data:\n  validation_images: 0\n",
+                 "4:3: error: data.validation_images: 0 leaves no images for epochs.csv's val_loss and "
+                 "val_accuracy, which would be nan; hold some out");
+    exp_config *c = new_config();
+    assert_int_equal(config_load("experiments/cnn.yaml", c), 0);
+    assert_int_equal(config_override(c, "data.validation_images=0"), 0); /* a single key is fine... */
+    capture_begin();
+    int rc = config_validate(c, NULL);
+    char *err = capture_end();
+    assert_int_equal(rc, -1); /* ...the whole is not */
+    assert_non_null(strstr(err, "experiment 'cnn': error: data.validation_images: 0 leaves no images"));
+    free(err);
+    free(c);
+}
+
 /* ---- write and re-load ---------------------------------------------------------- */
 
 /* write → load must give the identical struct, and writing that gives the same text */
@@ -754,6 +886,9 @@ int main(void)
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_variant_errors_at_load),
         cmocka_unit_test(test_write_round_trip),
+        cmocka_unit_test(test_input_bounds),
+        cmocka_unit_test(test_numbers_are_plain_decimal),
+        cmocka_unit_test(test_validation_images_zero),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

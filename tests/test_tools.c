@@ -2,9 +2,11 @@
  * benchmark + report: CSV strictness, template placeholders, atomic writes,
  * option errors, and that `bench` writes a rectangular, verified CSV that
  * `report kernels` renders with no placeholder left. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -166,6 +168,62 @@ static void test_bench_and_report_end_to_end(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* run_main("run", args...) with stderr captured into *err (free it); its exit code. */
+static int run_args(int n, const char **args, char **err)
+{
+    char *argv[16] = { "run" };
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = (char *)args[i];
+    const char *path = test_tmp_path("run-stderr.txt");
+    fflush(stderr);
+    const int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    const int rc = run_main(n + 1, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    *err = test_read_file(path);
+    return rc;
+}
+
+/* Command lines that ran something other than what was meant (or trained for
+   nothing) are usage errors, exit code 2, before any loading or training.  The
+   experiment cannot train (no data there), so a regression fails fast. */
+static void test_run_rejects_bad_command_lines(void **state)
+{
+    char exp[512]; /* test_tmp_path's buffers rotate */
+    snprintf(exp, sizeof exp, "%s", test_tmp_path("run-cli.yaml"));
+    test_write_file(exp, "name: t\ndescription: d\ndata: {dir: /nonexistent-probador-data}\ntraining: {epochs: 1}\n");
+    char root[1024], long_root[900];
+    snprintf(root, sizeof root, "%s/run-cli-results", test_tmpdir());
+    snprintf(long_root, sizeof long_root, "%s/%0*d", test_tmpdir(), (int)(sizeof long_root - 2 - strlen(test_tmpdir())), 0);
+    struct { int n; const char *args[8]; const char *what; } cases[] = {
+        { 4, { exp, "--results", root, "training.epochs" }, "error: expected key=value, got 'training.epochs'\n" },
+        { 4, { "training.epochs", exp, "--results", root }, "error: expected key=value, got 'training.epochs'\n" },
+        { 5, { exp, "--variant", "--results", root, "x=1" }, "error: --variant needs a value\n" },
+        { 4, { exp, "--results", root, "--variant" }, "error: --variant needs a value\n" },
+        { 5, { exp, "--results", root, "--stop-after", "0" }, "error: --stop-after expects a whole number ≥ 1, got '0'\n" },
+        { 5, { exp, "--results", root, "training.epochs=2", "training.epochs=3" },
+          "error: 'training.epochs=2' and 'training.epochs=3' both set training.epochs; give it once\n" },
+        { 7, { exp, "--results", root, "--seed", "1", "--seed", "2" },
+          "error: --seed given twice, '1' and '2'; give it once\n" },
+        { 6, { exp, "--results", root, "--seed", "1", "seed=2" },
+          "error: '--seed 1' and 'seed=2' both set seed; give it once\n" },
+        { 3, { exp, "--results", long_root }, "error: --results: the results root is 899 bytes long; at most 854, as a "
+                                              "run writes ROOT/NAME/VARIANT/seedN.partial/misclassified.csv, which "
+                                              "must fit in 1023 bytes\n" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *err;
+        const int rc = run_args(cases[i].n, cases[i].args, &err);
+        if (rc != 2 || !err || !strstr(err, cases[i].what))
+            fail_msg("case %zu: wanted exit code 2 and\n  %s\ngot %d:\n%s", i, cases[i].what, rc, err);
+        free(err);
+    }
+}
+
 int main(void)
 {
     conv_blis_init();
@@ -175,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_template_fills_and_rejects_unknown),
         cmocka_unit_test(test_atomic_file_replaces_whole_or_not_at_all),
         cmocka_unit_test(test_bench_rejects_bad_options),
+        cmocka_unit_test(test_run_rejects_bad_command_lines),
         cmocka_unit_test(test_bench_and_report_end_to_end),
     };
     return cmocka_run_group_tests_name("tools", tests, NULL, NULL);

@@ -80,6 +80,20 @@ void config_error(config_diag *d, const yaml_mark_t *mark, const char *fmt, ...)
 /* The same for a libyaml parser failure (syntax error, bad encoding). */
 void config_yaml_error(config_diag *d, const yaml_parser_t *p);
 
+/* Bounds on what the loader reads: an experiment file is a few KB and nests at
+   most 6 deep (variants > item > set > section > list), so these are generous. */
+#define CONFIG_MAX_FILE_BYTES (1 << 20)
+#define CONFIG_MAX_DEPTH 64
+#define CONFIG_MAX_MAPPING_KEYS 256 /* keys in one mapping; the schema has far fewer */
+/* The style config_yaml_load gives a plain scalar written with an explicit
+   string tag ("!!str 1", "! 1"): text, never a number. */
+#define CONFIG_STR_TAGGED YAML_ANY_SCALAR_STYLE
+/* yaml_parser_load of the next document from p, whose input is `text`: first
+   rejects nesting deeper than CONFIG_MAX_DEPTH anywhere in the text, and marks
+   explicitly string-tagged plain scalars CONFIG_STR_TAGGED.  0 with *doc to
+   delete, or -1 after an error. */
+int config_yaml_load(config_diag *d, yaml_parser_t *p, const unsigned char *text, size_t len, yaml_document_t *doc);
+
 /* Parses node `n` as key k's value into c (errors at the node); then checks it. */
 int config_value_set(config_diag *d, const config_key *k, yaml_document_t *doc, yaml_node_t *n,
                      exp_config *c);

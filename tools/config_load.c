@@ -55,6 +55,18 @@ static const char *key_of(loader *L, yaml_node_t *map, yaml_node_pair_t *pair, c
     return name;
 }
 
+/* More than CONFIG_MAX_MAPPING_KEYS keys: an error, and the mapping is not read
+   (which keeps key_of's duplicate check cheap). */
+static bool too_many_keys(loader *L, yaml_node_t *map)
+{
+    long n = (long)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    if (n <= CONFIG_MAX_MAPPING_KEYS)
+        return false;
+    config_error(&L->d, &map->start_mark, "a mapping of %ld keys; at most %d (the schema has %d keys in all)", n,
+                 CONFIG_MAX_MAPPING_KEYS, config_schema_len);
+    return true;
+}
+
 static void join(char *out, size_t cap, const char *section, const char *name)
 {
     if (*section)
@@ -74,6 +86,8 @@ static void load_set(loader *L, config_variant *v, yaml_node_t *map, const char 
                      kind_name(map));
         return;
     }
+    if (too_many_keys(L, map))
+        return;
     for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
         const char *name = key_of(L, map, pair, " in 'set'");
         yaml_node_t *key = node_at(L, pair->key), *value = node_at(L, pair->value);
@@ -138,6 +152,8 @@ static void load_variant(loader *L, yaml_node_t *item, int number)
                      kind_name(item));
         return;
     }
+    if (too_many_keys(L, item))
+        return;
     static const char *const fields[] = {"name", "description", "set"};
     yaml_node_t *found[3] = {NULL, NULL, NULL};
     for (yaml_node_pair_t *pair = item->data.mapping.pairs.start; pair < item->data.mapping.pairs.top;
@@ -219,6 +235,8 @@ static void load_variants(loader *L, yaml_node_t *seq)
 static void load_mapping(loader *L, yaml_node_t *map, const char *section)
 {
     char where[96] = "";
+    if (too_many_keys(L, map))
+        return;
     if (*section)
         snprintf(where, sizeof where, " in '%s'", section);
     for (yaml_node_pair_t *pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
@@ -270,6 +288,8 @@ static void load_document(loader *L, yaml_node_t *root)
                      kind_name(root));
         return;
     }
+    if (too_many_keys(L, root)) /* not read: its required keys are not missing */
+        return;
     load_mapping(L, root, "");
     for (int i = 0; i < config_schema_len; i++)
         if ((config_schema[i].flags & CONFIG_REQUIRED) && !L->marks->seen[i])
@@ -277,14 +297,36 @@ static void load_document(loader *L, yaml_node_t *root)
                          config_schema[i].doc);
 }
 
+/* The whole file, at most CONFIG_MAX_FILE_BYTES; NULL after an error. */
+static unsigned char *read_file(config_diag *d, const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        config_error(d, NULL, "cannot open the experiment file: %s", strerror(errno));
+        return NULL;
+    }
+    unsigned char *text = malloc(CONFIG_MAX_FILE_BYTES + 1);
+    int before = d->errors;
+    if (!text)
+        config_error(d, NULL, "out of memory");
+    else if ((*len = fread(text, 1, CONFIG_MAX_FILE_BYTES + 1, f)) > CONFIG_MAX_FILE_BYTES)
+        config_error(d, NULL, "the file is larger than %d MiB; an experiment file is a few KB",
+                     CONFIG_MAX_FILE_BYTES >> 20);
+    else if (ferror(f))
+        config_error(d, NULL, "cannot read the experiment file: %s", strerror(errno));
+    fclose(f);
+    if (d->errors != before)
+        free(text), text = NULL;
+    return text;
+}
+
 int config_load(const char *path, exp_config *c)
 {
     loader L = {.d = {.file = path}};
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        config_error(&L.d, NULL, "cannot open the experiment file: %s", strerror(errno));
+    size_t len;
+    unsigned char *text = read_file(&L.d, path, &len);
+    if (!text)
         return -1;
-    }
     L.c = malloc(sizeof *L.c);
     L.scratch = malloc(sizeof *L.scratch);
     L.marks = calloc(1, sizeof *L.marks);
@@ -292,15 +334,13 @@ int config_load(const char *path, exp_config *c)
     yaml_document_t doc;
     if (!L.c || !L.scratch || !L.marks || !yaml_parser_initialize(&p)) {
         config_error(&L.d, NULL, "out of memory");
-        free(L.c), free(L.scratch), free(L.marks), fclose(f);
+        free(L.c), free(L.scratch), free(L.marks), free(text);
         return -1;
     }
     config_defaults(L.c);
     config_defaults(L.scratch);
-    yaml_parser_set_input_file(&p, f);
-    if (!yaml_parser_load(&p, &doc)) {
-        config_yaml_error(&L.d, &p);
-    } else {
+    yaml_parser_set_input_string(&p, text, len);
+    if (config_yaml_load(&L.d, &p, text, len, &doc) == 0) {
         L.doc = &doc;
         load_document(&L, yaml_document_get_root_node(&doc));
         yaml_document_delete(&doc);
@@ -314,7 +354,7 @@ int config_load(const char *path, exp_config *c)
         }
     }
     yaml_parser_delete(&p);
-    fclose(f);
+    free(text);
     if (L.d.errors == 0)
         config_check(L.c, &L.d, L.marks, true);
     int rc = L.d.errors ? -1 : 0;

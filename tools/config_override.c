@@ -11,8 +11,12 @@ void config_defaults(exp_config *c)
     config_diag d = {.file = "tools/config_schema.c"};
     for (int i = 0; i < config_schema_len; i++) {
         const config_key *k = &config_schema[i];
-        if (k->def && config_value_set_text(&d, k, k->def, c) != 0)
-            abort(); /* a bad default in the table: a bug, caught by every test */
+        if (k->def && config_value_set_text(&d, k, k->def, c) != 0) {
+            /* a bug in the table, caught by every test: no configuration can be trusted */
+            fprintf(stderr, "tools/config_schema.c: error: the default of '%s', '%s', is not a valid value; "
+                            "fix the schema table\n", k->path, k->def);
+            exit(EXIT_FAILURE);
+        }
     }
 }
 

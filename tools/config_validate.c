@@ -30,10 +30,11 @@ static void cross_check(const exp_config *c, config_diag *d, const config_marks 
     if (c->data.per_class > 0 && c->task == CONFIG_TASK_ROTATION)
         config_error(d, mark_of(m, "data.per_class"),
                      "data.per_class: a label budget means nothing to the rotation task, which uses no labels");
-    if (c->task == CONFIG_TASK_ROTATION && held == 0)
-        config_error(d, mark_of(m, "data.validation_images"),
-                     "data.validation_images: the rotation task is evaluated on the validation images (never the "
-                     "test set); hold some out");
+    if (held == 0)
+        config_error(d, mark_of(m, "data.validation_images"), "data.validation_images: %s; hold some out",
+                     c->task == CONFIG_TASK_ROTATION
+                         ? "the rotation task is evaluated on the validation images (never the test set)"
+                         : "0 leaves no images for epochs.csv's val_loss and val_accuracy, which would be nan");
     if (c->init.freeze_epochs > 0 && !c->init.from[0])
         config_error(d, mark_of(m, "init.freeze_epochs"),
                      "init.freeze_epochs: there is no pretrained trunk to freeze; set init.from");

@@ -151,7 +151,8 @@ void config_format_double(double v, char *out, size_t cap)
         snprintf(out, cap, "%.0f", v);
 }
 
-/* 0: a number; -1: not a number; -2: too large or too small to store. */
+/* 0: a number; -1: not a number; -2: too large or too small to store; -3: a
+   whole number with a leading zero ("010": octal in YAML 1.1, ten in 1.2). */
 static int parse_number(const char *s, bool integer, double *out)
 {
     const char *allowed = integer ? "0123456789+-" : "0123456789+-.eE";
@@ -160,6 +161,9 @@ static int parse_number(const char *s, bool integer, double *out)
     for (const char *p = s; *p; p++)
         if (!strchr(allowed, *p))
             return -1;
+    const char *digits = s + (s[0] == '+' || s[0] == '-');
+    if (digits[0] == '0' && digits[1] && strspn(digits, "0123456789") == strlen(digits))
+        return -3;
     char *end;
     errno = 0;
     if (integer) {
@@ -201,6 +205,17 @@ static void range_error(config_diag *d, const config_key *k, const char *what, c
 
 /* ---- parse ---------------------------------------------------------------- */
 
+/* A tag as written: "!!int" for "tag:yaml.org,2002:int", else as it is. */
+static const char *tag_shown(const yaml_node_t *n, char buf[48])
+{
+    const char *tag = (const char *)n->tag, *core = "tag:yaml.org,2002:";
+    if (strncmp(tag, core, strlen(core)) == 0)
+        snprintf(buf, 48, "!!%s", tag + strlen(core));
+    else
+        snprintf(buf, 48, "%s", tag);
+    return buf;
+}
+
 /* A scalar's text, or NULL after an error (not a scalar, or holds a NUL). */
 static const char *scalar_text(config_diag *d, const config_key *k, yaml_node_t *n)
 {
@@ -209,6 +224,12 @@ static const char *scalar_text(config_diag *d, const config_key *k, yaml_node_t 
         return NULL;
     }
     const char *s = (const char *)n->data.scalar.value;
+    char tag[48];
+    if (strcmp((const char *)n->tag, YAML_STR_TAG) != 0) {
+        config_error(d, &n->start_mark, "%s: expected %s, got a value tagged %s", k->path, expects(k),
+                     tag_shown(n, tag));
+        return NULL;
+    }
     if (memchr(s, '\0', n->data.scalar.length)) {
         config_error(d, &n->start_mark, "%s: the text contains a NUL character", k->path);
         return NULL;
@@ -216,24 +237,48 @@ static const char *scalar_text(config_diag *d, const config_key *k, yaml_node_t 
     return s;
 }
 
-/* A number from scalar node n, or -1 after an error naming the key. */
+/* A number from scalar node n, or -1 after an error naming the key.  Only a
+   plain, untagged scalar can be one, or one tagged !!int (or !!float for a
+   float): a quoted '1' or a "!!str 1" is text. */
 static int number_from(config_diag *d, const config_key *k, yaml_node_t *n, bool integer, const char *what,
                        double *out)
 {
-    char buf[48];
+    char buf[48], tag[48];
+    const char *expected = integer ? "an integer" : "a number";
     if (n->type != YAML_SCALAR_NODE) {
-        config_error(d, &n->start_mark, "%s: %sexpected %s, got %s", k->path, what,
-                     integer ? "an integer" : "a number", kind_name(n));
+        config_error(d, &n->start_mark, "%s: %sexpected %s, got %s", k->path, what, expected, kind_name(n));
         return -1;
     }
     const char *s = (const char *)n->data.scalar.value;
     size_t len = n->data.scalar.length;
-    int rc = memchr(s, '\0', len) ? -1 : parse_number(s, integer, out);
-    if (rc == -1)
+    bool int_tag = strcmp((const char *)n->tag, YAML_INT_TAG) == 0;
+    bool float_tag = !integer && strcmp((const char *)n->tag, YAML_FLOAT_TAG) == 0;
+    bool untagged = strcmp((const char *)n->tag, YAML_STR_TAG) == 0 && n->data.scalar.style != CONFIG_STR_TAGGED;
+    if (untagged && n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+        config_error(d, &n->start_mark, "%s: %sexpected %s, got '%s' (quoted, so text; write a number without quotes)",
+                     k->path, what, expected, shown(s, len, buf));
+        return -1;
+    }
+    if (!untagged && !int_tag && !float_tag) {
+        config_error(d, &n->start_mark, "%s: %sexpected %s, got '%s' tagged %s (write it untagged, or tagged %s)",
+                     k->path, what, expected, shown(s, len, buf), tag_shown(n, tag),
+                     integer ? "!!int" : "!!float");
+        return -1;
+    }
+    int rc = memchr(s, '\0', len) ? -1 : parse_number(s, integer || int_tag, out);
+    if (rc == -1) {
         config_error(d, &n->start_mark, "%s: %sexpected %s, got '%s'", k->path, what,
-                     integer ? "an integer" : "a number", shown(s, len, buf));
-    else if (rc == -2)
+                     int_tag ? "an integer" : expected, shown(s, len, buf));
+    } else if (rc == -2) {
         range_error(d, k, what, shown(s, len, buf), &n->start_mark);
+    } else if (rc == -3) {
+        const char *digits = s + (s[0] == '+' || s[0] == '-');
+        size_t zeros = strspn(digits, "0");
+        config_error(d, &n->start_mark,
+                     "%s: %sexpected %s, got '%s' (a leading 0 means octal in YAML 1.1; did you mean '%.*s%s'?)",
+                     k->path, what, expected, shown(s, len, buf), s[0] == '-', s,
+                     digits[zeros] ? digits + zeros : "0");
+    }
     return rc == 0 ? 0 : -1;
 }
 
@@ -358,9 +403,7 @@ int config_value_set_text(config_diag *d, const config_key *k, const char *text,
     }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
     int rc = -1;
-    if (!yaml_parser_load(&p, &doc)) {
-        config_yaml_error(d, &p);
-    } else {
+    if (config_yaml_load(d, &p, (const unsigned char *)text, strlen(text), &doc) == 0) {
         yaml_node_t *root = yaml_document_get_root_node(&doc);
         if (!root)
             config_error(d, NULL, "%s: no value; expected %s", k->path, expects(k));

@@ -89,12 +89,17 @@ static void write_literal(FILE *f, int indent, const char *leaf, const char *s, 
         fputc('\n', f);
 }
 
-static void write_variants(FILE *f, int indent, const exp_config *c, const config_key *k)
+/* 0, or -1 after an error (out of memory). */
+static int write_variants(FILE *f, int indent, const exp_config *c, const config_key *k)
 {
+    char *buf = malloc(4 * CONFIG_VARIANT_TEXT_MAX + 8);
+    if (!buf) {
+        fprintf(stderr, "error: out of memory writing the configuration's variants\n");
+        return -1;
+    }
     int column = fprintf(f, "%*svariants:%s", indent, "", c->n_variants ? "" : " []");
     comment(f, column, k);
-    char *buf = malloc(4 * CONFIG_VARIANT_TEXT_MAX + 8);
-    for (int i = 0; buf && i < c->n_variants; i++) {
+    for (int i = 0; i < c->n_variants; i++) {
         const config_variant *v = &c->variants[i];
         fprintf(f, "%*s  - name: %s\n", indent, "", v->name);
         if (v->description[0] && config_quote(v->description, buf, 4 * CONFIG_VARIANT_TEXT_MAX + 8) >= 0)
@@ -107,6 +112,7 @@ static void write_variants(FILE *f, int indent, const exp_config *c, const confi
         }
     }
     free(buf);
+    return 0;
 }
 
 int config_write(const exp_config *c, FILE *f)
@@ -132,7 +138,10 @@ int config_write(const exp_config *c, FILE *f)
         int indent = 2 * depth;
         const char *field = (const char *)c + k->offset;
         if (k->type == CONFIG_VARIANTS) {
-            write_variants(f, indent, c, k);
+            if (write_variants(f, indent, c, k) != 0) {
+                free(text);
+                return -1;
+            }
         } else if (k->type == CONFIG_TEXT && literal_ok(field)) {
             write_literal(f, indent, p, field, k);
         } else if (config_value_text(k, c, text, cap) >= 0) {

@@ -348,6 +348,46 @@ out:
     return rc;
 }
 
+/* ---- the command line ---- */
+
+/* The longest path a run writes is ROOT/NAME/VARIANT/seedN.partial/misclassified.csv
+   (the longest of train_run's files), through atomic_file's path buffer: the
+   root may take what the rest leaves of it. */
+#define RUN_PATH_TAIL (2 * CONFIG_NAME_MAX + sizeof "/seed2147483647.partial/misclassified.csv" - 1)
+#define RUN_ROOT_MAX (sizeof ((atomic_file *)0)->path - 1 - RUN_PATH_TAIL)
+
+/* The earlier key=value among `assignments` whose key is the first key_len bytes
+   of `a`, or NULL. */
+static const char *assignment_of(const char *const *assignments, int n, const char *a, size_t key_len)
+{
+    for (int i = 0; i < n; i++)
+        if (!strncmp(assignments[i], a, key_len) && assignments[i][key_len] == '=')
+            return assignments[i];
+    return NULL;
+}
+
+/* An experiment file rather than a key: an existing path, a path with a folder,
+   or a .yaml/.yml name. */
+static bool looks_like_file(const char *a)
+{
+    const size_t n = strlen(a);
+    return access(a, F_OK) == 0 || strchr(a, '/') || (n > 5 && !strcmp(a + n - 5, ".yaml")) ||
+           (n > 4 && !strcmp(a + n - 4, ".yml"));
+}
+
+/* `text` as a whole number in [min, 2^31 - 1], or -1 after an error. */
+static int whole_number(const char *option, const char *text, long min)
+{
+    char *end;
+    errno = 0;
+    const long v = strtol(text, &end, 10);
+    if (*end || errno || v < min || v > 2147483647) {
+        fprintf(stderr, "probador run: error: %s expects a whole number ≥ %ld, got '%s'\n", option, min, text);
+        return -1;
+    }
+    return (int)v;
+}
+
 int run_main(int argc, char **argv)
 {
     run_request rq = { .root = "reports/results" };
@@ -355,6 +395,7 @@ int run_main(int argc, char **argv)
     int seed = -1;
     bool all = false;
     const char *assignments[256];
+    const char *variant_arg = NULL, *root_arg = NULL, *seed_arg = NULL, *stop_arg = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -368,18 +409,23 @@ int run_main(int argc, char **argv)
             all = true;
         else if (!strcmp(a, "--quick"))
             rq.quick = true;
-        else if (i + 1 < argc && !strcmp(a, "--variant"))
-            variant = argv[++i];
-        else if (i + 1 < argc && !strcmp(a, "--results"))
-            rq.root = argv[++i];
-        else if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--stop-after"))) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (!*argv[i] || *end || v < 0 || v > 2147483647) {
-                fprintf(stderr, "probador run: error: %s expects a whole number ≥ 0, got '%s'\n", a, argv[i]);
+        else if (!strcmp(a, "--variant") || !strcmp(a, "--results") || !strcmp(a, "--seed") ||
+                 !strcmp(a, "--stop-after")) {
+            const char *value = i + 1 < argc ? argv[++i] : "";
+            if (!value[0] || !strncmp(value, "--", 2)) {
+                fprintf(stderr, "probador run: error: %s needs a value\n%s", a, usage_text);
                 return 2;
             }
-            *(!strcmp(a, "--seed") ? &seed : &rq.stop_after) = (int)v;
+            const char **slot = !strcmp(a, "--variant") ? &variant_arg
+                                : !strcmp(a, "--results") ? &root_arg
+                                : !strcmp(a, "--seed")    ? &seed_arg
+                                                          : &stop_arg;
+            if (*slot) {
+                fprintf(stderr, "probador run: error: %s given twice, '%s' and '%s'; give it once\n", a, *slot,
+                        value);
+                return 2;
+            }
+            *slot = value;
         } else if (a[0] == '-') {
             fprintf(stderr, "probador run: error: unknown option '%s'\n%s", a, usage_text);
             return 2;
@@ -388,13 +434,41 @@ int run_main(int argc, char **argv)
                 fprintf(stderr, "probador run: error: more than 256 key=value overrides\n");
                 return 2;
             }
+            const char *earlier = assignment_of(assignments, rq.num_assign, a, strcspn(a, "="));
+            if (earlier) {
+                fprintf(stderr, "probador run: error: '%s' and '%s' both set %.*s; give it once\n", earlier, a,
+                        (int)strcspn(a, "="), a);
+                return 2;
+            }
             assignments[rq.num_assign++] = a;
+        } else if (!looks_like_file(a) && (rq.file || strchr(a, '.'))) {
+            fprintf(stderr, "probador run: error: expected key=value, got '%s'\n", a);
+            return 2;
         } else if (!rq.file)
             rq.file = a;
         else {
             fprintf(stderr, "probador run: error: a second experiment file '%s' (one experiment at a time)\n", a);
             return 2;
         }
+    }
+    if (seed_arg && (seed = whole_number("--seed", seed_arg, 0)) < 0)
+        return 2;
+    if (stop_arg && (rq.stop_after = whole_number("--stop-after", stop_arg, 1)) < 0)
+        return 2;
+    const char *seed_set = assignment_of(assignments, rq.num_assign, "seed=", 4);
+    if (seed_arg && seed_set) {
+        fprintf(stderr, "probador run: error: '--seed %s' and '%s' both set seed; give it once\n", seed_arg,
+                seed_set);
+        return 2;
+    }
+    variant = variant_arg ? variant_arg : "";
+    rq.root = root_arg ? root_arg : rq.root;
+    if (strlen(rq.root) > RUN_ROOT_MAX) {
+        fprintf(stderr,
+                "probador run: error: --results: the results root is %zu bytes long; at most %d, as a run writes "
+                "ROOT/NAME/VARIANT/seedN.partial/misclassified.csv, which must fit in %zu bytes\n",
+                strlen(rq.root), (int)RUN_ROOT_MAX, sizeof ((atomic_file *)0)->path - 1);
+        return 2;
     }
     rq.assignments = assignments;
     if (!rq.file) {

@@ -7,6 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Out of memory: the key is left unset, so that tmpl_render fails on it. */
+static void out_of_memory(const char *key)
+{
+    fprintf(stderr, "error: out of memory setting the placeholder '{{%s}}'\n", key);
+}
+
 void tmpl_set(tmpl_vars *v, const char *key, const char *fmt, ...)
 {
     char buf[65536];
@@ -16,17 +22,39 @@ void tmpl_set(tmpl_vars *v, const char *key, const char *fmt, ...)
     va_end(ap);
     for (int i = 0; i < v->count; i++)
         if (strcmp(v->keys[i], key) == 0) {
+            char *value = strdup(buf);
+            if (!value) { /* drop the key rather than keep its old value */
+                out_of_memory(key);
+                free(v->keys[i]), free(v->values[i]);
+                v->keys[i] = v->keys[--v->count];
+                v->values[i] = v->values[v->count];
+                return;
+            }
             free(v->values[i]);
-            v->values[i] = strdup(buf);
+            v->values[i] = value;
             return;
         }
     if (v->count == v->cap) {
-        v->cap = v->cap ? 2 * v->cap : 64;
-        v->keys = realloc(v->keys, (size_t)v->cap * sizeof *v->keys);
-        v->values = realloc(v->values, (size_t)v->cap * sizeof *v->values);
+        const int cap = v->cap ? 2 * v->cap : 64;
+        char **keys = realloc(v->keys, (size_t)cap * sizeof *keys);
+        if (keys)
+            v->keys = keys;
+        char **values = keys ? realloc(v->values, (size_t)cap * sizeof *values) : NULL;
+        if (!values) {
+            out_of_memory(key);
+            return;
+        }
+        v->values = values;
+        v->cap = cap;
     }
-    v->keys[v->count] = strdup(key);
-    v->values[v->count++] = strdup(buf);
+    char *k = strdup(key), *value = strdup(buf);
+    if (!k || !value) {
+        out_of_memory(key);
+        free(k), free(value);
+        return;
+    }
+    v->keys[v->count] = k;
+    v->values[v->count++] = value;
 }
 
 const char *tmpl_get(const tmpl_vars *v, const char *key)
