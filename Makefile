@@ -60,7 +60,7 @@ TOOLS_SAN:= $(BUILD)/san/libprobador_tools.a
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTS_SAN:= $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 
-.PHONY: all deps test test-build test-run bench reproduce report clean format
+.PHONY: all deps san test test-build test-run bench reproduce report clean format
 all: $(BUILD)/probador
 
 # ---- objects ---------------------------------------------------------------
@@ -94,6 +94,10 @@ $(TOOLS_SAN): $(CLI_SRC:%.c=$(BUILD)/san/obj/%.o)
 
 $(BUILD)/probador: $(BUILD)/obj/$(CLI_MAIN:.c=.o) $(TOOLS) $(LIB)
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+# the program itself under ASan/UBSan (`make san`); the sanitised tests run it
+$(BUILD)/san/probador: $(BUILD)/san/obj/$(CLI_MAIN:.c=.o) $(TOOLS_SAN) $(LIB_SAN)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+san: $(BUILD)/san/probador
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/obj/%.o) $(TOOLS) $(LIB)
 	@mkdir -p $(@D)
@@ -117,7 +121,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory test-run
-test-build: $(TESTS) $(TESTS_SAN) $(BUILD)/probador
+test-build: $(TESTS) $(TESTS_SAN) $(BUILD)/probador $(BUILD)/san/probador
 test-run:
 	@sh tools/run_tests.sh $(TESTS) $(TESTS_SAN)
 

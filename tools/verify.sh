@@ -58,6 +58,13 @@ for f in $(cd "$scratch" && find . -mindepth 2 -name summary.csv | sort); do
 done
 if [ "$differ" -ne 0 ]; then
     echo "verify: FAILED: $differ of $compared files differ from the committed quick results" >&2
+    # The usual cause: a build for another target (ARCH=native, another compiler).
+    env_of() { find "$1" -name environment.txt | sort | head -n 1; }
+    old=$(env_of "$committed") new=$(env_of "$scratch")
+    if [ -n "$old" ] && [ -n "$new" ]; then
+        echo "verify: note: committed results built with: $(grep '^cflags:' "$old" | cut -d' ' -f2-)" >&2
+        echo "verify: note: this rerun built with:         $(grep '^cflags:' "$new" | cut -d' ' -f2-)" >&2
+    fi
     exit 1
 fi
 echo "verify: OK: $compared result files byte-identical to $committed"
