@@ -97,19 +97,6 @@ static int update_summary_locked(const char *root, const char *row, const char *
     return atomic_commit(&af) ? 0 : -1;
 }
 
-/* What decides a run's results: the configuration less the keys that cannot
-   change them — the prose, the list of variants and seeds (the run's own are
-   already applied) and the thread count (results do not depend on it). */
-static void strip_to_run_keys(exp_config *c)
-{
-    memset(c->description, 0, sizeof c->description);
-    c->threads = 0;
-    c->n_seeds = 0;
-    memset(c->seeds, 0, sizeof c->seeds);
-    c->n_variants = 0;
-    memset(c->variants, 0, sizeof c->variants);
-}
-
 /* The lines of an init.txt note that decide a fine-tuning: its source and the
    source checkpoint's CRC-32, not where the checkpoint lay (an absolute path in
    runs made before the path became relative to the results root). */
@@ -128,7 +115,7 @@ static void init_identity(const char *note, char *out, size_t len)
 /* A run is current when its summary exists and its saved config.yaml, read with
    today's schema (so a key added since takes its default, as it would now),
    holds the same values as the configuration about to run, compared on the keys
-   that decide its results (strip_to_run_keys): rewording a description does not
+   that decide its results (train_config_differences): rewording a description does not
    rerun anything.  Contents, not modification times, so a fresh clone is not
    stale. */
 static bool run_is_current(const char *dir, const exp_config *c, const char *init_note)
@@ -154,18 +141,18 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
         return false;
     fclose(f);
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    exp_config *saved = malloc(sizeof *saved), *want = malloc(sizeof *want);
-    config_defaults(saved);
+    exp_config *saved = malloc(sizeof *saved);
     bool same = false;
-    if (config_load(path, saved) != 0) {
-        fprintf(stderr, "%s: note: the saved configuration no longer loads (see above); rerunning\n", path);
-    } else {
-        memcpy(want, c, sizeof *want);
-        strip_to_run_keys(saved);
-        strip_to_run_keys(want);
-        same = memcmp(saved, want, sizeof *want) == 0;
+    if (!saved) {
+        fprintf(stderr, "%s: error: out of memory reading the saved configuration\n", path);
+        exit(1);
     }
-    free(saved), free(want);
+    config_defaults(saved);
+    if (config_load(path, saved) != 0)
+        fprintf(stderr, "%s: note: the saved configuration no longer loads (see above); rerunning\n", path);
+    else
+        same = train_config_differences(saved, c, NULL, 0) == 0;
+    free(saved);
     return same;
 }
 
