@@ -312,6 +312,53 @@ static void test_cli_resume_without_checkpoint_says_so(void **state)
     free(log);
 }
 
+static void test_cli_fifo_is_refused(void **state)
+{
+    const char *root = test_fresh_path("resume_cli_fifo");
+    assert_int_equal(mkdir(root, 0777), 0);
+    char fifo[700], partial[600], kv[800];
+    /* as init.from */
+    snprintf(fifo, sizeof fifo, "%s/pipe.bin", root);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    snprintf(kv, sizeof kv, "init.from=%s", fifo);
+    char *log;
+    const char *init[] = { "--results", root, kv, NULL };
+    assert_int_not_equal(probador(init, 20, &log), -1); /* -1: hung, killed */
+    expect_in(log, "not a regular file");
+    free(log);
+    /* as the checkpoint to resume */
+    snprintf(partial, sizeof partial, "%s/cnn", root);
+    mkdir(partial, 0777); /* may exist: the first run made it */
+    snprintf(partial, sizeof partial, "%s/cnn/seed0.partial", root);
+    assert_int_equal(mkdir(partial, 0777), 0);
+    snprintf(fifo, sizeof fifo, "%s/checkpoint.bin", partial);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    const char *resume[] = { "--results", root, "--resume", NULL };
+    const int rc = probador(resume, 20, &log);
+    assert_int_not_equal(rc, -1);
+    assert_int_not_equal(rc, 0);
+    expect_in(log, "not a regular file");
+    free(log);
+}
+
+static void test_cli_missing_init_names_what_to_do(void **state)
+{
+    const char *root = test_fresh_path("resume_cli_init");
+    char *log;
+    /* a path: the path looked for, no made-up experiment file */
+    const char *path[] = { "--results", root, "init.from=build/test-tmp/no-such.bin", NULL };
+    assert_int_equal(probador(path, 20, &log), 1);
+    expect_in(log, "build/test-tmp/no-such.bin");
+    if (strstr(log, "experiments/build"))
+        fail_msg("suggests an experiment made of a path:\n%s", log);
+    free(log);
+    /* an experiment: the command that makes its seed-0 run under the same root */
+    const char *name[] = { "--results", root, "init.from=pretrain", NULL };
+    assert_int_equal(probador(name, 20, &log), 1);
+    expect_in(log, "build/probador run experiments/pretrain.yaml --seed 0 --results ");
+    free(log);
+}
+
 int main(void)
 {
     conv_blis_init();
@@ -323,6 +370,8 @@ int main(void)
         cmocka_unit_test(test_failed_data_load_leaves_no_folder),
         cmocka_unit_test(test_cli_summary_row_after_resume),
         cmocka_unit_test(test_cli_resume_without_checkpoint_says_so),
+        cmocka_unit_test(test_cli_fifo_is_refused),
+        cmocka_unit_test(test_cli_missing_init_names_what_to_do),
     };
     return cmocka_run_group_tests_name("resume", tests, NULL, NULL);
 }

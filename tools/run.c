@@ -15,7 +15,9 @@
 #include "tools/cli.h"
 #include "tools/csv.h"
 #include "tools/env.h"
+#include "models/checkpoint.h"
 #include "tools/report.h"
+#include "tools/results.h"
 #include "tools/train.h"
 
 static const char usage_text[] =
@@ -159,33 +161,45 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
 /* init.from resolved: an experiment name means the checkpoint of its seed-0 run
    under the same results root.  Fills path and the note kept in init.txt (the
    source and its CRC-32, so a retrained source makes its fine-tunings stale).
-   0, or -1 after an error. */
-static int resolve_init(const exp_config *c, const char *root, char *path, size_t path_len, char *note,
+   0, or -1 after an error that says what to run (or which path was looked for). */
+static int resolve_init(const exp_config *c, const char *root, bool quick, char *path, size_t path_len, char *note,
                         size_t note_len)
 {
     const char *from = c->init.from;
     const size_t len = strlen(from);
     char shown[CONFIG_PATH_MAX + 32]; /* in init.txt: the same wherever the results root lies */
-    if (strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0)) {
+    const bool is_path = strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0);
+    if (is_path) {
         snprintf(path, path_len, "%s", from);
         snprintf(shown, sizeof shown, "%s", from);
     } else {
         snprintf(path, path_len, "%s/%s/seed0/checkpoint.bin", root, from);
         snprintf(shown, sizeof shown, "%s/seed0/checkpoint.bin (under the results root)", from);
     }
-    FILE *f = fopen(path, "rb");
-    unsigned char crc[4];
-    if (!f || fseek(f, -4, SEEK_END) != 0 || fread(crc, 1, 4, f) != 4) {
-        fprintf(stderr, "%s: error: init.from '%s': no checkpoint at %s; run the experiment that makes it first "
-                        "(e.g. build/probador run experiments/%s.yaml; make reproduce orders them)\n",
-                c->name, from, path, from);
-        if (f)
-            fclose(f);
+    uint32_t crc;
+    char err[1400];
+    if (checkpoint_file_crc(path, &crc, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        if (is_path) {
+            fprintf(stderr, "%s: note: init.from '%s' is a path, and no checkpoint could be read there; give the "
+                            "checkpoint.bin of a finished run, or the name of the experiment that makes it\n",
+                    c->name, from);
+        } else {
+            char yaml[CONFIG_PATH_MAX + 32], cmd[3 * CONFIG_PATH_MAX];
+            snprintf(yaml, sizeof yaml, "experiments/%s.yaml", from);
+            results_run_command(yaml, root, "", 0, cmd, sizeof cmd);
+            if (access(yaml, F_OK) == 0)
+                fprintf(stderr, "%s: note: init.from '%s' is that experiment's seed-0 run; make it first with `%s%s` "
+                                "(make reproduce orders them)\n",
+                        c->name, from, cmd, quick ? " --quick" : "");
+            else
+                fprintf(stderr, "%s: note: init.from '%s' names no experiment (there is no %s) and no checkpoint "
+                                "path; give an experiment's name or the path of a checkpoint.bin\n",
+                        c->name, from, yaml);
+        }
         return -1;
     }
-    fclose(f);
-    snprintf(note, note_len, "from: %s\ncheckpoint: %s\ncrc32: %02x%02x%02x%02x\n", from, shown, crc[3], crc[2],
-             crc[1], crc[0]);
+    snprintf(note, note_len, "from: %s\ncheckpoint: %s\ncrc32: %08x\n", from, shown, crc);
     return 0;
 }
 
@@ -294,7 +308,7 @@ static int run_one(const run_request *rq, const char *variant, int seed)
     snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/seed%d", c->seed);
     char init_path[1200], init_note[CONFIG_PATH_MAX + 1200 + 64];
     const bool fine_tune = c->init.from[0] != '\0';
-    if (fine_tune && resolve_init(c, rq->root, init_path, sizeof init_path, init_note, sizeof init_note))
+    if (fine_tune && resolve_init(c, rq->root, rq->quick, init_path, sizeof init_path, init_note, sizeof init_note))
         goto out;
     if (rq->if_stale && run_is_current(dir, c, fine_tune ? init_note : NULL)) {
         fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);
