@@ -29,7 +29,9 @@ static const char usage_text[] =
     "  --quick           the quick profile: a small slice and few epochs (see README), for\n"
     "                    `make reproduce PROFILE=quick` and `make verify`\n"
     "  --results DIR     results root (default: reports/results); the run goes to DIR/NAME/[VARIANT/]seedN\n"
-    "  --resume          continue an interrupted run from its folder's checkpoint (FOLDER.partial)\n"
+    "  --resume          continue an interrupted run from its folder's checkpoint (FOLDER.partial),\n"
+    "                    refused if the configuration changed; with no checkpoint, a note and a\n"
+    "                    fresh start (so `--all --resume` also runs what was never started)\n"
     "  --stop-after N    stop after N epochs, as if interrupted (for --resume tests)\n"
     "  --if-stale        do nothing if the run folder already holds finished results of exactly\n"
     "                    this resolved configuration (what `make reproduce` uses)\n"
@@ -167,7 +169,7 @@ static int resolve_init(const exp_config *c, const char *root, bool quick, char 
 {
     const char *from = c->init.from;
     const size_t len = strlen(from);
-    char shown[CONFIG_PATH_MAX + 32]; /* in init.txt: the same wherever the results root lies */
+    char shown[CONFIG_PATH_MAX + 64]; /* in init.txt: the same wherever the results root lies */
     const bool is_path = strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0);
     if (is_path) {
         snprintf(path, path_len, "%s", from);
