@@ -2,26 +2,41 @@
 #include "models/checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 static const char magic[8] = { 'P', 'R', 'O', 'B', 'C', 'K', 'P', 'T' };
 
+/* Version 1's fixed sizes: the header (put_header), one tensor-table entry,
+   and the longest history a reader accepts (1000 epochs of CSV rows need
+   about 60 KiB). */
+enum { HEADER_BYTES = 32 + 7 * 4 + 4 + 8 + 8 + 4, ENTRY_BYTES = 32 + 8 + 8, HISTORY_MAX = 1 << 20 };
+
 /* A growing byte buffer: the file is assembled in memory, then written once. */
 typedef struct buf {
     unsigned char *p;
     size_t len, cap;
+    bool out_of_memory; /* a put failed: the buffer is incomplete */
 } buf;
 
 static void put(buf *b, const void *src, size_t n)
 {
+    if (b->out_of_memory)
+        return;
     if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2;
-        b->p = realloc(b->p, b->cap);
+        unsigned char *p = realloc(b->p, (b->len + n) * 2);
+        if (!p) {
+            b->out_of_memory = true;
+            return;
+        }
+        b->p = p, b->cap = (b->len + n) * 2;
     }
     memcpy(b->p + b->len, src, n);
     b->len += n;
@@ -92,8 +107,15 @@ int checkpoint_save(const char *path, const model *m, const checkpoint_info *inf
     put(&b, m->adam_v, m->num_params * sizeof(float));
     if (history_bytes)
         put(&b, info->history, history_bytes);
-    put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)b.len));
+    if (!b.out_of_memory)
+        put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)b.len));
+    const bool out_of_memory = header.out_of_memory || b.out_of_memory;
     free(header.p);
+    if (out_of_memory) {
+        free(b.p);
+        return fail(err, errlen, path, "out of memory assembling the checkpoint (%zu bytes of parameters)",
+                    m->num_params * sizeof(float));
+    }
 
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
@@ -135,32 +157,100 @@ static uint32_t stored_crc(const unsigned char *data, size_t len)
     return crc;
 }
 
+/* Opens path for reading if it is a regular file: never blocks (a FIFO is
+   opened non-blocking, then refused) and never reads a directory or a device.
+   The descriptor, and *st, or -1 with err. */
+static int open_regular(const char *path, struct stat *st, char *err, size_t errlen)
+{
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, path, "cannot read checkpoint: %s; run the experiment that produces it first",
+                    strerror(errno));
+    if (fstat(fd, st) != 0) {
+        fail(err, errlen, path, "cannot read checkpoint: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        const char *kind = S_ISDIR(st->st_mode)    ? "a directory"
+                           : S_ISFIFO(st->st_mode) ? "a FIFO"
+                           : S_ISSOCK(st->st_mode) ? "a socket"
+                                                   : "a device";
+        fail(err, errlen, path, "cannot read checkpoint: not a regular file (%s); give the checkpoint.bin a run wrote",
+             kind);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int checkpoint_file_crc(const char *path, uint32_t *crc, char *err, size_t errlen)
+{
+    struct stat st;
+    const int fd = open_regular(path, &st, err, errlen);
+    if (fd < 0)
+        return -1;
+    unsigned char b[4];
+    const bool ok = st.st_size >= 4 && pread(fd, b, 4, st.st_size - 4) == 4;
+    close(fd);
+    if (!ok)
+        return fail(err, errlen, path, "cannot read checkpoint: %lld bytes, too short for one",
+                    (long long)st.st_size);
+    *crc = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return 0;
+}
+
+/* The largest file a checkpoint for m can be: everything its own checkpoint
+   holds, twice (a fine-tuning source may have another head), plus the
+   longest history.  Anything larger is refused before it is read. */
+static size_t max_file_bytes(const model *m)
+{
+    const size_t floats = 3 * m->num_params + m->num_state;
+    return 2 * (sizeof magic + 8 + HEADER_BYTES + 4 + (size_t)m->num_layers * ENTRY_BYTES + floats * sizeof(float)) +
+           HISTORY_MAX + 4;
+}
+
 /* Reads the whole file and checks magic, version and CRC.  On success *data
    (free it) holds the file, r the reader positioned at the header, its length
    excluding the CRC, and *header_bytes the header's size. */
-static int read_verified(const char *path, unsigned char **data, reader *r, uint32_t *header_bytes, char *err,
-                         size_t errlen)
+static int read_verified(const char *path, const model *m, unsigned char **data, reader *r, uint32_t *header_bytes,
+                         char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail(err, errlen, path, "cannot read checkpoint: %s; run the experiment that produces it first",
-                    strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    rewind(f);
-    *data = malloc(size > 0 ? (size_t)size : 1);
-    const bool read_ok = size >= 0 && fread(*data, 1, (size_t)size, f) == (size_t)size;
-    fclose(f);
-    *r = (reader){ *data, read_ok ? (size_t)size : 0, 0 };
+    *data = NULL;
+    struct stat st;
+    const int fd = open_regular(path, &st, err, errlen);
+    if (fd < 0)
+        return -1;
+    const size_t cap = max_file_bytes(m);
+    if ((uintmax_t)st.st_size > cap) {
+        close(fd);
+        return fail(err, errlen, path,
+                    "checkpoint of %lld bytes, larger than the %zu bytes one of model '%s' can need; it is not a "
+                    "checkpoint of this experiment's model",
+                    (long long)st.st_size, cap, m->desc.name);
+    }
+    const size_t size = (size_t)st.st_size;
+    *data = malloc(size ? size : 1);
+    if (!*data) {
+        close(fd);
+        return fail(err, errlen, path, "out of memory reading the checkpoint (%zu bytes)", size);
+    }
+    size_t got = 0;
+    for (ssize_t n = 1; got < size && n > 0; got += n > 0 ? (size_t)n : 0)
+        n = read(fd, *data + got, size - got);
+    const int read_errno = errno;
+    close(fd);
+    *r = (reader){ *data, size, 0 };
     char got_magic[8];
     uint32_t version;
     int rc = -1;
-    if (!read_ok)
-        fail(err, errlen, path, "cannot read checkpoint");
+    if (got != size)
+        fail(err, errlen, path, "cannot read checkpoint: %s after %zu of %zu bytes",
+             got < size && read_errno ? strerror(read_errno) : "the file shrank", got, size);
     else if (!get(r, got_magic, 8) || memcmp(got_magic, magic, 8) != 0)
         fail(err, errlen, path, "not a probador checkpoint (bad magic; expected \"PROBCKPT\")");
     else if (!get(r, &version, 4) || !get(r, header_bytes, 4))
-        fail(err, errlen, path, "truncated checkpoint (%ld bytes)", size);
+        fail(err, errlen, path, "truncated checkpoint (%zu bytes)", size);
     else if (version > CHECKPOINT_VERSION)
         fail(err, errlen, path, "checkpoint version %u is newer than this probador reads (%d); rebuild from a newer commit",
              version, CHECKPOINT_VERSION);
@@ -179,74 +269,111 @@ static int read_verified(const char *path, unsigned char **data, reader *r, uint
     return rc;
 }
 
+/* The header's fields, as put_header writes them. */
+typedef struct header {
+    char name[32];
+    uint32_t blocks, width, classes, c, h, w;
+    float dropout;
+    checkpoint_info info; /* history not read */
+    uint32_t history_bytes;
+} header;
+
+/* Reads the header at r (advanced past it): exactly HEADER_BYTES long. */
+static int read_header(const char *path, reader *r, uint32_t header_bytes, header *h, char *err, size_t errlen)
+{
+    if (header_bytes != HEADER_BYTES)
+        return fail(err, errlen, path,
+                    "checkpoint header of %u bytes, expected %d (version %d); the file was not written by probador "
+                    "or is damaged",
+                    header_bytes, HEADER_BYTES, CHECKPOINT_VERSION);
+    memset(h, 0, sizeof *h);
+    if (!get(r, h->name, 32) || !get(r, &h->blocks, 4) || !get(r, &h->width, 4) || !get(r, &h->dropout, 4) ||
+        !get(r, &h->classes, 4) || !get(r, &h->c, 4) || !get(r, &h->h, 4) || !get(r, &h->w, 4) ||
+        !get(r, &h->info.epochs, 4) || !get(r, &h->info.steps, 8) || !get(r, &h->info.seed, 8) ||
+        !get(r, &h->history_bytes, 4))
+        return fail(err, errlen, path, "truncated checkpoint header");
+    h->name[31] = '\0';
+    return 0;
+}
+
+/* Refuses `count` floats at p holding a NaN or an infinity, naming `what`. */
+static int check_finite(const char *path, const unsigned char *p, size_t count, const char *what, char *err,
+                        size_t errlen)
+{
+    for (size_t i = 0; i < count; i++) {
+        float v;
+        memcpy(&v, p + i * sizeof v, sizeof v);
+        if (!isfinite(v))
+            return fail(err, errlen, path,
+                        "%s value %zu is %g, not finite: the run that wrote it diverged, or the file was "
+                        "crafted; rerun the experiment",
+                        what, i, (double)v);
+    }
+    return 0;
+}
+
 int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen)
 {
     memset(info, 0, sizeof *info);
     unsigned char *data;
     reader r;
     uint32_t header_bytes;
-    int rc = -1;
-    if (read_verified(path, &data, &r, &header_bytes, err, errlen))
+    header h;
+    if (read_verified(path, m, &data, &r, &header_bytes, err, errlen))
         return -1;
-    {
-
-        buf expect = { 0 };
-        checkpoint_info mine = { 0 };
-        /* this model's header, written with the file's own counters, must match it byte for byte */
-        reader h = { data + r.at, r.len - r.at, 0 };
-        char name[32];
-        uint32_t u[7];
-        float dropout;
-        uint32_t history_bytes = 0;
-        if (header_bytes > r.len - r.at || !get(&h, name, 32) || !get(&h, &u[0], 8) || !get(&h, &dropout, 4) ||
-            !get(&h, &u[2], 16) || !get(&h, &info->epochs, 4) || !get(&h, &info->steps, 8) ||
-            !get(&h, &info->seed, 8) || !get(&h, &history_bytes, 4)) {
-            fail(err, errlen, path, "truncated checkpoint header");
-            goto done;
-        }
-        name[31] = '\0';
-        mine = *info;
-        put_header(&expect, m, &mine, history_bytes);
-        if (expect.len != header_bytes || memcmp(expect.p, data + r.at, header_bytes) != 0) {
-            fail(err, errlen, path,
-                 "checkpoint holds model '%s' (blocks %u, width %u, dropout %g, %u classes, input %ux%ux%u), but "
-                 "the experiment builds '%s' (blocks %d, width %d, dropout %g, %d classes, input %dx%dx%d)",
-                 name, u[0], u[1], dropout, u[2], u[3], u[4], u[5], m->desc.name, m->desc.blocks, m->desc.width,
-                 m->desc.dropout, m->desc.classes, m->desc.input.c, m->desc.input.h, m->desc.input.w);
-            free(expect.p);
-            goto done;
-        }
-        r.at += header_bytes;
-        free(expect.p);
-        expect = (buf){ 0 };
-        put_table(&expect, m);
-        if (r.len - r.at < expect.len || memcmp(expect.p, data + r.at, expect.len) != 0) {
-            fail(err, errlen, path, "tensor table differs from the model's (a layer's name or size changed)");
-            free(expect.p);
-            goto done;
-        }
-        r.at += expect.len;
-        free(expect.p);
-        const size_t np = m->num_params * sizeof(float), ns = m->num_state * sizeof(float);
-        if (r.len - r.at != 3 * np + ns + history_bytes) {
-            fail(err, errlen, path, "data size %zu, expected %zu for this model", r.len - r.at,
-                 3 * np + ns + (size_t)history_bytes);
-            goto done;
-        }
-        const unsigned char *d = data + r.at;
-        if (parts & CKPT_WEIGHTS) {
-            memcpy(m->params, d, np);
-            memcpy(m->state, d + np, ns);
-        }
-        if (parts & CKPT_OPTIMISER) {
-            memcpy(m->adam_m, d + np + ns, np);
-            memcpy(m->adam_v, d + 2 * np + ns, np);
-        }
-        info->history = malloc(history_bytes + 1);
-        memcpy(info->history, d + 3 * np + ns, history_bytes);
-        info->history[history_bytes] = '\0';
-        rc = 0;
+    int rc = -1;
+    if (read_header(path, &r, header_bytes, &h, err, errlen))
+        goto done;
+    const model_desc *d = &m->desc;
+    if (strcmp(h.name, d->name) != 0 || (int)h.blocks != d->blocks || (int)h.width != d->width ||
+        h.dropout != d->dropout || (int)h.classes != d->classes || (int)h.c != d->input.c ||
+        (int)h.h != d->input.h || (int)h.w != d->input.w) {
+        fail(err, errlen, path,
+             "checkpoint holds model '%s' (blocks %u, width %u, dropout %g, %u classes, input %ux%ux%u), but "
+             "the experiment builds '%s' (blocks %d, width %d, dropout %g, %d classes, input %dx%dx%d)",
+             h.name, h.blocks, h.width, h.dropout, h.classes, h.c, h.h, h.w, d->name, d->blocks, d->width,
+             d->dropout, d->classes, d->input.c, d->input.h, d->input.w);
+        goto done;
     }
+    buf expect = { 0 };
+    put_table(&expect, m);
+    const bool same_table = !expect.out_of_memory && r.len - r.at >= expect.len &&
+                            memcmp(expect.p, data + r.at, expect.len) == 0;
+    r.at += expect.len;
+    free(expect.p);
+    if (!same_table) {
+        fail(err, errlen, path, "tensor table differs from the model's (a layer's name or size changed)");
+        goto done;
+    }
+    /* every size below comes from the model; the file must hold exactly that */
+    const size_t np = m->num_params * sizeof(float), ns = m->num_state * sizeof(float);
+    if (r.len - r.at != 3 * np + ns + h.history_bytes) {
+        fail(err, errlen, path, "data size %zu, expected %zu for this model", r.len - r.at,
+             3 * np + ns + (size_t)h.history_bytes);
+        goto done;
+    }
+    const unsigned char *p = data + r.at;
+    if (check_finite(path, p, m->num_params, "parameter", err, errlen) ||
+        check_finite(path, p + np, m->num_state, "batch-norm statistic", err, errlen) ||
+        check_finite(path, p + np + ns, 2 * m->num_params, "Adam moment", err, errlen))
+        goto done;
+    info->history = malloc((size_t)h.history_bytes + 1);
+    if (!info->history) {
+        fail(err, errlen, path, "out of memory reading the checkpoint's history (%u bytes)", h.history_bytes);
+        goto done;
+    }
+    memcpy(info->history, p + 3 * np + ns, h.history_bytes);
+    info->history[h.history_bytes] = '\0';
+    info->epochs = h.info.epochs, info->steps = h.info.steps, info->seed = h.info.seed;
+    if (parts & CKPT_WEIGHTS) {
+        memcpy(m->params, p, np);
+        memcpy(m->state, p + np, ns);
+    }
+    if (parts & CKPT_OPTIMISER) {
+        memcpy(m->adam_m, p + np + ns, np);
+        memcpy(m->adam_v, p + 2 * np + ns, np);
+    }
+    rc = 0;
 done:
     free(data);
     return rc;
@@ -268,55 +395,69 @@ int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, 
     unsigned char *data;
     reader r;
     uint32_t header_bytes;
-    if (read_verified(path, &data, &r, &header_bytes, err, errlen))
+    header h;
+    if (read_verified(path, m, &data, &r, &header_bytes, err, errlen))
         return -1;
     *crc = stored_crc(data, r.len + 4);
     int rc = -1;
-    reader h = { data + r.at, header_bytes, 0 };
-    char name[32];
-    uint32_t u[6];
-    float dropout;
-    if (header_bytes > r.len - r.at || !get(&h, name, 32) || !get(&h, &u[0], 8) || !get(&h, &dropout, 4) ||
-        !get(&h, &u[2], 16)) {
-        fail(err, errlen, path, "truncated checkpoint header");
-        goto done;
-    }
-    name[31] = '\0';
-    const model_desc *d = &m->desc;
-    /* everything but the number of classes must agree */
-    if (strcmp(name, d->name) != 0 || (int)u[0] != d->blocks || (int)u[1] != d->width || (int)u[3] != d->input.c ||
-        (int)u[4] != d->input.h || (int)u[5] != d->input.w) {
-        fail(err, errlen, path,
-             "cannot initialise from this checkpoint: it holds '%s' (blocks %u, width %u, input %ux%ux%u) but the "
-             "experiment builds '%s' (blocks %d, width %d, input %dx%dx%d); pretrain the same architecture",
-             name, u[0], u[1], u[3], u[4], u[5], d->name, d->blocks, d->width, d->input.c, d->input.h, d->input.w);
-        goto done;
-    }
-    r.at += header_bytes;
-    uint32_t count;
-    if (!get(&r, &count, 4) || count > 4096) {
-        fail(err, errlen, path, "truncated tensor table");
-        goto done;
-    }
     typedef struct entry {
         char name[32];
         uint64_t params, state, param_at, state_at;
     } entry;
-    entry *t = calloc(count ? count : 1, sizeof *t);
+    entry *t = NULL;
+    if (read_header(path, &r, header_bytes, &h, err, errlen))
+        goto done;
+    const model_desc *d = &m->desc;
+    /* everything but the number of classes must agree */
+    if (strcmp(h.name, d->name) != 0 || (int)h.blocks != d->blocks || (int)h.width != d->width ||
+        (int)h.c != d->input.c || (int)h.h != d->input.h || (int)h.w != d->input.w) {
+        fail(err, errlen, path,
+             "cannot initialise from this checkpoint: it holds '%s' (blocks %u, width %u, input %ux%ux%u) but the "
+             "experiment builds '%s' (blocks %d, width %d, input %dx%dx%d); pretrain the same architecture",
+             h.name, h.blocks, h.width, h.c, h.h, h.w, d->name, d->blocks, d->width, d->input.c, d->input.h,
+             d->input.w);
+        goto done;
+    }
+    /* the table: every count and size checked against what the file holds
+       before it is used, so no sum can wrap (each stays below the file's size) */
+    uint32_t count;
+    if (!get(&r, &count, 4) || count > (r.len - r.at) / ENTRY_BYTES) {
+        fail(err, errlen, path, "truncated tensor table");
+        goto done;
+    }
+    if (count > (uint32_t)m->num_layers) {
+        fail(err, errlen, path, "tensor table of %u entries, but the model has %d layers; pretrain the same "
+                                "architecture", count, m->num_layers);
+        goto done;
+    }
+    t = calloc(count ? count : 1, sizeof *t);
+    if (!t) {
+        fail(err, errlen, path, "out of memory reading the tensor table");
+        goto done;
+    }
+    const size_t data_floats = (r.len - r.at - (size_t)count * ENTRY_BYTES) / sizeof(float);
     uint64_t total_p = 0, total_s = 0;
     for (uint32_t i = 0; i < count; i++) {
-        if (!get(&r, t[i].name, 32) || !get(&r, &t[i].params, 8) || !get(&r, &t[i].state, 8)) {
-            fail(err, errlen, path, "truncated tensor table");
-            free(t);
+        get(&r, t[i].name, 32), get(&r, &t[i].params, 8), get(&r, &t[i].state, 8);
+        t[i].name[31] = '\0';
+        const uint64_t left = data_floats - total_p - total_s;
+        if (t[i].params > left || t[i].state > left - t[i].params) {
+            fail(err, errlen, path,
+                 "tensor table: layer '%s' claims %llu parameters and %llu statistics, more than the %llu values "
+                 "left in the file; the file is damaged or crafted",
+                 t[i].name, (unsigned long long)t[i].params, (unsigned long long)t[i].state,
+                 (unsigned long long)left);
             goto done;
         }
-        t[i].name[31] = '\0';
         t[i].param_at = total_p, t[i].state_at = total_s;
         total_p += t[i].params, total_s += t[i].state;
     }
-    if (r.len - r.at < (total_p + total_s) * sizeof(float)) {
-        fail(err, errlen, path, "truncated checkpoint data");
-        free(t);
+    /* parameters, statistics, two Adam moments, the history: exactly (no wrap:
+       total_p + total_s <= data_floats, a quarter of a capped file size) */
+    const size_t want = (size_t)(3 * total_p + total_s) * sizeof(float) + h.history_bytes;
+    if (r.len - r.at != want) {
+        fail(err, errlen, path, "tensor table: data size %zu, expected %zu for the tensors it lists", r.len - r.at,
+             want);
         goto done;
     }
     const unsigned char *pbytes = data + r.at, *sbytes = pbytes + total_p * sizeof(float);
@@ -339,15 +480,18 @@ int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, 
                      "%zu and %zu; pretrain the same architecture",
                      l->spec.name, (unsigned long long)e->params, (unsigned long long)e->state, l->param_count,
                      l->state_count);
-            free(t);
             goto done;
         }
-        memcpy(m->params + l->param_off, pbytes + e->param_at * sizeof(float), l->param_count * sizeof(float));
-        memcpy(m->state + l->state_off, sbytes + e->state_at * sizeof(float), l->state_count * sizeof(float));
+        const unsigned char *lp = pbytes + e->param_at * sizeof(float), *ls = sbytes + e->state_at * sizeof(float);
+        if (check_finite(path, lp, l->param_count, "parameter", err, errlen) ||
+            check_finite(path, ls, l->state_count, "batch-norm statistic", err, errlen))
+            goto done;
+        memcpy(m->params + l->param_off, lp, l->param_count * sizeof(float));
+        memcpy(m->state + l->state_off, ls, l->state_count * sizeof(float));
     }
-    free(t);
     rc = 0;
 done:
+    free(t);
     free(data);
     return rc;
 }

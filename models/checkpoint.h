@@ -13,6 +13,11 @@
  * The CRC-32 (zlib) covers every byte before it.  Loading checks magic,
  * version, size, CRC, and that the model and every tensor match; any mismatch
  * is an error naming the file and what differs.
+ * A CRC guards against damage, not against a file written to attack: readers
+ * open only regular files (never blocking on a FIFO), refuse a file larger
+ * than the model can need before reading it, check every count and size in
+ * the file against the file's size and the model before using it, and refuse
+ * parameters, statistics or moments that are not finite.
  */
 #ifndef PROBADOR_MODELS_CHECKPOINT_H
 #define PROBADOR_MODELS_CHECKPOINT_H
@@ -45,6 +50,10 @@ int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info
    an identity for staleness checks.  An incompatible checkpoint (another
    architecture, depth or width) is an error naming both shapes.  0 or -1 with err. */
 int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, size_t errlen);
+/* The CRC-32 stored in a checkpoint's last four bytes, read without loading
+   it (an identity for staleness checks); refuses what is not a regular file.
+   0 or -1 with err. */
+int checkpoint_file_crc(const char *path, uint32_t *crc, char *err, size_t errlen);
 /* Index of the classifier head: the last layer with parameters (-1: none). */
 int checkpoint_head_layer(const model *m);
 

@@ -53,6 +53,10 @@ int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int
         return -1;
     }
     m->layers = calloc((size_t)n, sizeof *m->layers);
+    if (!m->layers) {
+        snprintf(err, errlen, "error: out of memory building model '%s' (%d layers)", d->name, n);
+        return -1;
+    }
     m->num_layers = n;
     size_t max_conv_in = 0;
     for (int i = 0; i < n; i++) {

@@ -1,8 +1,13 @@
 /* tests/test_checkpoint.c — checkpoints round-trip exactly and every kind of
  * damage or mismatch is refused with its own error. */
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,6 +160,136 @@ static void test_other_model_is_refused(void **state)
     model_free(&a), model_free(&wide), model_free(&cnn);
 }
 
+/* ---- files written to attack: a valid CRC, lying contents ----------------------------- */
+
+/* The reference checkpoint with `n` bytes at `offset` replaced and the CRC made
+   valid again, written to ckpt_crafted.bin. */
+static const char *crafted(const char *src, long offset, const void *bytes, size_t n)
+{
+    long len;
+    char *data = test_read_bytes(src, &len);
+    assert_non_null(data);
+    memcpy(data + offset, bytes, n);
+    const uint32_t crc = (uint32_t)crc32(0L, (const unsigned char *)data, (uInt)(len - 4));
+    memcpy(data + len - 4, &crc, 4);
+    const char *dst = path_of("ckpt_crafted.bin");
+    FILE *f = fopen(dst, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    free(data);
+    return dst;
+}
+
+enum { HEADER_AT = 16, TABLE_AT = HEADER_AT + 84, ENTRY_BYTES = 48 };
+
+static void expect_load_error(const char *path, bool trunk, const char *needle)
+{
+    model m;
+    build(&m, small_resnet(4), 3);
+    char err[512] = "";
+    checkpoint_info info;
+    uint32_t crc;
+    const int rc = trunk ? checkpoint_load_trunk(path, &m, &crc, err, sizeof err)
+                         : checkpoint_load(path, &m, CKPT_ALL, &info, err, sizeof err);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, needle) || !strstr(err, path))
+        fail_msg("expected '%s' and the path in: %s", needle, err);
+    model_free(&m);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    fail_msg("the load blocked: a FIFO was opened as if it were a file");
+}
+
+static void test_not_a_regular_file_is_refused(void **state)
+{
+    const char *dir = path_of("ckpt_dir.bin");
+    mkdir(dir, 0777);
+    expect_load_error(dir, false, "not a regular file");
+    expect_load_error(dir, true, "not a regular file");
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s", path_of("ckpt_fifo.bin"));
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    signal(SIGALRM, on_alarm);
+    alarm(5);
+    expect_load_error(fifo, false, "not a regular file");
+    expect_load_error(fifo, true, "not a regular file");
+    alarm(0);
+    unlink(fifo);
+}
+
+static void test_oversized_file_is_refused(void **state)
+{
+    char sparse[512];
+    snprintf(sparse, sizeof sparse, "%s", path_of("ckpt_sparse.bin"));
+    FILE *f = fopen(sparse, "wb");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), (off_t)64 << 30), 0); /* 64 GiB, no blocks */
+    fclose(f);
+    expect_load_error(sparse, false, "larger than");
+    expect_load_error(sparse, true, "larger than");
+    unlink(sparse);
+}
+
+/* Saves the reference model (kept in *a: free it) to a path of its own;
+   *entries = the length of its tensor table. */
+static const char *reference_with_table(const char *name, model *a, uint32_t *entries)
+{
+    static char p[4][512];
+    static int next;
+    char *path = p[next++ % 4];
+    snprintf(path, 512, "%s", path_of(name));
+    build(a, small_resnet(4), 1);
+    save_reference(path, a);
+    *entries = 0;
+    for (int i = 0; i < a->num_layers; i++)
+        *entries += a->layers[i].param_count || a->layers[i].state_count;
+    return path;
+}
+
+static void test_header_size_is_checked(void **state)
+{
+    model a;
+    uint32_t count;
+    const char *p = reference_with_table("ckpt_ref3.bin", &a, &count);
+    model_free(&a);
+    const uint32_t zero = 0;
+    expect_load_error(crafted(p, 12, &zero, 4), false, "header of 0 bytes");
+    expect_load_error(crafted(p, 12, &zero, 4), true, "header of 0 bytes");
+}
+
+/* A tensor table whose sizes wrap a 64-bit sum back to the real total: the
+   head's entry (skipped by the trunk loader) gains 2^18 parameters and
+   2^62 - 2^18 statistics, so the statistics would be read 1 MiB past the data. */
+static void test_overflowing_tensor_table_is_refused(void **state)
+{
+    model a;
+    uint32_t count;
+    const char *p = reference_with_table("ckpt_ref4.bin", &a, &count);
+    const layer *head = &a.layers[checkpoint_head_layer(&a)];
+    const uint64_t sizes[2] = { head->param_count + (1ull << 18), head->state_count + (1ull << 62) - (1ull << 18) };
+    model_free(&a);
+    const long at = TABLE_AT + 4 + (long)(count - 1) * ENTRY_BYTES + 32;
+    expect_load_error(crafted(p, at, sizes, sizeof sizes), true, "tensor table");
+    expect_load_error(crafted(p, at, sizes, sizeof sizes), false, "tensor table");
+}
+
+static void test_non_finite_values_are_refused(void **state)
+{
+    model a;
+    uint32_t count;
+    const char *p = reference_with_table("ckpt_ref5.bin", &a, &count);
+    model_free(&a);
+    const float nan = NAN;
+    const long data_at = TABLE_AT + 4 + (long)count * ENTRY_BYTES;
+    expect_load_error(crafted(p, data_at, &nan, 4), false, "not finite");
+    expect_load_error(crafted(p, data_at, &nan, 4), true, "not finite");
+}
+
 int main(void)
 {
     conv_blis_init();
@@ -162,6 +297,11 @@ int main(void)
         cmocka_unit_test(test_round_trip_is_exact),
         cmocka_unit_test(test_damage_is_refused),
         cmocka_unit_test(test_other_model_is_refused),
+        cmocka_unit_test(test_not_a_regular_file_is_refused),
+        cmocka_unit_test(test_oversized_file_is_refused),
+        cmocka_unit_test(test_header_size_is_checked),
+        cmocka_unit_test(test_overflowing_tensor_table_is_refused),
+        cmocka_unit_test(test_non_finite_values_are_refused),
     };
     return cmocka_run_group_tests_name("checkpoint", tests, NULL, NULL);
 }

@@ -64,6 +64,16 @@ const char *test_tmp_path(const char *name)
     return p;
 }
 
+const char *test_fresh_path(const char *name)
+{
+    const char *p = test_tmp_path(name);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", p);
+    if (system(cmd) != 0)
+        fail_msg("cannot remove %s", p);
+    return p;
+}
+
 void test_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

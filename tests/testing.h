@@ -17,6 +17,8 @@ const char *test_tmpdir(void);
 
 /* A path under test_tmpdir() (8 rotating buffers). */
 const char *test_tmp_path(const char *name);
+/* test_tmp_path(name), with whatever was there removed (rm -rf). */
+const char *test_fresh_path(const char *name);
 /* Writes text to path, failing the test if it cannot. */
 void test_write_file(const char *path, const char *text);
 /* The whole file, NUL-terminated (free it); NULL if it cannot be read. */

@@ -15,7 +15,9 @@
 #include "tools/cli.h"
 #include "tools/csv.h"
 #include "tools/env.h"
+#include "models/checkpoint.h"
 #include "tools/report.h"
+#include "tools/results.h"
 #include "tools/train.h"
 
 static const char usage_text[] =
@@ -27,7 +29,9 @@ static const char usage_text[] =
     "  --quick           the quick profile: a small slice and few epochs (see README), for\n"
     "                    `make reproduce PROFILE=quick` and `make verify`\n"
     "  --results DIR     results root (default: reports/results); the run goes to DIR/NAME/[VARIANT/]seedN\n"
-    "  --resume          continue an interrupted run from its folder's checkpoint (FOLDER.partial)\n"
+    "  --resume          continue an interrupted run from its folder's checkpoint (FOLDER.partial),\n"
+    "                    refused if the configuration changed; with no checkpoint, a note and a\n"
+    "                    fresh start (so `--all --resume` also runs what was never started)\n"
     "  --stop-after N    stop after N epochs, as if interrupted (for --resume tests)\n"
     "  --if-stale        do nothing if the run folder already holds finished results of exactly\n"
     "                    this resolved configuration (what `make reproduce` uses)\n"
@@ -97,19 +101,6 @@ static int update_summary_locked(const char *root, const char *row, const char *
     return atomic_commit(&af) ? 0 : -1;
 }
 
-/* What decides a run's results: the configuration less the keys that cannot
-   change them — the prose, the list of variants and seeds (the run's own are
-   already applied) and the thread count (results do not depend on it). */
-static void strip_to_run_keys(exp_config *c)
-{
-    memset(c->description, 0, sizeof c->description);
-    c->threads = 0;
-    c->n_seeds = 0;
-    memset(c->seeds, 0, sizeof c->seeds);
-    c->n_variants = 0;
-    memset(c->variants, 0, sizeof c->variants);
-}
-
 /* The lines of an init.txt note that decide a fine-tuning: its source and the
    source checkpoint's CRC-32, not where the checkpoint lay (an absolute path in
    runs made before the path became relative to the results root). */
@@ -128,7 +119,7 @@ static void init_identity(const char *note, char *out, size_t len)
 /* A run is current when its summary exists and its saved config.yaml, read with
    today's schema (so a key added since takes its default, as it would now),
    holds the same values as the configuration about to run, compared on the keys
-   that decide its results (strip_to_run_keys): rewording a description does not
+   that decide its results (train_config_differences): rewording a description does not
    rerun anything.  Contents, not modification times, so a fresh clone is not
    stale. */
 static bool run_is_current(const char *dir, const exp_config *c, const char *init_note)
@@ -154,51 +145,63 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
         return false;
     fclose(f);
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    exp_config *saved = malloc(sizeof *saved), *want = malloc(sizeof *want);
-    config_defaults(saved);
+    exp_config *saved = malloc(sizeof *saved);
     bool same = false;
-    if (config_load(path, saved) != 0) {
-        fprintf(stderr, "%s: note: the saved configuration no longer loads (see above); rerunning\n", path);
-    } else {
-        memcpy(want, c, sizeof *want);
-        strip_to_run_keys(saved);
-        strip_to_run_keys(want);
-        same = memcmp(saved, want, sizeof *want) == 0;
+    if (!saved) {
+        fprintf(stderr, "%s: error: out of memory reading the saved configuration\n", path);
+        exit(1);
     }
-    free(saved), free(want);
+    config_defaults(saved);
+    if (config_load(path, saved) != 0)
+        fprintf(stderr, "%s: note: the saved configuration no longer loads (see above); rerunning\n", path);
+    else
+        same = train_config_differences(saved, c, NULL, 0) == 0;
+    free(saved);
     return same;
 }
 
 /* init.from resolved: an experiment name means the checkpoint of its seed-0 run
    under the same results root.  Fills path and the note kept in init.txt (the
    source and its CRC-32, so a retrained source makes its fine-tunings stale).
-   0, or -1 after an error. */
-static int resolve_init(const exp_config *c, const char *root, char *path, size_t path_len, char *note,
+   0, or -1 after an error that says what to run (or which path was looked for). */
+static int resolve_init(const exp_config *c, const char *root, bool quick, char *path, size_t path_len, char *note,
                         size_t note_len)
 {
     const char *from = c->init.from;
     const size_t len = strlen(from);
-    char shown[CONFIG_PATH_MAX + 32]; /* in init.txt: the same wherever the results root lies */
-    if (strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0)) {
+    char shown[CONFIG_PATH_MAX + 64]; /* in init.txt: the same wherever the results root lies */
+    const bool is_path = strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0);
+    if (is_path) {
         snprintf(path, path_len, "%s", from);
         snprintf(shown, sizeof shown, "%s", from);
     } else {
         snprintf(path, path_len, "%s/%s/seed0/checkpoint.bin", root, from);
         snprintf(shown, sizeof shown, "%s/seed0/checkpoint.bin (under the results root)", from);
     }
-    FILE *f = fopen(path, "rb");
-    unsigned char crc[4];
-    if (!f || fseek(f, -4, SEEK_END) != 0 || fread(crc, 1, 4, f) != 4) {
-        fprintf(stderr, "%s: error: init.from '%s': no checkpoint at %s; run the experiment that makes it first "
-                        "(e.g. build/probador run experiments/%s.yaml; make reproduce orders them)\n",
-                c->name, from, path, from);
-        if (f)
-            fclose(f);
+    uint32_t crc;
+    char err[1400];
+    if (checkpoint_file_crc(path, &crc, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        if (is_path) {
+            fprintf(stderr, "%s: note: init.from '%s' is a path, and no checkpoint could be read there; give the "
+                            "checkpoint.bin of a finished run, or the name of the experiment that makes it\n",
+                    c->name, from);
+        } else {
+            char yaml[CONFIG_PATH_MAX + 32], cmd[3 * CONFIG_PATH_MAX];
+            snprintf(yaml, sizeof yaml, "experiments/%s.yaml", from);
+            results_run_command(yaml, root, "", 0, cmd, sizeof cmd);
+            if (access(yaml, F_OK) == 0)
+                fprintf(stderr, "%s: note: init.from '%s' is that experiment's seed-0 run; make it first with `%s%s` "
+                                "(make reproduce orders them)\n",
+                        c->name, from, cmd, quick ? " --quick" : "");
+            else
+                fprintf(stderr, "%s: note: init.from '%s' names no experiment (there is no %s) and no checkpoint "
+                                "path; give an experiment's name or the path of a checkpoint.bin\n",
+                        c->name, from, yaml);
+        }
         return -1;
     }
-    fclose(f);
-    snprintf(note, note_len, "from: %s\ncheckpoint: %s\ncrc32: %02x%02x%02x%02x\n", from, shown, crc[3], crc[2],
-             crc[1], crc[0]);
+    snprintf(note, note_len, "from: %s\ncheckpoint: %s\ncrc32: %08x\n", from, shown, crc);
     return 0;
 }
 
@@ -307,7 +310,7 @@ static int run_one(const run_request *rq, const char *variant, int seed)
     snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/seed%d", c->seed);
     char init_path[1200], init_note[CONFIG_PATH_MAX + 1200 + 64];
     const bool fine_tune = c->init.from[0] != '\0';
-    if (fine_tune && resolve_init(c, rq->root, init_path, sizeof init_path, init_note, sizeof init_note))
+    if (fine_tune && resolve_init(c, rq->root, rq->quick, init_path, sizeof init_path, init_note, sizeof init_note))
         goto out;
     if (rq->if_stale && run_is_current(dir, c, fine_tune ? init_note : NULL)) {
         fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);

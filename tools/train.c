@@ -38,6 +38,97 @@ void train_weights_hash(const model *m, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+void train_strip_to_run_keys(exp_config *c)
+{
+    memset(c->description, 0, sizeof c->description);
+    c->threads = 0;
+    c->n_seeds = 0;
+    memset(c->seeds, 0, sizeof c->seeds);
+    c->n_variants = 0;
+    memset(c->variants, 0, sizeof c->variants);
+}
+
+/* Out of memory: the error, and the process ends (llm.c's mallocCheck). */
+static void *checked(void *p, size_t bytes, const char *what)
+{
+    if (!p) {
+        fprintf(stderr, "probador: error: out of memory allocating %zu bytes for %s\n", bytes, what);
+        exit(1);
+    }
+    return p;
+}
+
+/* Splits one line of config_write's output into its indent, key and value (the
+   comment cut off); false for a line that is not "key: value" or "key:". */
+static bool config_line(const char *line, int *indent, char *key, size_t key_len, char *value, size_t value_len)
+{
+    const char *p = line + strspn(line, " ");
+    const char *colon = strchr(p, ':');
+    if (*p == '#' || !colon || colon > p + strcspn(p, "\n"))
+        return false;
+    *indent = (int)(p - line) / 2;
+    snprintf(key, key_len, "%.*s", (int)(colon - p), p);
+    const char *v = colon + 1 + strspn(colon + 1, " "), *comment = strstr(v, "  # ");
+    size_t n = strcspn(v, "\n");
+    if (comment && (size_t)(comment - v) < n)
+        n = (size_t)(comment - v);
+    while (n && v[n - 1] == ' ')
+        n--;
+    snprintf(value, value_len, "%.*s", (int)n, v);
+    return true;
+}
+
+/* The configuration as config_write prints it (free it). */
+static char *config_text(const exp_config *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem || config_write(c, mem) != 0)
+        checked(NULL, sizeof *c, "the configuration's text");
+    fclose(mem);
+    return text;
+}
+
+int train_config_differences(const exp_config *before, const exp_config *now, char *out, size_t len)
+{
+    exp_config *a = checked(malloc(sizeof *a), sizeof *a, "a configuration");
+    exp_config *b = checked(malloc(sizeof *b), sizeof *b, "a configuration");
+    memcpy(a, before, sizeof *a), memcpy(b, now, sizeof *b);
+    train_strip_to_run_keys(a), train_strip_to_run_keys(b);
+    int differ = memcmp(a, b, sizeof *a) != 0;
+    if (out && len)
+        out[0] = '\0';
+    if (differ && out) { /* name them: both written out, compared line by line (the same keys in order) */
+        char *ta = config_text(a), *tb = config_text(b);
+        char section[8][CONFIG_NAME_MAX] = { { 0 } }, key[CONFIG_NAME_MAX], va[CONFIG_PATH_MAX + 8],
+                                               vb[CONFIG_PATH_MAX + 8];
+        differ = 0;
+        for (const char *la = ta, *lb = tb; *la && *lb;) {
+            int indent, indent_b;
+            char key_b[CONFIG_NAME_MAX];
+            if (config_line(la, &indent, key, sizeof key, va, sizeof va) &&
+                config_line(lb, &indent_b, key_b, sizeof key_b, vb, sizeof vb) && indent < 8) {
+                snprintf(section[indent], sizeof section[0], "%s", key);
+                if (strcmp(va, vb) != 0) {
+                    char path[8 * CONFIG_NAME_MAX] = "";
+                    for (int i = 0; i <= indent; i++)
+                        snprintf(path + strlen(path), sizeof path - strlen(path), "%s%s", i ? "." : "", section[i]);
+                    const size_t at = strlen(out);
+                    snprintf(out + at, len - at, "%s%s: %s then, %s now", differ++ ? "; " : "", path, va, vb);
+                }
+            }
+            la += strcspn(la, "\n"), la += *la == '\n';
+            lb += strcspn(lb, "\n"), lb += *lb == '\n';
+        }
+        if (!differ) /* values that print alike */
+            differ = snprintf(out, len, "a value that config.yaml prints alike") > 0;
+        free(ta), free(tb);
+    }
+    free(a), free(b);
+    return differ;
+}
+
 /* The data of one run: decoded splits and the index lists. */
 typedef struct run_data {
     fmnist_split train, test;
@@ -72,8 +163,8 @@ static int load_data(const exp_config *c, run_data *d)
         free_data(d);
         return -1;
     }
-    d->split = malloc((size_t)total * sizeof *d->split);
-    d->order = malloc((size_t)total * sizeof *d->order);
+    d->split = checked(malloc((size_t)total * sizeof *d->split), (size_t)total * sizeof *d->split, "the split");
+    d->order = checked(malloc((size_t)total * sizeof *d->order), (size_t)total * sizeof *d->order, "the order");
     batch_lists lists;
     if (batch_split(d->split, (size_t)total, (size_t)c->data.validation_images, (size_t)c->data.train_images,
                     (uint64_t)c->seed, &lists, err, sizeof err)) {
@@ -84,7 +175,8 @@ static int load_data(const exp_config *c, run_data *d)
     d->train_idx = lists.train, d->val_idx = lists.val;
     d->n_train = (int)lists.n_train, d->n_val = (int)lists.n_val;
     if (c->data.per_class > 0) {
-        d->subset = malloc((size_t)10 * c->data.per_class * sizeof *d->subset);
+        const size_t bytes = (size_t)10 * c->data.per_class * sizeof *d->subset;
+        d->subset = checked(malloc(bytes), bytes, "the balanced subset");
         int short_class;
         const long n = balanced_subset(lists.train, lists.n_train, d->train.labels, c->data.per_class,
                                        (uint64_t)c->seed, d->subset, &short_class);
@@ -101,7 +193,8 @@ static int load_data(const exp_config *c, run_data *d)
     d->train_src = (batch_source){ d->train.images, d->train.labels, d->train.count };
     d->test_src = (batch_source){ d->test.images, d->test.labels, d->test.count };
     d->n_test = c->data.test_images > 0 ? c->data.test_images : (int)d->test.count;
-    d->test_idx = malloc((size_t)d->n_test * sizeof *d->test_idx);
+    d->test_idx = checked(malloc((size_t)d->n_test * sizeof *d->test_idx), (size_t)d->n_test * sizeof *d->test_idx,
+                          "the test list");
     for (int i = 0; i < d->n_test; i++)   /* the first n: the test set is never sampled */
         d->test_idx[i] = i;
     return 0;
@@ -195,7 +288,7 @@ static void append(char **s, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     size_t old = *s ? strlen(*s) : 0;
-    *s = realloc(*s, old + strlen(line) + 1);
+    *s = checked(realloc(*s, old + strlen(line) + 1), old + strlen(line) + 1, "a result file's text");
     strcpy(*s + old, line);
 }
 
@@ -203,8 +296,9 @@ static const char epochs_header[] = "epoch,train_loss,train_accuracy,val_loss,va
 static const char timing_header[] = "epoch,seconds,images_per_second\n";
 
 /* timing.csv's rows for epochs 1..epochs from an earlier, interrupted run (wall
-   clock, so kept out of the checkpoint, whose bytes must be deterministic). */
-static char *previous_timing(const char *dir, uint32_t epochs)
+   clock, so kept out of the checkpoint, whose bytes must be deterministic);
+   *seconds = their training time. */
+static char *previous_timing(const char *dir, uint32_t epochs, double *seconds)
 {
     char path[1200], line[256];
     snprintf(path, sizeof path, "%s/timing.csv", dir);
@@ -214,9 +308,12 @@ static char *previous_timing(const char *dir, uint32_t epochs)
     if (!f)
         return out;
     while (fgets(line, sizeof line, f)) {
-        const long epoch = strtol(line, NULL, 10);
-        if (epoch >= 1 && epoch <= (long)epochs)
+        char *end;
+        const long epoch = strtol(line, &end, 10);
+        if (epoch >= 1 && epoch <= (long)epochs && *end == ',') {
             append(&out, "%s", line);
+            *seconds += strtod(end + 1, NULL);
+        }
     }
     fclose(f);
     return out;
@@ -234,14 +331,73 @@ static void progress(const exp_config *c, int epoch, int step, int steps, double
         fputc('\n', stderr);
 }
 
+/* A loss that is not finite ends the run (nothing is published); `where`
+   (printf) says at which step.  True when finite. */
+static bool loss_is_finite(const exp_config *c, double loss, const char *where, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool loss_is_finite(const exp_config *c, double loss, const char *where, ...)
+{
+    if (isfinite(loss))
+        return true;
+    char at[128];
+    va_list ap;
+    va_start(ap, where);
+    vsnprintf(at, sizeof at, where, ap);
+    va_end(ap);
+    fprintf(stderr,
+            "%s: error: %s: the loss is %g, not finite: training diverged (lower training.learning_rate) or "
+            "started from weights that overflow; nothing was published\n",
+            c->name, at, loss);
+    return false;
+}
+
+/* On --resume: the folder's config.yaml (and init.txt) must be the
+   configuration being resumed, compared on the keys that decide results
+   (train_config_differences), so that the published config.yaml is the one
+   every epoch trained under.  0, or -1 after an error. */
+static int check_resumed_config(const exp_config *c, const train_options *opt, const char *ckpt)
+{
+    char path[1200], diff[2048];
+    snprintf(path, sizeof path, "%s/config.yaml", opt->out_dir);
+    exp_config *saved = checked(malloc(sizeof *saved), sizeof *saved, "a configuration");
+    int rc = -1;
+    if (access(path, F_OK) != 0)
+        fprintf(stderr, "%s: error: cannot resume: no config.yaml beside it (%s), so nothing says which "
+                        "configuration its epochs trained under; rerun without --resume to start afresh\n",
+                ckpt, path);
+    else if (config_load(path, saved) != 0)
+        fprintf(stderr, "%s: error: cannot resume: the interrupted run's configuration (%s) does not load (see "
+                        "above); rerun without --resume to start afresh\n",
+                ckpt, path);
+    else if (train_config_differences(saved, c, diff, sizeof diff))
+        fprintf(stderr, "%s: error: cannot resume under another configuration: %s (as in %s); resume with the "
+                        "same configuration, or rerun without --resume to start afresh\n",
+                ckpt, diff, path);
+    else
+        rc = 0;
+    free(saved);
+    if (rc)
+        return -1;
+    snprintf(path, sizeof path, "%s/init.txt", opt->out_dir); /* written by the same code: byte for byte */
+    char have[4096] = "";
+    FILE *f = fopen(path, "r");
+    if (f) {
+        have[fread(have, 1, sizeof have - 1, f)] = '\0';
+        fclose(f);
+    }
+    if (strcmp(have, opt->init_note ? opt->init_note : "") != 0) {
+        fprintf(stderr, "%s: error: cannot resume: its epochs started from another initialisation than init.from "
+                        "gives now (%s: %s); rerun without --resume to start afresh\n",
+                ckpt, path, have[0] ? "another checkpoint" : "none, a random initialisation");
+        return -1;
+    }
+    return 0;
+}
+
 int train_run(const exp_config *c, const train_options *opt, train_result *res)
 {
     memset(res, 0, sizeof *res);
     char err[1024], path[1200];
-    if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "%s: error: cannot create the results folder: %s\n", opt->out_dir, strerror(errno));
-        return -1;
-    }
     omp_set_num_threads(c->threads);
     run_data d;
     if (load_data(c, &d))
@@ -291,35 +447,66 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     const uint64_t warmup = (uint64_t)llround(c->training.warmup_epochs * steps_per_epoch);
     const lr_schedule sched = c->training.schedule == CONFIG_SCHEDULE_COSINE ? LR_COSINE : LR_CONSTANT;
 
-    char *epochs_csv = NULL, *timing_csv = NULL;
+    char *epochs_csv = NULL, *timing_csv = NULL, *config_yaml = config_text(c);
     append(&epochs_csv, "%s", epochs_header);
     append(&timing_csv, "%s", timing_header);
     int first_epoch = 0;
     uint64_t step = 0;
+    /* the folder only now: a run whose data or model cannot be had leaves none */
+    if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: error: cannot create the results folder: %s\n", opt->out_dir, strerror(errno));
+        goto fail;
+    }
     snprintf(path, sizeof path, "%s/checkpoint.bin", opt->out_dir);
-    if (opt->resume && access(path, F_OK) == 0) {
+    const bool resuming = opt->resume && !(access(path, F_OK) != 0 && errno == ENOENT);
+    if (opt->resume && !resuming)
+        fprintf(stderr, "%s: note: --resume: no checkpoint at %s, so the run starts from epoch 1\n", c->name, path);
+    if (resuming) {
         checkpoint_info info;
         if (checkpoint_load(path, &m, CKPT_ALL, &info, err, sizeof err)) {
             fprintf(stderr, "%s\n", err);
             goto fail;
         }
-        if (info.seed != (uint64_t)c->seed || info.steps != (uint64_t)info.epochs * steps_per_epoch) {
-            fprintf(stderr, "%s: error: checkpoint is from another configuration (seed %llu, %llu steps after "
-                            "%u epochs); delete it or rerun without --resume\n",
-                    path, (unsigned long long)info.seed, (unsigned long long)info.steps, info.epochs);
+        if (check_resumed_config(c, opt, path)) {
+            free(info.history);
+            goto fail;
+        }
+        /* the counters, checked against this configuration: the CRC does not vouch for them */
+        int rows = 0;
+        for (const char *p = info.history; *p; p++)
+            rows += *p == '\n';
+        const bool history_ok = strncmp(info.history, epochs_header, strlen(epochs_header)) == 0 &&
+                                rows == (int64_t)info.epochs + 1;
+        if (info.seed != (uint64_t)c->seed || info.epochs < 1 || info.epochs > (uint32_t)c->training.epochs ||
+            info.steps != (uint64_t)info.epochs * steps_per_epoch || !history_ok) {
+            fprintf(stderr, "%s: error: the checkpoint's counters do not fit this run: %u epochs completed "
+                            "(expected 1 to %d), %llu optimiser steps (expected %d an epoch), seed %llu (expected "
+                            "%d), %d lines of history (expected a header and a row an epoch); the file is damaged "
+                            "or from another run: delete it, or rerun without --resume\n",
+                    path, info.epochs, c->training.epochs, (unsigned long long)info.steps, steps_per_epoch,
+                    (unsigned long long)info.seed, c->seed, rows);
             free(info.history);
             goto fail;
         }
         free(epochs_csv), free(timing_csv);
         epochs_csv = info.history;
-        timing_csv = previous_timing(opt->out_dir, info.epochs);
+        timing_csv = previous_timing(opt->out_dir, info.epochs, &res->train_seconds);
         first_epoch = (int)info.epochs;
         step = info.steps;
+        res->train_images = (int64_t)first_epoch * d.n_train; /* every epoch sees them all */
         fprintf(stderr, "%s: resuming after epoch %d\n", c->name, first_epoch);
+    } else { /* what --resume will compare with */
+        char init_txt[1200];
+        snprintf(init_txt, sizeof init_txt, "%s/init.txt", opt->out_dir);
+        remove(init_txt);
+        if (write_text_file(opt->out_dir, "config.yaml", config_yaml) ||
+            (opt->init_note && write_text_file(opt->out_dir, "init.txt", opt->init_note)))
+            goto fail;
     }
 
     static int labels[4096];
-    float *dlogits = malloc((size_t)c->training.batch * classes * sizeof(float));
+    const size_t dlogits_bytes = (size_t)c->training.batch * classes * sizeof(float);
+    float *dlogits = checked(malloc(dlogits_bytes), dlogits_bytes, "the loss gradient");
     const double run_start = timing_seconds(CLOCK_MONOTONIC);
     for (int epoch = first_epoch; epoch < c->training.epochs; epoch++) {
         if (opt->stop_after_epochs > 0 && epoch >= opt->stop_after_epochs)
@@ -339,7 +526,12 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
             const model_step st = { n, true, (uint64_t)c->seed, step };
             const float *logits = model_forward(&m, &st);
             int correct;
-            loss_sum += softmax_cross_entropy(logits, labels, n, classes, dlogits, &correct, NULL);
+            const double batch_loss = softmax_cross_entropy(logits, labels, n, classes, dlogits, &correct, NULL);
+            if (!loss_is_finite(c, batch_loss, "epoch %d, step %d of %d", epoch + 1, s + 1, steps_per_epoch)) {
+                free(dlogits);
+                goto fail;
+            }
+            loss_sum += batch_loss;
             correct_sum += correct;
             seen += n;
             model_backward(&m, &st, dlogits);
@@ -364,6 +556,10 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
         evaluate(&m, &d.train_src, d.val_idx, d.n_val, pretext_seed, &val, NULL);
         const double val_loss = val.count ? val.loss_sum / val.count : NAN;
         const double val_acc = val.count ? (double)val.correct / val.count : NAN;
+        if (val.count && !loss_is_finite(c, val_loss, "epoch %d, on the validation images", epoch + 1)) {
+            free(dlogits);
+            goto fail;
+        }
         append(&epochs_csv, "%d,%.6f,%.6f,%.6f,%.6f,%.8g\n", epoch + 1, loss_sum / seen, (double)correct_sum / seen,
                val_loss, val_acc, lr);
         append(&timing_csv, "%d,%.3f,%.1f\n", epoch + 1, seconds, seen / seconds);
@@ -389,7 +585,7 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     (void)run_start;
     res->images_per_second = res->train_seconds > 0 ? res->train_images / res->train_seconds : 0;
     if (opt->stop_after_epochs > 0 && opt->stop_after_epochs < c->training.epochs) {
-        free(epochs_csv), free(timing_csv);
+        free(epochs_csv), free(timing_csv), free(config_yaml);
         model_free(&m);
         free_data(&d);
         return 0;
@@ -401,8 +597,13 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     const batch_source *final_src = pretext ? &d.train_src : &d.test_src;
     const uint32_t *final_idx = pretext ? d.val_idx : d.test_idx;
     const int n_final = pretext ? d.n_val : d.n_test;
-    uint8_t *predictions = malloc((size_t)n_final);
+    uint8_t *predictions = checked(malloc((size_t)n_final + 1), (size_t)n_final + 1, "the predictions");
     evaluate(&m, final_src, final_idx, n_final, pretext_seed, &res->test, predictions);
+    if (res->test.count && !loss_is_finite(c, res->test.loss_sum / res->test.count, "the final model on the %s images",
+                                           pretext ? "validation" : "test")) {
+        free(predictions);
+        goto fail;
+    }
     char *mistakes = NULL; /* the misclassified test images, for the report's gallery */
     append(&mistakes, "test_index,true,predicted\n");
     for (int i = 0; i < n_final && !pretext; i++)
@@ -421,33 +622,28 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
            c->seed, config_model_name(c->model.name), kernel->name, c->training.epochs, d.n_train, d.n_val,
            n_final, (double)res->test.correct / res->test.count, res->test.loss_sum / res->test.count,
            res->weights_hash);
-    char *config_text = NULL;
-    size_t config_len = 0;
-    FILE *mem = open_memstream(&config_text, &config_len);
-    config_write(c, mem);
-    fclose(mem);
     char *env_text = NULL;
     size_t env_len = 0;
-    mem = open_memstream(&env_text, &env_len);
+    FILE *mem = checked(open_memstream(&env_text, &env_len), 1, "the environment's text");
     char threads[16];
     snprintf(threads, sizeof threads, "%d", c->threads);
     env_write(mem, threads);
     fprintf(mem, "peak_rss_mib: %.1f\n", res->peak_rss_mib);
     fclose(mem);
     int rc = write_confusion(opt->out_dir, c, classes, &res->test) || write_text_file(opt->out_dir, "summary.csv", summary) ||
-             write_text_file(opt->out_dir, "config.yaml", config_text) ||
+             write_text_file(opt->out_dir, "config.yaml", config_yaml) ||
              write_text_file(opt->out_dir, "overrides.txt", opt->overrides ? opt->overrides : "") ||
              write_text_file(opt->out_dir, "environment.txt", env_text) ||
              write_text_file(opt->out_dir, "misclassified.csv", mistakes) ||
              (opt->init_note && write_text_file(opt->out_dir, "init.txt", opt->init_note));
-    free(summary), free(config_text), free(env_text), free(mistakes);
+    free(summary), free(config_yaml), free(env_text), free(mistakes);
     free(epochs_csv), free(timing_csv);
     model_free(&m);
     free_data(&d);
     return rc ? -1 : 0;
 
 fail:
-    free(epochs_csv), free(timing_csv);
+    free(epochs_csv), free(timing_csv), free(config_yaml);
     model_free(&m);
     free_data(&d);
     return -1;

@@ -24,7 +24,9 @@ typedef struct train_options {
     const char *out_dir;        /* results folder of this run (created) */
     const char *variant;        /* "" for the base experiment */
     const char *overrides;      /* the command-line overrides, one per line */
-    bool resume;                /* continue from out_dir/checkpoint.bin if present */
+    bool resume;                /* continue from out_dir/checkpoint.bin; if there is none, a note on
+                                   stderr and a fresh start (as `--resume --all` wants for the runs
+                                   that were never interrupted) */
     int stop_after_epochs;      /* > 0: stop (as if interrupted) after this many epochs */
     const char *init_path;      /* init.from resolved to a checkpoint path, or NULL */
     const char *init_note;      /* written to init.txt: the source and its CRC (staleness) */
@@ -33,9 +35,27 @@ typedef struct train_options {
 /* Trains and evaluates; writes epochs.csv, timing.csv, confusion.csv,
    per_class.csv, summary.csv, misclassified.csv, config.yaml, overrides.txt,
    environment.txt, checkpoint.bin and, when fine-tuning, init.txt into
-   opt->out_dir, all atomically.  0, or -1 with an error
-   printed. */
+   opt->out_dir, all atomically.  0, or -1 with an error printed.
+   - opt->out_dir is created once the data and the model are ready, and
+     config.yaml (and init.txt) written into it before the first epoch.
+   - A resume is refused when that configuration differs from c on a key
+     that decides results (train_config_differences), when the run started
+     from another init.txt, or when the checkpoint's counters do not fit c.
+   - A loss that is not finite (a training step, the validation or the final
+     evaluation) ends the run with an error naming the epoch and step.
+   - res counts every epoch of the run, those before a resume included:
+     train_images from the data, train_seconds from timing.csv. */
 int train_run(const exp_config *c, const train_options *opt, train_result *res);
+
+/* What decides a run's results: the configuration less the keys that cannot
+   change them — the prose, the lists of variants and seeds (the run's own are
+   already applied) and the thread count (results do not depend on it). */
+void train_strip_to_run_keys(exp_config *c);
+/* How many keys that decide results (above) differ between two
+   configurations; when out is not NULL, names each with both values,
+   "training.learning_rate: 0.001 then, 0.002 now; ...".  Both as
+   config_defaults/config_load leave them (every unused byte zero). */
+int train_config_differences(const exp_config *before, const exp_config *now, char *out, size_t len);
 
 /* FNV-1a 64 of the model's parameters and state, as 16 hex digits. */
 void train_weights_hash(const model *m, char out[17]);
