@@ -1,7 +1,8 @@
 /* tests/fuzz/gen_seeds.c — writes the seed corpora tests/fuzz/corpus/NAME/ from
  * real inputs (make fuzz-seeds; run from the repository root):
- *   idx/         tiny gzip IDX files (labels, images), written with zlib
- *   config/      each experiments/*.yaml, and a few with overrides appended
+ *   idx/         tiny gzip IDX files (labels, images), written with zlib, and
+ *                the same plain (for the harness's gzip-it-yourself mode)
+ *   config/      each experiments/NAME.yaml, and a few with overrides appended
  *   checkpoint/  checkpoints saved by checkpoint_save from the harness's model
  *   csv/         the first lines of the suite's own result CSVs
  * Each seed starts with the harness's control byte where it has one (see the
@@ -67,26 +68,31 @@ static void seed(const char *harness, const char *name, int control, const void 
     printf("%s\n", path);
 }
 
-/* A gzip IDX file: big-endian magic and sizes, then the bytes. */
+/* An IDX file (big-endian magic and sizes, then the bytes) twice: gzipped as
+   idx_read reads it, and plain with control bit 1 (the harness gzips it). */
 static void idx_seed(const char *name, int images, uint32_t count, uint32_t rows, uint32_t cols)
 {
-    const char *tmp = "build/fuzz/seed.idx.gz";
-    gzFile gz = gzopen(tmp, "wb9");
-    if (!gz)
-        die("cannot write", tmp);
     const uint32_t hdr[4] = { __builtin_bswap32(idx_magic(images ? IDX_IMAGES : IDX_LABELS)),
                               __builtin_bswap32(count), __builtin_bswap32(rows), __builtin_bswap32(cols) };
-    gzwrite(gz, hdr, images ? 16 : 8);
-    for (uint32_t i = 0; i < count * rows * cols; i++) {
-        unsigned char v = images ? (unsigned char)(i * 37 % 256) : (unsigned char)(i % 10);
-        gzwrite(gz, &v, 1);
-    }
-    if (gzclose(gz) != Z_OK)
+    const size_t hdr_len = images ? 16 : 8, n = (size_t)count * rows * cols;
+    unsigned char *idx = malloc(hdr_len + n);
+    if (!idx)
+        die("out of memory", name);
+    memcpy(idx, hdr, hdr_len);
+    for (size_t i = 0; i < n; i++)
+        idx[hdr_len + i] = images ? (unsigned char)(i * 37 % 256) : (unsigned char)(i % 10);
+    const char *tmp = "build/fuzz/seed.idx.gz";
+    gzFile gz = gzopen(tmp, "wb9");
+    if (!gz || gzwrite(gz, idx, (unsigned)(hdr_len + n)) != (int)(hdr_len + n) || gzclose(gz) != Z_OK)
         die("cannot write", tmp);
     size_t len;
     unsigned char *p = slurp(tmp, &len);
     seed("idx", name, images, p, len, NULL, 0);
+    char plain[256];
+    snprintf(plain, sizeof plain, "%s-plain", name);
+    seed("idx", plain, images | 2, idx, hdr_len + n, NULL, 0);
     free(p);
+    free(idx);
     unlink(tmp);
 }
 
