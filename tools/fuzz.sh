@@ -4,22 +4,25 @@
 #       fuzzes DIR/fuzz_NAME for SECONDS in fork mode (a crash, timeout or OOM is
 #       saved and fuzzing goes on), working corpus DIR/corpus/NAME seeded from
 #       tests/fuzz/corpus/NAME, findings in DIR/crashes/NAME/, log DIR/logs/NAME.log;
-#       then replays up to MAX_REPLAY findings to group them by crash site into
+#       then replays up to MAX_REPLAY findings (spread over their sizes, the
+#       smallest always) to group them by crash site into
 #       DIR/crashes/NAME/distinct.txt.
 #   sh tools/fuzz.sh summary DIR NAME...
 #       one line per harness: executions, exec/s, coverage, findings.
 set -eu
-MAX_REPLAY=${MAX_REPLAY:-40}
+MAX_REPLAY=${MAX_REPLAY:-100}
 
 # "KIND at FUNCTION FILE:LINE" for one finding, from its replay's sanitizer report
 signature() {
-    "$1" "$2" 2>&1 | awk '
+    "$1" "$2" 2>&1 | awk -v root="$(pwd)/" '
+        function local(s) { i = index(s, root); return i ? substr(s, 1, i - 1) substr(s, i + length(root)) : s }
         /ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer|UndefinedBehaviorSanitizer)/ && !kind {
             kind = $0; sub(/.*Sanitizer: /, "", kind); sub(/.*libFuzzer: /, "", kind); sub(/ on .*/, "", kind) }
-        /runtime error:/ && !kind { kind = $0; sub(/.*runtime error: /, "", kind); sub(/ [0-9-].*/, "", kind) }
+        /runtime error:/ && !kind { kind = $0; sub(/.*runtime error: /, "", kind); sub(/ (0x|[0-9-]).*/, "", kind)
+            site = local($1); sub(/:$/, "", site) }
         /broken contract:/ && !kind { kind = $0; sub(/.*: fuzz: /, "", kind) }
         /^ *#[0-9]+ / && !site && / in / && !/ in (__asan|__interceptor|__sanitizer|__ubsan|fuzz_check|abort|raise|__GI_|__libc)/ {
-            site = $0; sub(/.* in /, "", site); sub(/\/work[^ ]*\/wt-[^\/]*\//, "", site); sub(/^.*\/(data|models|tools|tests|kernels)\//, "&", site) }
+            site = $0; sub(/.* in /, "", site); site = local(site) }
         END { if (!kind) kind = "no crash on replay"; printf "%s at %s\n", kind, site ? site : "?" }'
 }
 
@@ -34,8 +37,10 @@ run() {
         -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" \
         -artifact_prefix="$dir/crashes/$name/" "$dir/corpus/$name" "tests/fuzz/corpus/$name" >"$log" 2>&1 || true
     : >"$dir/crashes/$name/distinct.txt.tmp"
-    for f in $(ls -rS "$dir/crashes/$name" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | head -n "$MAX_REPLAY"); do
-        printf '%s\t%s\n' "$(signature "$bin" "$dir/crashes/$name/$f")" "$f" >>"$dir/crashes/$name/distinct.txt.tmp"
+    found=$(ls "$dir/crashes/$name" | grep -cE '^(crash|leak|timeout|oom|slow-unit)-' || true)
+    every=$(((found + MAX_REPLAY - 1) / MAX_REPLAY))
+    for f in $(ls -rS "$dir/crashes/$name" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | awk -v k="$every" 'NR % k == 1 || k <= 1'); do
+        printf '%s\t%s\n' "$(UBSAN_OPTIONS=print_stacktrace=1 signature "$bin" "$dir/crashes/$name/$f")" "$f" >>"$dir/crashes/$name/distinct.txt.tmp"
     done
     # one line per crash site: the smallest input first (ls -rS), and how many replayed inputs hit it
     sort -s -t "$(printf '\t')" -k1,1 "$dir/crashes/$name/distinct.txt.tmp" |
