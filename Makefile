@@ -60,7 +60,7 @@ TOOLS_SAN:= $(BUILD)/san/libprobador_tools.a
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTS_SAN:= $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 
-.PHONY: all deps san test test-build test-run bench reproduce report clean format
+.PHONY: all deps san test test-build test-run bench reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
 all: $(BUILD)/probador
 
 # ---- objects ---------------------------------------------------------------
@@ -99,12 +99,13 @@ $(BUILD)/san/probador: $(BUILD)/san/obj/$(CLI_MAIN:.c=.o) $(TOOLS_SAN) $(LIB_SAN
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 san: $(BUILD)/san/probador
 
+# objects before archives: a test may list more objects (test_fuzz_regressions, below)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/obj/%.o) $(TOOLS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
 $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/san/obj/%.o) $(TOOLS_SAN) $(LIB_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -114,8 +115,9 @@ $(BUILD)/obj/tools/env.o $(BUILD)/san/obj/tools/env.o: EXTRA_CFLAGS = \
     -DPROBADOR_TARGET='"$(ARCH)"'
 
 # ---- set-up ----------------------------------------------------------------
+# DEPS_EXTRA: more Debian packages to install with the project's own
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh $(DEPS_EXTRA)
 
 # ---- tests: the suite twice, optimised and under ASan/UBSan ------------------
 test: deps
@@ -203,7 +205,61 @@ verify: deps
 FORCE:
 .PHONY: reproduce-all verify FORCE $(EXP_TARGETS)
 
+# ---- fuzzing: libFuzzer harnesses in tests/fuzz/ (see docs/FUZZING.md) -------
+# Each harness runs FUZZ_SECONDS on its own working corpus build/fuzz/corpus/NAME
+# (seeded from tests/fuzz/corpus/NAME); findings land in build/fuzz/crashes/NAME/.
+# make -j2 fuzz runs two harnesses at once.  clang builds everything here: the
+# library with -fsanitize=fuzzer-no-link, the harnesses linked with libFuzzer.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 10
+FUZZ_RSS_MB  ?= 2048
+FUZZ_PKGS    := clang-14 libclang-rt-14-dev libomp-14-dev
+FUZZ_NAMES   := idx config checkpoint csv
+FUZZ_DIR     := $(BUILD)/fuzz
+# the harness functions, also compiled into tests/test_fuzz_regressions
+FUZZ_SRC     := tests/fuzz/fuzz_common.c $(FUZZ_NAMES:%=tests/fuzz/fuzz_%.c)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_RUNS    := $(FUZZ_NAMES:%=fuzz-run-%)
+
+ifeq ($(shell echo '$(FUZZ_SECONDS) $(FUZZ_TIMEOUT) $(FUZZ_RSS_MB)' | grep -Ex '[1-9][0-9]* [1-9][0-9]* [1-9][0-9]*'),)
+$(error FUZZ_SECONDS, FUZZ_TIMEOUT and FUZZ_RSS_MB must be whole numbers of seconds and MB, got '$(FUZZ_SECONDS)', '$(FUZZ_TIMEOUT)', '$(FUZZ_RSS_MB)')
+endif
+
+$(BUILD)/tests/test_fuzz_regressions: $(FUZZ_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/san/tests/test_fuzz_regressions: $(FUZZ_SRC:%.c=$(BUILD)/san/obj/%.o)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(filter-out --param%,$(ALL_CFLAGS)) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(EXTRA_CFLAGS) -c $< -o $@
+$(FUZZ_DIR)/obj/tests/fuzz/%.o: EXTRA_CFLAGS = -DPROBADOR_LIBFUZZER
+$(FUZZ_DIR)/libprobador.a: $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(CLI_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/obj/tests/fuzz/fuzz_common.o $(FUZZ_DIR)/libprobador.a
+	$(FUZZ_CC) $(filter-out --param%,$(ALL_CFLAGS)) $(FUZZ_SAN) -fsanitize=fuzzer $^ $(filter-out -lcmocka,$(LDLIBS)) -o $@
+# regenerates tests/fuzz/corpus/ (commit the result)
+$(FUZZ_DIR)/gen_seeds: $(BUILD)/obj/tests/fuzz/gen_seeds.o $(BUILD)/obj/tests/fuzz/fuzz_common.o \
+                       $(BUILD)/obj/tests/fuzz/fuzz_checkpoint.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
+fuzz-deps:
+	@sh tools/deps.sh $(FUZZ_PKGS) $(DEPS_EXTRA)
+fuzz-build: $(FUZZ_BINS)
+fuzz-seeds: $(FUZZ_DIR)/gen_seeds
+	$(FUZZ_DIR)/gen_seeds tests/fuzz/corpus
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@$(MAKE) --no-print-directory fuzz-campaign
+fuzz-campaign: $(FUZZ_RUNS)
+	@sh tools/fuzz.sh summary $(FUZZ_DIR) $(FUZZ_NAMES)
+$(FUZZ_RUNS): fuzz-run-%: $(FUZZ_DIR)/fuzz_%
+	@sh tools/fuzz.sh run $(FUZZ_DIR) $* $(FUZZ_SECONDS) $(FUZZ_TIMEOUT) $(FUZZ_RSS_MB)
+.PHONY: fuzz-campaign $(FUZZ_RUNS)
+
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h) $(wildcard tests/fuzz/*.[ch])
 clean:
 	rm -rf $(BUILD)
