@@ -20,8 +20,6 @@
 
 #include "tests/testing.h"
 
-static const char *const probador = "build/probador";
-
 /* A tiny experiment: 2 variants × 2 seeds, one short epoch each.  %s is the
    description, %s the extra keys of variant b. */
 static const char yaml_fmt[] = "name: repro\n"
@@ -46,20 +44,11 @@ static const char *write_yaml(const char *description, const char *b_extra)
     return path;
 }
 
-static const char *fresh_root(const char *name)
-{
-    const char *root = test_tmp_path(name);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(system(cmd), 0);
-    return root;
-}
-
-/* Runs build/probador with args (NULL-terminated), stderr to err_path; does not
+/* Runs the probador program (test_probador) with args (NULL-terminated), stderr to err_path; does not
    wait when pid_out is given.  Returns the exit status. */
 static int run_cli(const char *const args[], const char *err_path, pid_t *pid_out)
 {
-    const char *argv[32] = { probador };
+    const char *argv[32] = { test_probador() };
     int n = 1;
     for (; args[n - 1] && n < 31; n++)
         argv[n] = args[n - 1];
@@ -68,7 +57,7 @@ static int run_cli(const char *const args[], const char *err_path, pid_t *pid_ou
     if (pid == 0) {
         if (!freopen(err_path, "w", stderr))
             _exit(126);
-        execv(probador, (char **)argv);
+        execv(argv[0], (char **)argv);
         _exit(127);
     }
     if (pid_out) {
@@ -126,7 +115,7 @@ static void run_all(const char *yaml, const char *root, bool if_stale)
 
 static void test_all_expands_variants_and_seeds(void **state)
 {
-    const char *yaml = write_yaml("Expansion.", ""), *root = fresh_root("repro_expand");
+    const char *yaml = write_yaml("Expansion.", ""), *root = test_fresh_path("repro_expand");
     run_all(yaml, root, false);
     const char *variants[] = { "a", "b" };
     for (int v = 0; v < 2; v++)
@@ -162,7 +151,7 @@ static void test_all_expands_variants_and_seeds(void **state)
 
 static void test_if_stale_reruns_only_changed_runs(void **state)
 {
-    const char *yaml = write_yaml("Staleness.", ""), *root = fresh_root("repro_stale");
+    const char *yaml = write_yaml("Staleness.", ""), *root = test_fresh_path("repro_stale");
     run_all(yaml, root, false);
     long long a3 = mtime_ns(run_path(root, "a", 3, "epochs.csv"));
     long long b4 = mtime_ns(run_path(root, "b", 4, "epochs.csv"));
@@ -205,8 +194,8 @@ static void test_fine_tune_staleness_follows_the_checkpoint(void **state)
     char src[512], ftp[512], root[512], moved[512], ft_epochs[600]; /* test_tmp_path reuses its buffer */
     snprintf(src, sizeof src, "%s", test_tmp_path("src.yaml"));
     snprintf(ftp, sizeof ftp, "%s", test_tmp_path("ft.yaml"));
-    snprintf(root, sizeof root, "%s", fresh_root("repro_ft"));
-    snprintf(moved, sizeof moved, "%s", fresh_root("repro_ft_moved"));
+    snprintf(root, sizeof root, "%s", test_fresh_path("repro_ft"));
+    snprintf(moved, sizeof moved, "%s", test_fresh_path("repro_ft_moved"));
     snprintf(ft_epochs, sizeof ft_epochs, "%s/ft/seed0/epochs.csv", moved);
     test_write_file(src, text);
     test_write_file(ftp, ft);
@@ -238,7 +227,7 @@ static void test_fine_tune_staleness_follows_the_checkpoint(void **state)
    after its first epoch; the old files must be untouched, byte for byte. */
 static void test_interrupted_run_keeps_previous_results(void **state)
 {
-    const char *yaml = write_yaml("Interruption.", ""), *root = fresh_root("repro_kill");
+    const char *yaml = write_yaml("Interruption.", ""), *root = test_fresh_path("repro_kill");
     run_all(yaml, root, false);
     const char *files[] = { "epochs.csv", "confusion.csv", "summary.csv", "config.yaml", "checkpoint.bin" };
     enum { NF = sizeof files / sizeof files[0] };
@@ -286,8 +275,8 @@ static void test_interrupted_run_keeps_previous_results(void **state)
 
 int main(void)
 {
-    if (access(probador, X_OK) != 0) {
-        fprintf(stderr, "%s is missing: build it first (make)\n", probador);
+    if (access(test_probador(), X_OK) != 0) {
+        fprintf(stderr, "%s is missing: build it first (make test-build)\n", test_probador());
         return 1;
     }
     const struct CMUnitTest tests[] = {

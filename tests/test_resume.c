@@ -228,12 +228,12 @@ static void test_failed_data_load_leaves_no_folder(void **state)
 
 /* ---- the CLI ----------------------------------------------------------------------- */
 
-/* Runs build/probador run with args (NULL-terminated), stderr into *log; its exit
+/* Runs the probador program (test_probador) with `run` and args (NULL-terminated), stderr into *log; its exit
    status, or -1 if it had not finished after `seconds` (then it is killed). */
 static int probador(const char *const *args, int seconds, char **log)
 {
     const char *log_path = test_tmp_path("resume_cli_stderr.txt");
-    const char *argv[40] = { "build/probador", "run", "experiments/cnn.yaml", "data.train_images=128",
+    const char *argv[40] = { test_probador(), "run", "experiments/cnn.yaml", "data.train_images=128",
                              "data.validation_images=64", "data.test_images=64", "training.epochs=2",
                              "training.batch=64", "threads=1" };
     int n = 9;

@@ -126,7 +126,7 @@ static void test_resume_in_process(void **state)
 static void test_resume_after_kill(void **state)
 {
     const char *root = dir_for("kill"), *ref = dir_for("kill_ref");
-    const char *args[] = { "build/probador", "run", "experiments/cnn.yaml", "--results", NULL,
+    const char *args[] = { test_probador(), "run", "experiments/cnn.yaml", "--results", NULL,
                            "data.train_images=768", "data.validation_images=128", "data.test_images=256",
                            "training.epochs=3", "training.batch=64", "kernel=winograd", NULL, NULL };
     args[4] = ref;

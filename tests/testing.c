@@ -74,6 +74,11 @@ const char *test_fresh_path(const char *name)
     return p;
 }
 
+const char *test_probador(void)
+{
+    return getenv("PROBADOR_SANITIZED") ? "build/san/probador" : "build/probador";
+}
+
 void test_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

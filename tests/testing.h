@@ -19,6 +19,9 @@ const char *test_tmpdir(void);
 const char *test_tmp_path(const char *name);
 /* test_tmp_path(name), with whatever was there removed (rm -rf). */
 const char *test_fresh_path(const char *name);
+/* The probador program the tests run: build/san/probador in the sanitised run
+   (PROBADOR_SANITIZED, set by tools/run_tests.sh), build/probador otherwise. */
+const char *test_probador(void);
 /* Writes text to path, failing the test if it cannot. */
 void test_write_file(const char *path, const char *text);
 /* The whole file, NUL-terminated (free it); NULL if it cannot be read. */
