@@ -33,25 +33,6 @@ static exp_config *new_config(void)
     return c;
 }
 
-/* stderr goes to a file between capture_begin and capture_end, which returns its text. */
-static int saved_stderr = -1;
-static void capture_begin(void)
-{
-    fflush(stderr);
-    saved_stderr = dup(2);
-    int fd = open(test_tmp_path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(saved_stderr >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
-}
-static char *capture_end(void)
-{
-    fflush(stderr);
-    dup2(saved_stderr, 2);
-    close(saved_stderr);
-    return test_read_file(test_tmp_path("stderr.txt"));
-}
-
 static int count_lines(const char *s)
 {
     int n = 0;
@@ -66,9 +47,9 @@ static int load_text(const char *name, const char *yaml, const char **path, char
 {
     *path = test_tmp_path(name);
     test_write_file(*path, yaml);
-    capture_begin();
+    test_stderr_begin();
     int rc = config_load(*path, c);
-    *err = capture_end();
+    *err = test_stderr_end();
     return rc;
 }
 
@@ -98,9 +79,9 @@ static void expect_override_error(exp_config *c, const char *assignment, const c
 {
     exp_config *before = new_config();
     memcpy(before, c, sizeof *c);
-    capture_begin();
+    test_stderr_begin();
     int rc = config_override(c, assignment);
-    char *err = capture_end();
+    char *err = test_stderr_end();
     if (rc != -1 || !strstr(err, what))
         fail_msg("override '%s': wanted an error containing\n  %s\ngot (status %d):\n%s", assignment, what,
                  rc, err);
@@ -175,9 +156,9 @@ static void test_defaults(void **state)
     assert_string_equal(config_schedule_name(CONFIG_SCHEDULE_CONSTANT), "constant");
     assert_string_equal(config_model_name(CONFIG_MODEL_RESNET), "resnet");
     /* defaults need only the two required keys to be valid */
-    capture_begin();
+    test_stderr_begin();
     int rc = config_validate(c, NULL);
-    free(capture_end());
+    free(test_stderr_end());
     assert_int_equal(rc, -1);
     assert_int_equal(config_override(c, "name=x"), 0);
     assert_int_equal(config_override(c, "description=prose"), 0);
@@ -333,9 +314,9 @@ static void test_missing_and_empty_files(void **state)
     exp_config *c = new_config();
     const char *path = test_tmp_path("does-not-exist.yaml");
     remove(path);
-    capture_begin();
+    test_stderr_begin();
     int rc = config_load(path, c);
-    char *err = capture_end();
+    char *err = test_stderr_end();
     assert_int_equal(rc, -1);
     char want[1024];
     snprintf(want, sizeof want, "%s: error: cannot open the experiment file: No such file or directory\n",
@@ -377,25 +358,25 @@ static void test_cross_key_constraints(void **state)
     exp_config *c = new_config();
     assert_int_equal(config_load("experiments/resnet20.yaml", c), 0);
     c->augmentation.scale[0] = 1.5;
-    capture_begin();
+    test_stderr_begin();
     int rc = config_validate(c, "x.yaml");
-    char *err = capture_end();
+    char *err = test_stderr_end();
     assert_int_equal(rc, -1);
     assert_non_null(strstr(err, "x.yaml: error: augmentation.scale: lo 1.5 is greater than hi 1.1"));
     free(err);
     c->augmentation.scale[0] = 0.9;
     c->model.blocks = 0;
-    capture_begin();
+    test_stderr_begin();
     rc = config_validate(c, NULL);
-    err = capture_end();
+    err = test_stderr_end();
     assert_int_equal(rc, -1);
     assert_non_null(strstr(err, "experiment 'resnet20': error: model.blocks: 0 is out of range [1, 18]"));
     free(err);
     c->model.blocks = 3;
     c->kernel = (config_kernel)7;
-    capture_begin();
+    test_stderr_begin();
     rc = config_validate(c, NULL);
-    free(capture_end());
+    free(test_stderr_end());
     assert_int_equal(rc, -1);
     c->kernel = CONFIG_KERNEL_NAIVE;
     assert_int_equal(config_validate(c, NULL), 0);
@@ -463,9 +444,9 @@ static void test_overrides(void **state)
     assert_string_equal(c->description, "A new description.");
     assert_int_equal(config_validate(c, NULL), 0);
 
-    capture_begin();
+    test_stderr_begin();
     int rc = config_override(c, "training.lr=x");
-    char *err = capture_end();
+    char *err = test_stderr_end();
     assert_int_equal(rc, -1);
     assert_string_equal(err, "override 'training.lr=x': error: unknown key 'training.lr' "
                              "(did you mean 'training.learning_rate'?)\n");
@@ -545,9 +526,9 @@ static void test_variants(void **state)
     assert_int_equal(config_apply_variant(c, "all"), 0);
     assert_memory_equal(c, base, sizeof *c);
 
-    capture_begin();
+    test_stderr_begin();
     int rc = config_apply_variant(c, "no_rotaton");
-    err = capture_end();
+    err = test_stderr_end();
     assert_int_equal(rc, -1);
     assert_string_equal(
         err, "experiment 'ablation': error: unknown variant 'no_rotaton' (did you mean 'no_rotation'?); "
@@ -556,9 +537,9 @@ static void test_variants(void **state)
     free(err);
 
     assert_int_equal(config_load("experiments/cnn.yaml", c), 0);
-    capture_begin();
+    test_stderr_begin();
     rc = config_apply_variant(c, "x");
-    err = capture_end();
+    err = test_stderr_end();
     assert_int_equal(rc, -1);
     assert_non_null(strstr(err, "unknown variant 'x': this experiment has no variants"));
     free(err);
@@ -718,9 +699,9 @@ static void test_validation_images_zero(void **state)
     exp_config *c = new_config();
     assert_int_equal(config_load("experiments/cnn.yaml", c), 0);
     assert_int_equal(config_override(c, "data.validation_images=0"), 0); /* a single key is fine... */
-    capture_begin();
+    test_stderr_begin();
     int rc = config_validate(c, NULL);
-    char *err = capture_end();
+    char *err = test_stderr_end();
     assert_int_equal(rc, -1); /* ...the whole is not */
     assert_non_null(strstr(err, "experiment 'cnn': error: data.validation_images: 0 leaves no images"));
     free(err);
@@ -738,9 +719,9 @@ static void assert_round_trip(const exp_config *c, const char *name)
     assert_int_equal(config_write(c, f), 0);
     fclose(f);
     exp_config *again = new_config();
-    capture_begin();
+    test_stderr_begin();
     int rc = config_load(path, again);
-    char *err = capture_end();
+    char *err = test_stderr_end();
     if (rc != 0)
         fail_msg("re-loading %s failed:\n%s", path, err);
     free(err);

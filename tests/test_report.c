@@ -264,19 +264,9 @@ static int report(char **err, const char *a1, const char *a2, const char *a3, co
     int argc = 1;
     while (argv[argc])
         argc++;
-    char path[700];
-    snprintf(path, sizeof path, "%s/stderr.txt", base);
-    fflush(stderr);
-    const int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
+    test_stderr_begin();
     const int rc = report_main(argc, argv);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    *err = test_read_file(path);
-    assert_non_null(*err);
+    *err = test_stderr_end();
     fputs(*err, stderr);
     return rc;
 }

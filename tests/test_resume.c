@@ -43,19 +43,10 @@ static exp_config *tiny_config(void)
 static int train_logged(const exp_config *c, const char *dir, bool resume, int stop_after, const char *init,
                         train_result *res, char **log)
 {
-    const char *log_path = test_tmp_path("resume_stderr.txt");
-    fflush(stderr);
-    const int saved = dup(2), fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
+    test_stderr_begin();
     train_options opt = { dir, "", "", resume, stop_after, init, NULL };
     const int rc = train_run(c, &opt, res);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    *log = test_read_file(log_path);
-    assert_non_null(*log);
+    *log = test_stderr_end();
     return rc;
 }
 

@@ -174,17 +174,9 @@ static int run_args(int n, const char **args, char **err)
     char *argv[16] = { "run" };
     for (int i = 0; i < n; i++)
         argv[i + 1] = (char *)args[i];
-    const char *path = test_tmp_path("run-stderr.txt");
-    fflush(stderr);
-    const int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(saved >= 0 && fd >= 0);
-    dup2(fd, 2);
-    close(fd);
+    test_stderr_begin();
     const int rc = run_main(n + 1, argv);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    *err = test_read_file(path);
+    *err = test_stderr_end();
     return rc;
 }
 

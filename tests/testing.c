@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <cmocka.h>
@@ -72,6 +74,29 @@ const char *test_fresh_path(const char *name)
     if (system(cmd) != 0)
         fail_msg("cannot remove %s", p);
     return p;
+}
+
+static int saved_stderr = -1;
+void test_stderr_begin(void)
+{
+    fflush(stderr);
+    saved_stderr = dup(2);
+    const int fd = open(test_tmp_path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (saved_stderr < 0 || fd < 0)
+        fail_msg("cannot redirect stderr into %s", test_tmp_path("stderr.txt"));
+    dup2(fd, 2);
+    close(fd);
+}
+
+char *test_stderr_end(void)
+{
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    char *text = test_read_file(test_tmp_path("stderr.txt"));
+    if (!text)
+        fail_msg("cannot read the captured stderr");
+    return text;
 }
 
 const char *test_probador(void)

@@ -19,6 +19,10 @@ const char *test_tmpdir(void);
 const char *test_tmp_path(const char *name);
 /* test_tmp_path(name), with whatever was there removed (rm -rf). */
 const char *test_fresh_path(const char *name);
+/* stderr goes into a file under test_tmpdir() between test_stderr_begin and
+   test_stderr_end, which returns what was written (free it). */
+void test_stderr_begin(void);
+char *test_stderr_end(void);
 /* The probador program the tests run: build/san/probador in the sanitised run
    (PROBADOR_SANITIZED, set by tools/run_tests.sh), build/probador otherwise. */
 const char *test_probador(void);
