@@ -8,22 +8,43 @@
 const char *conv_blis_init(void)
 {
     if (!getenv("BLIS_ARCH_TYPE")) {
-        /* Debian's BLIS 0.9 autodetects AMD Zen 5 (and other CPUs it predates)
-           as `generic`, ~3x slower than its AVX-512 `skx` kernels on this CPU.
-           BLIS reads BLIS_ARCH_TYPE (a numeric arch_t) once, at its first call. */
-        char id[16];
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f"))
-            snprintf(id, sizeof id, "%d", (int)BLIS_ARCH_SKX);
-        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-            snprintf(id, sizeof id, "%d", (int)BLIS_ARCH_HASWELL);
-        else
-            id[0] = '\0';
+        /* The configuration follows the build target, never the host: BLIS's
+           `skx` and `haswell` kernels round differently, so one x86-64-v3
+           program would otherwise compute other bits on an AVX-512 machine
+           than on an AVX2 one.  (Left to itself, Debian's BLIS 0.9 would also
+           detect CPUs it predates, AMD Zen 5 among them, as `generic`, ~3x
+           slower.)  BLIS reads BLIS_ARCH_TYPE, a numeric arch_t, once. */
+        char id[16] = "";
+#if defined(__AVX512F__)
+        snprintf(id, sizeof id, "%d", (int)BLIS_ARCH_SKX);
+#elif defined(__AVX2__) && defined(__FMA__)
+        snprintf(id, sizeof id, "%d", (int)BLIS_ARCH_HASWELL);
+#endif
         if (id[0])
             setenv("BLIS_ARCH_TYPE", id, 0);
     }
     bli_init();
     return conv_blis_arch();
+}
+
+int conv_cpu_check(char *err, size_t errlen)
+{
+    __builtin_cpu_init();
+    const char *missing = NULL;
+#if defined(__AVX512F__)
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl"))
+        missing = "AVX-512 (F, BW, DQ, VL)";
+#elif defined(__AVX2__) && defined(__FMA__)
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        missing = "AVX2 and FMA";
+#endif
+    if (missing)
+        snprintf(err, errlen,
+                 "probador: error: this build needs %s, which this CPU lacks; rebuild for it with "
+                 "`make clean && make ARCH=x86-64-v3` (other results, see docs/DETERMINISM.md)",
+                 missing);
+    return missing ? -1 : 0;
 }
 
 const char *conv_blis_version(void) { return bli_info_get_version_str(); }

@@ -107,11 +107,14 @@ size_t conv_workspace_bytes(const conv_kernel *k, const conv_shape *cs);
 int conv_thread_slots(void);
 
 /* ---- BLIS set-up --------------------------------------------------------- */
-/* Call once before any BLIS use.  Debian's BLIS 0.9 does not recognise this
-   CPU family and would run its slow `generic` configuration, so unless the user
-   set BLIS_ARCH_TYPE we select `skx` (AVX-512) when the CPU has AVX-512F, else
-   `haswell` (AVX2+FMA).  Returns the name of the configuration in use. */
+/* Call once before any BLIS use.  Unless the user set BLIS_ARCH_TYPE, the
+   configuration follows the build target, not the host (its kernels decide
+   bits): `skx` in an AVX-512 build (ARCH=x86-64-v4), `haswell` in an AVX2 one.
+   Returns the name of the configuration in use. */
 const char *conv_blis_init(void);
+/* 0 if this CPU runs the instruction set the program was built for; else -1
+   with a message in err saying how to rebuild. */
+int conv_cpu_check(char *err, size_t errlen);
 /* BLIS version and the configuration it picked, for environment sidecars. */
 const char *conv_blis_version(void);
 const char *conv_blis_arch(void);

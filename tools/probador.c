@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels/conv.h"
 #include "tools/cli.h"
 
 typedef struct subcommand {
@@ -29,6 +30,11 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    char err[256];
+    if (conv_cpu_check(err, sizeof err)) { /* a clear word rather than an illegal instruction */
+        fprintf(stderr, "%s\n", err);
+        return 1;
     }
     for (int i = 0; i < NUM_SUBCOMMANDS; i++)
         if (strcmp(argv[1], subcommands[i].name) == 0)
