@@ -124,8 +124,9 @@ test: deps
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory test-run
 test-build: $(TESTS) $(TESTS_SAN) $(BUILD)/probador $(BUILD)/san/probador
+# test_build_target builds the program again: with this build's ARCH and CFLAGS
 test-run:
-	@sh tools/run_tests.sh $(TESTS) $(TESTS_SAN)
+	@PROBADOR_ARCH='$(ARCH)' PROBADOR_CFLAGS='$(CFLAGS)' sh tools/run_tests.sh $(TESTS) $(TESTS_SAN)
 
 # ---- benchmarks, experiments and reports ------------------------------------
 # PROFILE=full (default): the committed results under reports/.  PROFILE=quick:
@@ -230,7 +231,7 @@ endif
 $(BUILD)/tests/test_fuzz_regressions: $(FUZZ_SRC:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/san/tests/test_fuzz_regressions: $(FUZZ_SRC:%.c=$(BUILD)/san/obj/%.o)
 
-$(FUZZ_DIR)/obj/%.o: %.c
+$(FUZZ_DIR)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(filter-out --param%,$(ALL_CFLAGS)) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(EXTRA_CFLAGS) -c $< -o $@
 $(FUZZ_DIR)/obj/tests/fuzz/%.o: EXTRA_CFLAGS = -DPROBADOR_LIBFUZZER

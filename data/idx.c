@@ -1,8 +1,8 @@
 /* data/idx.c — read one gzip-compressed IDX file (see the header for the contract). */
 #include "data/idx.h"
+#include "data/regular_file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,48 +336,6 @@ static int open_failed(const char *path, int errnum, char *err, size_t errlen)
                 strerror(errnum), fix);
 }
 
-static const char *file_type(mode_t mode)
-{
-    return S_ISDIR(mode)    ? "a directory"
-           : S_ISFIFO(mode) ? "a FIFO (named pipe)"
-           : S_ISCHR(mode)  ? "a character device"
-           : S_ISBLK(mode)  ? "a block device"
-           : S_ISSOCK(mode) ? "a socket"
-                            : "a special file";
-}
-
-/* Open path for reading if it is a regular file; returns the descriptor, or -1
-   with err set.  O_NONBLOCK makes open return at once on a FIFO without a
-   writer (it would block forever otherwise); fstat on the descriptor then
-   looks at the very file opened, with no race between a check and the open. */
-static int open_regular(const char *path, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return open_failed(path, errno, err, errlen);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return fail(err, errlen, path, "cannot stat the open file (%s); check the path", strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return fail(err, errlen, path,
-                    "is %s, not a regular file (expected a gzip-compressed IDX file); check"
-                    " the path",
-                    file_type(st.st_mode));
-    }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
-        int e = errno;
-        close(fd);
-        return fail(err, errlen, path, "cannot set the file to blocking reads (%s); check the path",
-                    strerror(e));
-    }
-    return fd;
-}
-
 int idx_open(const char *path, idx_kind kind, idx_file **out, idx_data *hdr, char *err, size_t errlen)
 {
     *out = NULL;
@@ -385,9 +343,12 @@ int idx_open(const char *path, idx_kind kind, idx_file **out, idx_data *hdr, cha
     if (kind != IDX_LABELS && kind != IDX_IMAGES)
         return fail(err, errlen, path,
                     "unknown IDX kind %d (expected IDX_LABELS or IDX_IMAGES); fix the caller", (int)kind);
-    int fd = open_regular(path, err, errlen);
+    size_t size;
+    char why[160];
+    int fd = regular_open(path, &size, why, sizeof why);
     if (fd < 0)
-        return -1;
+        return errno ? open_failed(path, errno, err, errlen)
+                     : fail(err, errlen, path, "%s (expected a gzip-compressed IDX file); check the path", why);
     idx_file *f = calloc(1, sizeof *f);
     if (!f) {
         close(fd);

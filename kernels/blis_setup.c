@@ -40,10 +40,13 @@ int conv_cpu_check(char *err, size_t errlen)
         missing = "AVX2 and FMA";
 #endif
     if (missing)
-        snprintf(err, errlen,
-                 "probador: error: this build needs %s, which this CPU lacks; rebuild for it with "
-                 "`make clean && make ARCH=x86-64-v3` (other results, see docs/DETERMINISM.md)",
-                 missing);
+        snprintf(err, errlen, "probador: error: this build needs %s, which this CPU lacks; %s", missing,
+#if defined(__AVX512F__)
+                 "rebuild for AVX2 with `make ARCH=x86-64-v3` (other results: see docs/DETERMINISM.md)"
+#else
+                 "probador needs at least AVX2 and FMA (x86-64-v3): use another machine"
+#endif
+        );
     return missing ? -1 : 0;
 }
 

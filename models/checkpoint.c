@@ -1,14 +1,14 @@
 /* models/checkpoint.c — save and validate training snapshots (see the header). */
 #include "models/checkpoint.h"
 
+#include "data/regular_file.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -17,7 +17,12 @@ static const char magic[8] = { 'P', 'R', 'O', 'B', 'C', 'K', 'P', 'T' };
 /* Version 1's fixed sizes: the header (put_header), one tensor-table entry,
    and the longest history a reader accepts (1000 epochs of CSV rows need
    about 60 KiB). */
-enum { HEADER_BYTES = 32 + 7 * 4 + 4 + 8 + 8 + 4, ENTRY_BYTES = 32 + 8 + 8, HISTORY_MAX = 1 << 20 };
+enum {
+    HEADER_BYTES = 32 + 7 * 4 + 4 + 8 + 8 + 4,
+    ENTRY_BYTES = 32 + 8 + 8,
+    HISTORY_MAX = 1 << 20,
+    MIN_BYTES = 8 + 4 + 4 + HEADER_BYTES + 4 /* magic, version, header size, header, CRC */
+};
 
 /* A growing byte buffer: the file is assembled in memory, then written once. */
 typedef struct buf {
@@ -157,45 +162,28 @@ static uint32_t stored_crc(const unsigned char *data, size_t len)
     return crc;
 }
 
-/* Opens path for reading if it is a regular file: never blocks (a FIFO is
-   opened non-blocking, then refused) and never reads a directory or a device.
-   The descriptor, and *st, or -1 with err. */
-static int open_regular(const char *path, struct stat *st, char *err, size_t errlen)
+/* err for a checkpoint regular_open or regular_read could not give. */
+static int read_failed(const char *path, const char *why, char *err, size_t errlen)
 {
-    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, errlen, path, "cannot read checkpoint: %s; run the experiment that produces it first",
-                    strerror(errno));
-    if (fstat(fd, st) != 0) {
-        fail(err, errlen, path, "cannot read checkpoint: %s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        const char *kind = S_ISDIR(st->st_mode)    ? "a directory"
-                           : S_ISFIFO(st->st_mode) ? "a FIFO"
-                           : S_ISSOCK(st->st_mode) ? "a socket"
-                                                   : "a device";
-        fail(err, errlen, path, "cannot read checkpoint: not a regular file (%s); give the checkpoint.bin a run wrote",
-             kind);
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return fail(err, errlen, path, "cannot read checkpoint: %s; %s", why,
+                errno == ENOENT ? "run the experiment that produces it first" : "give the checkpoint.bin a run wrote");
 }
 
 int checkpoint_file_crc(const char *path, uint32_t *crc, char *err, size_t errlen)
 {
-    struct stat st;
-    const int fd = open_regular(path, &st, err, errlen);
+    size_t size;
+    char why[160];
+    const int fd = regular_open(path, &size, why, sizeof why);
     if (fd < 0)
-        return -1;
+        return read_failed(path, why, err, errlen);
     unsigned char b[4];
-    const bool ok = st.st_size >= 4 && pread(fd, b, 4, st.st_size - 4) == 4;
+    const ssize_t got = size >= 4 ? pread(fd, b, 4, (off_t)size - 4) : 0;
+    const int read_errno = errno;
     close(fd);
-    if (!ok)
-        return fail(err, errlen, path, "cannot read checkpoint: %lld bytes, too short for one",
-                    (long long)st.st_size);
+    if (got < 0)
+        return fail(err, errlen, path, "cannot read checkpoint: %s", strerror(read_errno));
+    if (got != 4)
+        return fail(err, errlen, path, "cannot read checkpoint: %zu bytes, too short for one", size);
     *crc = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
     return 0;
 }
@@ -216,38 +204,21 @@ static size_t max_file_bytes(const model *m)
 static int read_verified(const char *path, const model *m, unsigned char **data, reader *r, uint32_t *header_bytes,
                          char *err, size_t errlen)
 {
-    *data = NULL;
-    struct stat st;
-    const int fd = open_regular(path, &st, err, errlen);
-    if (fd < 0)
-        return -1;
     const size_t cap = max_file_bytes(m);
-    if ((uintmax_t)st.st_size > cap) {
-        close(fd);
-        return fail(err, errlen, path,
-                    "checkpoint of %lld bytes, larger than the %zu bytes one of model '%s' can need; it is not a "
-                    "checkpoint of this experiment's model",
-                    (long long)st.st_size, cap, m->desc.name);
-    }
-    const size_t size = (size_t)st.st_size;
-    *data = malloc(size ? size : 1);
-    if (!*data) {
-        close(fd);
-        return fail(err, errlen, path, "out of memory reading the checkpoint (%zu bytes)", size);
-    }
-    size_t got = 0;
-    for (ssize_t n = 1; got < size && n > 0; got += n > 0 ? (size_t)n : 0)
-        n = read(fd, *data + got, size - got);
-    const int read_errno = errno;
-    close(fd);
+    size_t size;
+    char why[160];
+    *data = (unsigned char *)regular_read(path, cap, &size, why, sizeof why);
+    if (!*data)
+        return size > cap ? fail(err, errlen, path,
+                                 "checkpoint of %zu bytes, larger than the %zu bytes one of model '%s' can need; it "
+                                 "is not a checkpoint of this experiment's model",
+                                 size, cap, m->desc.name)
+                          : read_failed(path, why, err, errlen);
     *r = (reader){ *data, size, 0 };
     char got_magic[8];
     uint32_t version;
     int rc = -1;
-    if (got != size)
-        fail(err, errlen, path, "cannot read checkpoint: %s after %zu of %zu bytes",
-             got < size && read_errno ? strerror(read_errno) : "the file shrank", got, size);
-    else if (!get(r, got_magic, 8) || memcmp(got_magic, magic, 8) != 0)
+    if (!get(r, got_magic, 8) || memcmp(got_magic, magic, 8) != 0)
         fail(err, errlen, path, "not a probador checkpoint (bad magic; expected \"PROBCKPT\")");
     else if (!get(r, &version, 4) || !get(r, header_bytes, 4))
         fail(err, errlen, path, "truncated checkpoint (%zu bytes)", size);
@@ -256,7 +227,9 @@ static int read_verified(const char *path, const model *m, unsigned char **data,
              version, CHECKPOINT_VERSION);
     else if (version < 1)
         fail(err, errlen, path, "bad checkpoint version %u", version);
-    else if (r->len < 4 || (uint32_t)crc32(0L, *data, (uInt)(r->len - 4)) != stored_crc(*data, r->len))
+    else if (size < MIN_BYTES) /* the header would overlap the CRC */
+        fail(err, errlen, path, "truncated checkpoint (%zu bytes, expected at least %d)", size, MIN_BYTES);
+    else if ((uint32_t)crc32(0L, *data, (uInt)(r->len - 4)) != stored_crc(*data, r->len))
         fail(err, errlen, path, "checksum mismatch: the checkpoint is truncated or corrupt; rerun the experiment");
     else {
         r->len -= 4;
@@ -292,6 +265,9 @@ static int read_header(const char *path, reader *r, uint32_t header_bytes, heade
         !get(r, &h->info.epochs, 4) || !get(r, &h->info.steps, 8) || !get(r, &h->info.seed, 8) ||
         !get(r, &h->history_bytes, 4))
         return fail(err, errlen, path, "truncated checkpoint header");
+    if (h->history_bytes > HISTORY_MAX)
+        return fail(err, errlen, path, "checkpoint history of %u bytes, expected at most %d; the file is damaged",
+                    h->history_bytes, HISTORY_MAX);
     h->name[31] = '\0';
     return 0;
 }

@@ -85,8 +85,11 @@ static void test_tuning_changes_no_bit(void **state)
         char build[256], probador[300];
         snprintf(build, sizeof build, "build/tune/%s", tunes[t]);
         snprintf(probador, sizeof probador, "%s/probador", build);
-        /* MAKEFLAGS from an enclosing make (jobserver, -s) would leak in */
-        assert_int_equal(shell("mkdir -p build/tune && env -u MAKEFLAGS -u MAKELEVEL make -s -j2 BUILD=%s TUNE=%s %s "
+        /* MAKEFLAGS from an enclosing make (jobserver, -s) would leak in; the
+           build's own ARCH and CFLAGS come from make test-run's environment */
+        assert_int_equal(shell("mkdir -p build/tune && env -u MAKEFLAGS -u MAKELEVEL make -s -j2 BUILD=%s TUNE=%s "
+                               "${PROBADOR_ARCH:+ARCH=\"$PROBADOR_ARCH\"} "
+                               "${PROBADOR_CFLAGS:+CFLAGS=\"$PROBADOR_CFLAGS\"} %s "
                                ">%s.log 2>&1 || { tail -n 20 %s.log >&2; exit 1; }",
                                build, tunes[t], probador, build, build),
                          0);

@@ -1,9 +1,9 @@
 /* tests/test_fuzz_regressions.c — replays the fuzzers' inputs through the same
  * harness functions (tests/fuzz/fuzz_*.c, built here without libFuzzer):
  * every seed in tests/fuzz/corpus/NAME/ and every saved finding in
- * tests/fuzz/regressions/NAME/.  Each must come back as a success (0) or an
- * error (-1): a crash crashes this test (and ASan/UBSan catch what a plain build
- * would not, in the san/ build), and exit() from the code under test fails it.
+ * tests/fuzz/regressions/NAME/.  Each seed must be accepted (0) and each finding
+ * refused (-1): a crash crashes this test (and ASan/UBSan catch what a plain
+ * build would not, in the san/ build), and exit() from the code under test fails it.
  * Run from the repository root, as make test does. */
 #include <dirent.h>
 #include <stdio.h>
@@ -91,6 +91,17 @@ static void test_replay(void **state)
     const int found = replay_dir(h, dir, &found_ok);
     printf("fuzz %s: %d seeds (%d accepted) and %d saved findings (%d accepted) handled\n", h->name, seeds,
            seeds_ok, found, found_ok);
+    /* The seeds are valid files: were one refused, the fuzzer would start from
+       the error path and reach little.  The findings are damaged files: one
+       accepted is a check that went missing (a valid input that once crashed
+       belongs in the corpus instead). */
+    if (seeds_ok != seeds)
+        fail_msg("tests/fuzz/corpus/%s: %d of %d seeds refused (expected every seed to be a valid input; "
+                 "regenerate them with make fuzz-seeds)",
+                 h->name, seeds - seeds_ok, seeds);
+    if (found_ok != 0)
+        fail_msg("tests/fuzz/regressions/%s: %d saved findings accepted (expected each refused with an error)",
+                 h->name, found_ok);
 }
 
 int main(void)

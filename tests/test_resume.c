@@ -317,12 +317,13 @@ static void test_cli_fifo_is_refused(void **state)
     assert_int_not_equal(probador(init, 20, &log), -1); /* -1: hung, killed */
     expect_in(log, "not a regular file");
     free(log);
-    /* as the checkpoint to resume */
-    snprintf(partial, sizeof partial, "%s/cnn", root);
-    mkdir(partial, 0777); /* may exist: the first run made it */
+    /* as the checkpoint to resume: an interrupted run's, replaced by a FIFO */
+    const char *stop[] = { "--results", root, "--stop-after", "1", NULL };
+    assert_int_equal(probador(stop, 60, &log), 0);
+    free(log);
     snprintf(partial, sizeof partial, "%s/cnn/seed0.partial", root);
-    assert_int_equal(mkdir(partial, 0777), 0);
     snprintf(fifo, sizeof fifo, "%s/checkpoint.bin", partial);
+    assert_int_equal(unlink(fifo), 0);
     assert_int_equal(mkfifo(fifo, 0644), 0);
     const char *resume[] = { "--results", root, "--resume", NULL };
     const int rc = probador(resume, 20, &log);

@@ -76,14 +76,18 @@ const char *test_fresh_path(const char *name)
     return p;
 }
 
+/* Not test_tmp_path: its rotating buffers hold the callers' paths. */
 static int saved_stderr = -1;
+static char stderr_path[600];
+
 void test_stderr_begin(void)
 {
+    snprintf(stderr_path, sizeof stderr_path, "%s/stderr.txt", test_tmpdir());
     fflush(stderr);
     saved_stderr = dup(2);
-    const int fd = open(test_tmp_path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (saved_stderr < 0 || fd < 0)
-        fail_msg("cannot redirect stderr into %s", test_tmp_path("stderr.txt"));
+        fail_msg("cannot redirect stderr into %s", stderr_path);
     dup2(fd, 2);
     close(fd);
 }
@@ -93,7 +97,7 @@ char *test_stderr_end(void)
     fflush(stderr);
     dup2(saved_stderr, 2);
     close(saved_stderr);
-    char *text = test_read_file(test_tmp_path("stderr.txt"));
+    char *text = test_read_file(stderr_path);
     if (!text)
         fail_msg("cannot read the captured stderr");
     return text;

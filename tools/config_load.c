@@ -7,6 +7,8 @@
  * never stops early); *c is written only when there were none. */
 #include "tools/config_internal.h"
 
+#include "data/regular_file.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,23 +302,13 @@ static void load_document(loader *L, yaml_node_t *root)
 /* The whole file, at most CONFIG_MAX_FILE_BYTES; NULL after an error. */
 static unsigned char *read_file(config_diag *d, const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        config_error(d, NULL, "cannot open the experiment file: %s", strerror(errno));
-        return NULL;
-    }
-    unsigned char *text = malloc(CONFIG_MAX_FILE_BYTES + 1);
-    int before = d->errors;
-    if (!text)
-        config_error(d, NULL, "out of memory");
-    else if ((*len = fread(text, 1, CONFIG_MAX_FILE_BYTES + 1, f)) > CONFIG_MAX_FILE_BYTES)
+    char why[160];
+    unsigned char *text = (unsigned char *)regular_read(path, CONFIG_MAX_FILE_BYTES, len, why, sizeof why);
+    if (!text && *len > CONFIG_MAX_FILE_BYTES)
         config_error(d, NULL, "the file is larger than %d MiB; an experiment file is a few KB",
                      CONFIG_MAX_FILE_BYTES >> 20);
-    else if (ferror(f))
-        config_error(d, NULL, "cannot read the experiment file: %s", strerror(errno));
-    fclose(f);
-    if (d->errors != before)
-        free(text), text = NULL;
+    else if (!text)
+        config_error(d, NULL, "cannot open the experiment file: %s", why);
     return text;
 }
 

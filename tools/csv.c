@@ -1,6 +1,8 @@
 /* tools/csv.c — a strict reader for the suite's CSV files (see the header). */
 #include "tools/csv.h"
 
+#include "data/regular_file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,30 +29,23 @@ int csv_load(const char *path, csv_table *t)
 {
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "%s: error: cannot read: %s; run `make reproduce` (or the command that "
-                        "produces it) first\n", path, strerror(errno));
-        return -1;
-    }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    rewind(f);
-    t->text = malloc((size_t)size + 1);
-    if (!t->text || fread(t->text, 1, (size_t)size, f) != (size_t)size) {
-        fprintf(stderr, "%s: error: cannot read the file\n", path);
-        fclose(f);
+    size_t size;
+    char why[160];
+    t->text = regular_read(path, CSV_MAX_BYTES, &size, why, sizeof why);
+    if (!t->text) {
+        fprintf(stderr, "%s: error: cannot read: %s; %s\n", path, why,
+                errno == ENOENT ? "run `make reproduce` (or the command that produces it) first"
+                                : "give a result CSV that probador wrote");
         csv_free(t);
         return -1;
     }
-    fclose(f);
-    t->text[size] = '\0';
 
     int lines = 0;
     for (char *p = t->text; *p; p++)
         lines += *p == '\n';
     char *line = t->text, *next;
     int line_no = 0;
+    size_t max_rows = 0;
     for (; line && *line; line = next) {
         line_no++;
         next = strchr(line, '\n');
@@ -60,10 +55,22 @@ int csv_load(const char *path, csv_table *t)
             t->cols = 1;
             for (const char *c = line; *c; c++)
                 t->cols += *c == ',';
+            /* a row of cols fields takes at least cols bytes: no more rows than that */
+            max_rows = (size_t)lines < size / t->cols ? (size_t)lines : size / t->cols;
             t->header = calloc((size_t)t->cols, sizeof *t->header);
+            t->cells = calloc((max_rows + 1) * t->cols, sizeof *t->cells);
+            if (!t->header || !t->cells) {
+                fprintf(stderr, "%s: error: out of memory for a table of %d columns\n", path, t->cols);
+                csv_free(t);
+                return -1;
+            }
             split(line, t->header, t->cols);
-            t->cells = calloc((size_t)(lines + 1) * t->cols, sizeof *t->cells);
             continue;
+        }
+        if ((size_t)t->rows > max_rows) { /* cannot happen: see max_rows */
+            fprintf(stderr, "%s:%d: error: more rows than the file's size allows\n", path, line_no);
+            csv_free(t);
+            return -1;
         }
         int n = split(line, t->cells + (size_t)t->rows * t->cols, t->cols);
         if (n != t->cols) {

@@ -11,6 +11,10 @@ typedef struct csv_table {
     char *text;       /* the file, split in place */
 } csv_table;
 
+/* The largest CSV read: the results' summary.csv grows a row of about 150
+   bytes a run, so this is hundreds of thousands of runs. */
+#define CSV_MAX_BYTES (64u << 20)
+
 /* 0 on success; on error prints "PATH:LINE: error: ..." and returns -1. */
 int csv_load(const char *path, csv_table *t);
 void csv_free(csv_table *t);

@@ -22,6 +22,7 @@
 #include "data/augment.h"
 #include "data/batches.h"
 #include "data/pretext.h"
+#include "data/regular_file.h"
 #include "models/checkpoint.h"
 #include "tools/atomic_file.h"
 #include "tools/env.h"
@@ -38,7 +39,8 @@ void train_weights_hash(const model *m, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
-void train_strip_to_run_keys(exp_config *c)
+/* The configuration less the keys that cannot change results (train.h). */
+static void strip_to_run_keys(exp_config *c)
 {
     memset(c->description, 0, sizeof c->description);
     c->threads = 0;
@@ -95,7 +97,7 @@ int train_config_differences(const exp_config *before, const exp_config *now, ch
     exp_config *a = checked(malloc(sizeof *a), sizeof *a, "a configuration");
     exp_config *b = checked(malloc(sizeof *b), sizeof *b, "a configuration");
     memcpy(a, before, sizeof *a), memcpy(b, now, sizeof *b);
-    train_strip_to_run_keys(a), train_strip_to_run_keys(b);
+    strip_to_run_keys(a), strip_to_run_keys(b);
     int differ = memcmp(a, b, sizeof *a) != 0;
     if (out && len)
         out[0] = '\0';
@@ -292,6 +294,9 @@ static void append(char **s, const char *fmt, ...)
     strcpy(*s + old, line);
 }
 
+/* The most a run folder's timing.csv or init.txt can hold that is read back. */
+enum { SMALL_FILE_MAX = 1 << 20 };
+
 static const char epochs_header[] = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate\n";
 static const char timing_header[] = "epoch,seconds,images_per_second\n";
 
@@ -300,22 +305,23 @@ static const char timing_header[] = "epoch,seconds,images_per_second\n";
    *seconds = their training time. */
 static char *previous_timing(const char *dir, uint32_t epochs, double *seconds)
 {
-    char path[1200], line[256];
+    char path[1200], why[160];
     snprintf(path, sizeof path, "%s/timing.csv", dir);
     char *out = NULL;
     append(&out, "%s", timing_header);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return out;
-    while (fgets(line, sizeof line, f)) {
+    size_t len;
+    char *text = regular_read(path, SMALL_FILE_MAX, &len, why, sizeof why);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = line + strcspn(line, "\n");
+        next += *next == '\n';
         char *end;
         const long epoch = strtol(line, &end, 10);
         if (epoch >= 1 && epoch <= (long)epochs && *end == ',') {
-            append(&out, "%s", line);
+            append(&out, "%.*s", (int)(next - line), line);
             *seconds += strtod(end + 1, NULL);
         }
     }
-    fclose(f);
+    free(text);
     return out;
 }
 
@@ -379,16 +385,16 @@ static int check_resumed_config(const exp_config *c, const train_options *opt, c
     if (rc)
         return -1;
     snprintf(path, sizeof path, "%s/init.txt", opt->out_dir); /* written by the same code: byte for byte */
-    char have[4096] = "";
-    FILE *f = fopen(path, "r");
-    if (f) {
-        have[fread(have, 1, sizeof have - 1, f)] = '\0';
-        fclose(f);
-    }
-    if (strcmp(have, opt->init_note ? opt->init_note : "") != 0) {
+    char why[160];
+    size_t len;
+    char *have = regular_read(path, SMALL_FILE_MAX, &len, why, sizeof why);
+    const bool same = !strcmp(have ? have : "", opt->init_note ? opt->init_note : "");
+    const bool had = have && have[0];
+    free(have);
+    if (!same) {
         fprintf(stderr, "%s: error: cannot resume: its epochs started from another initialisation than init.from "
                         "gives now (%s: %s); rerun without --resume to start afresh\n",
-                ckpt, path, have[0] ? "another checkpoint" : "none, a random initialisation");
+                ckpt, path, had ? "another checkpoint" : "none, a random initialisation");
         return -1;
     }
     return 0;
@@ -462,13 +468,13 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     if (opt->resume && !resuming)
         fprintf(stderr, "%s: note: --resume: no checkpoint at %s, so the run starts from epoch 1\n", c->name, path);
     if (resuming) {
+        /* the configuration first: a changed model key is named as such,
+           rather than met as a checkpoint of another model */
+        if (check_resumed_config(c, opt, path))
+            goto fail;
         checkpoint_info info;
         if (checkpoint_load(path, &m, CKPT_ALL, &info, err, sizeof err)) {
             fprintf(stderr, "%s\n", err);
-            goto fail;
-        }
-        if (check_resumed_config(c, opt, path)) {
-            free(info.history);
             goto fail;
         }
         /* the counters, checked against this configuration: the CRC does not vouch for them */

@@ -47,12 +47,10 @@ typedef struct train_options {
      train_images from the data, train_seconds from timing.csv. */
 int train_run(const exp_config *c, const train_options *opt, train_result *res);
 
-/* What decides a run's results: the configuration less the keys that cannot
-   change them — the prose, the lists of variants and seeds (the run's own are
-   already applied) and the thread count (results do not depend on it). */
-void train_strip_to_run_keys(exp_config *c);
-/* How many keys that decide results (above) differ between two
-   configurations; when out is not NULL, names each with both values,
+/* Non-zero when two configurations differ in a key that decides results:
+   every key but the prose, the lists of variants and seeds (the run's own are
+   already applied) and the thread count (results do not depend on it).  When
+   out is not NULL, names each differing key with both values,
    "training.learning_rate: 0.001 then, 0.002 now; ...".  Both as
    config_defaults/config_load leave them (every unused byte zero). */
 int train_config_differences(const exp_config *before, const exp_config *now, char *out, size_t len);
