@@ -47,9 +47,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(TARGET_FLAGS) -fopenmp \
 LDLIBS    := $(BLIS_LIB) -lcmocka -lyaml -lz -lm -lpthread
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-LIB_SRC  := $(sort $(wildcard kernels/*.c data/*.c models/*.c))
+LIB_SRC  := $(sort $(wildcard kernels/*.c data/*.c models/*.c models/*/*.c))
 CLI_MAIN := tools/probador.c
-CLI_SRC  := $(filter-out $(CLI_MAIN),$(sort $(wildcard tools/*.c)))
+CLI_SRC  := $(filter-out $(CLI_MAIN),$(sort $(wildcard tools/*.c tools/*/*.c)))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_LIB := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
@@ -93,31 +93,31 @@ $(TOOLS_SAN): $(CLI_SRC:%.c=$(BUILD)/san/obj/%.o)
 	ar rcs $@ $^
 
 $(BUILD)/probador: $(BUILD)/obj/$(CLI_MAIN:.c=.o) $(TOOLS) $(LIB)
-	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
 # the program itself under ASan/UBSan (`make san`); the sanitised tests run it
 $(BUILD)/san/probador: $(BUILD)/san/obj/$(CLI_MAIN:.c=.o) $(TOOLS_SAN) $(LIB_SAN)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
 san: $(BUILD)/san/probador
 
 # objects before archives: a test may list more objects (test_fuzz_regressions, below)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/obj/%.o) $(TOOLS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
 $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/san/obj/%.o) $(TOOLS_SAN) $(LIB_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Results record the flags they were built with.
-$(BUILD)/obj/tools/env.o $(BUILD)/san/obj/tools/env.o: EXTRA_CFLAGS = \
+$(BUILD)/obj/models/train/env.o $(BUILD)/san/obj/models/train/env.o: EXTRA_CFLAGS = \
     -DPROBADOR_CFLAGS='"$(CC) -std=c11 $(TARGET_FLAGS) -fopenmp $(CFLAGS) $(PINNED_FLAGS)"' \
     -DPROBADOR_TARGET='"$(ARCH)"'
 
 # ---- set-up ----------------------------------------------------------------
 # DEPS_EXTRA: more Debian packages to install with the project's own
 deps:
-	@sh tools/deps.sh $(DEPS_EXTRA)
+	@sh tools/scripts/deps.sh $(DEPS_EXTRA)
 
 # ---- tests: the suite twice, optimised and under ASan/UBSan ------------------
 test: deps
@@ -126,7 +126,7 @@ test: deps
 test-build: $(TESTS) $(TESTS_SAN) $(BUILD)/probador $(BUILD)/san/probador
 # test_build_target builds the program again: with this build's ARCH and CFLAGS
 test-run:
-	@PROBADOR_ARCH='$(ARCH)' PROBADOR_CFLAGS='$(CFLAGS)' sh tools/run_tests.sh $(TESTS) $(TESTS_SAN)
+	@PROBADOR_ARCH='$(ARCH)' PROBADOR_CFLAGS='$(CFLAGS)' sh tools/scripts/run_tests.sh $(TESTS) $(TESTS_SAN)
 
 # ---- benchmarks, experiments and reports ------------------------------------
 # PROFILE=full (default): the committed results under reports/.  PROFILE=quick:
@@ -176,7 +176,7 @@ $(REPORTS)/data/kernels.csv: $(LIB) | $(PROBADOR)
 	$(PROBADOR) bench $(BENCH_FLAGS) --out $@
 $(REPORTS)/data/train.csv: $(LIB) | $(PROBADOR) $(REPORTS)/data/kernels.csv
 	$(PROBADOR) bench --train $(TRAIN_FLAGS) --out $@
-$(REPORTS)/kernels.md: $(REPORTS)/data/kernels.csv tools/kernels.md.in $(wildcard tools/*.gp) | $(PROBADOR)
+$(REPORTS)/kernels.md: $(REPORTS)/data/kernels.csv tools/report/kernels.md.in $(wildcard tools/report/*.gp) | $(PROBADOR)
 	$(PROBADOR) report kernels --csv $< --out $@
 
 EXP_TARGETS := $(EXP_NAMES:%=experiment-%)
@@ -201,7 +201,7 @@ report: $(PROBADOR)
 # deterministic result files, byte for byte, with the committed quick results.
 verify: deps
 	@$(MAKE) --no-print-directory $(PROBADOR)
-	@sh tools/verify.sh $(PROBADOR) reports/results-quick $(BUILD)/verify $(EXPERIMENTS)
+	@sh tools/scripts/verify.sh $(PROBADOR) reports/results-quick $(BUILD)/verify $(EXPERIMENTS)
 
 FORCE:
 .PHONY: reproduce-all verify FORCE $(EXP_TARGETS)
@@ -247,7 +247,7 @@ $(FUZZ_DIR)/gen_seeds: $(BUILD)/obj/tests/fuzz/gen_seeds.o $(BUILD)/obj/tests/fu
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
 fuzz-deps:
-	@sh tools/deps.sh $(FUZZ_PKGS) $(DEPS_EXTRA)
+	@sh tools/scripts/deps.sh $(FUZZ_PKGS) $(DEPS_EXTRA)
 fuzz-build: $(FUZZ_BINS)
 fuzz-seeds: $(FUZZ_DIR)/gen_seeds
 	$(FUZZ_DIR)/gen_seeds tests/fuzz/corpus
@@ -255,12 +255,12 @@ fuzz: fuzz-deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@$(MAKE) --no-print-directory fuzz-campaign
 fuzz-campaign: $(FUZZ_RUNS)
-	@sh tools/fuzz.sh summary $(FUZZ_DIR) $(FUZZ_NAMES)
+	@sh tools/scripts/fuzz.sh summary $(FUZZ_DIR) $(FUZZ_NAMES)
 $(FUZZ_RUNS): fuzz-run-%: $(FUZZ_DIR)/fuzz_%
-	@sh tools/fuzz.sh run $(FUZZ_DIR) $* $(FUZZ_SECONDS) $(FUZZ_TIMEOUT) $(FUZZ_RSS_MB)
+	@sh tools/scripts/fuzz.sh run $(FUZZ_DIR) $* $(FUZZ_SECONDS) $(FUZZ_TIMEOUT) $(FUZZ_RSS_MB)
 .PHONY: fuzz-campaign $(FUZZ_RUNS)
 
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h) $(wildcard tests/fuzz/*.[ch])
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(TEST_LIB) $(wildcard */*.h */*/*.h) $(wildcard tests/fuzz/*.[ch])
 clean:
 	rm -rf $(BUILD)

@@ -1,4 +1,4 @@
-/* tests/test_config.c — experiment configuration (tools/config.h): the headline
+/* tests/test_config.c — experiment configuration (tools/config/config.h): the headline
  * experiments load; every kind of error is caught, at the right line and column;
  * overrides and variants work and fail as they should; config_write re-loads to
  * a byte-identical struct.
@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "tests/testing.h"
-#include "tools/config.h"
+#include "tools/config/config.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 

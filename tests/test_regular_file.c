@@ -18,8 +18,8 @@
 
 #include "data/regular_file.h"
 #include "tests/testing.h"
-#include "tools/config.h"
-#include "tools/csv.h"
+#include "tools/config/config.h"
+#include "tools/report/csv.h"
 
 /* A reader blocked on a FIFO would hang the suite: end it loudly instead. */
 static void on_alarm(int sig)

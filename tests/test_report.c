@@ -30,10 +30,10 @@
 #include "data/fashion_mnist.h"
 #include "tests/testing.h"
 #include "tools/cli.h"
-#include "tools/config.h"
-#include "tools/confusion.h"
-#include "tools/results.h"
-#include "tools/stats.h"
+#include "tools/config/config.h"
+#include "tools/report/confusion.h"
+#include "tools/report/results.h"
+#include "tools/report/stats.h"
 
 enum { NVAR = 3, NSEED = 3, EPOCHS = 2, TRAIN_IMAGES = 500, TEST_PER_CLASS = 10 };
 static const char *const variant_names[NVAR] = { "a", "b", "c" };

@@ -21,8 +21,8 @@
 
 #include "models/checkpoint.h"
 #include "tests/testing.h"
-#include "tools/config.h"
-#include "tools/train.h"
+#include "tools/config/config.h"
+#include "models/train/train.h"
 
 enum { STEPS_PER_EPOCH = 2 };
 

@@ -15,10 +15,10 @@
 
 #include "kernels/conv.h"
 #include "tests/testing.h"
-#include "tools/atomic_file.h"
+#include "data/atomic_file.h"
 #include "tools/cli.h"
-#include "tools/csv.h"
-#include "tools/template.h"
+#include "tools/report/csv.h"
+#include "tools/report/template.h"
 
 
 

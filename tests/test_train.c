@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "tests/testing.h"
-#include "tools/config.h"
-#include "tools/train.h"
+#include "tools/config/config.h"
+#include "models/train/train.h"
 
 /* Files that must be byte-identical between runs (timing.csv and
    environment.txt hold wall-clock times and dates by design). */
@@ -193,7 +193,7 @@ int main(void)
         cmocka_unit_test(test_cnn_deterministic_winograd),   cmocka_unit_test(test_cnn_deterministic_winograd_f2),
         cmocka_unit_test(test_resnet_deterministic_im2col),  cmocka_unit_test(test_training_learns),
     };
-    /* Under ASan/UBSan (tools/run_tests.sh sets PROBADOR_SANITIZED) training is
+    /* Under ASan/UBSan (tools/scripts/run_tests.sh sets PROBADOR_SANITIZED) training is
        ~10x slower: run the first four, which cover every layer, both models,
        two kernels, resume and the kill; the optimised build runs all eight. */
     const size_t count = getenv("PROBADOR_SANITIZED") ? 4 : sizeof tests / sizeof tests[0];

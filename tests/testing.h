@@ -24,7 +24,7 @@ const char *test_fresh_path(const char *name);
 void test_stderr_begin(void);
 char *test_stderr_end(void);
 /* The probador program the tests run: build/san/probador in the sanitised run
-   (PROBADOR_SANITIZED, set by tools/run_tests.sh), build/probador otherwise. */
+   (PROBADOR_SANITIZED, set by tools/scripts/run_tests.sh), build/probador otherwise. */
 const char *test_probador(void);
 /* Writes text to path, failing the test if it cannot. */
 void test_write_file(const char *path, const char *text);

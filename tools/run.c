@@ -11,14 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tools/atomic_file.h"
+#include "data/atomic_file.h"
 #include "tools/cli.h"
-#include "tools/csv.h"
-#include "tools/env.h"
+#include "tools/report/csv.h"
+#include "models/train/env.h"
 #include "models/checkpoint.h"
-#include "tools/report.h"
-#include "tools/results.h"
-#include "tools/train.h"
+#include "tools/report/report.h"
+#include "tools/report/results.h"
+#include "models/train/train.h"
 
 static const char usage_text[] =
     "usage: probador run EXPERIMENT.yaml [options] [key=value ...]\n"

@@ -8,7 +8,7 @@
  * back, and written again: the two texts must be identical (config.h: the
  * written file re-loads to the same configuration). */
 #include "tests/fuzz/fuzz_common.h"
-#include "tools/config.h"
+#include "tools/config/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

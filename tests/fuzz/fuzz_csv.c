@@ -1,10 +1,10 @@
-/* tests/fuzz/fuzz_csv.c — the reports' CSV reader (tools/csv.c).
+/* tests/fuzz/fuzz_csv.c — the reports' CSV reader (tools/report/csv.c).
  *
  * Input: the whole file.  After a successful csv_load every cell is read as the
  * reports do (csv_num on each, csv_col on the header's names and on one that is
  * absent); the table must be rectangular with a header of cols names. */
 #include "tests/fuzz/fuzz_common.h"
-#include "tools/csv.h"
+#include "tools/report/csv.h"
 
 #include <string.h>
 

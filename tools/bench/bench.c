@@ -1,0 +1,434 @@
+/* tools/bench/bench.c — `probador bench`: the convolution kernel microbenchmark.
+ *
+ * For every layer × pass × thread count it measures BLIS sgemm on the
+ * equivalent GEMM, before and after the kernels (keeping the faster), and for
+ * every kernel: verifies one run against the
+ * float64 reference, warms up, times repeated runs (wall clock, CLOCK_MONOTONIC)
+ * and writes one CSV row.  GFLOP/s always use the direct count 2·N·K·C·R·S·P·Q,
+ * so Winograd's figure is an *effective* rate.  The machine's FMA peak is
+ * measured in the same run, so ratios hold on a noisy, shared machine.
+ */
+#include <blis.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/conv.h"
+#include "kernels/conv_reference.h"
+#include "data/atomic_file.h"
+#include "tools/bench/bench_layers.h"
+#include "tools/bench/blis_configs.h"
+#include "tools/cli.h"
+#include "models/train/env.h"
+#include "tools/bench/peak.h"
+#include "models/train/timing.h"
+
+enum { MAX_LIST = 16 };
+
+
+typedef struct bench_options {
+    const conv_kernel *kernels[MAX_LIST];
+    int num_kernels;
+    conv_pass passes[CONV_NUM_PASSES];
+    int num_passes;
+    int threads[MAX_LIST];
+    int num_threads;
+    int layers[64];
+    int num_layers;
+    int batch, reps, warmup;
+    double max_seconds;   /* stop repeating a row after this long (≥ 3 runs) */
+    const char *out;
+} bench_options;
+
+static const char usage_text[] =
+    "usage: probador bench [options]\n"
+    "  --kernels LIST      comma-separated kernels (default: all: naive,im2col,winograd_f2,winograd)\n"
+    "  --passes LIST       forward,backward_data,backward_weights (default: all)\n"
+    "  --threads LIST      thread counts, e.g. 1,2 (default: 1,2)\n"
+    "  --layers LIST       layer names (default: all; --list shows them)\n"
+    "  --batch N           batch size (default: 128)\n"
+    "  --reps N            timed repetitions per row (default: 10)\n"
+    "  --warmup N          untimed runs before timing (default: 2)\n"
+    "  --max-seconds S     stop repeating a row after S seconds, once 3 runs are timed (default: 2)\n"
+    "  --out PATH          CSV to write (default: reports/data/kernels.csv); context goes to PATH.env\n"
+    "  --list              print the layers and kernels, then exit\n"
+    "  --train             time full training steps instead (probador bench --train --help)\n";
+
+static int usage_error(const char *fmt, const char *arg, const char *known)
+{
+    fprintf(stderr, "probador bench: error: ");
+    fprintf(stderr, fmt, arg);
+    if (known)
+        fprintf(stderr, " (known: %s)", known);
+    fprintf(stderr, "\nprobador bench: note: `probador bench --help` lists the options\n");
+    return 2;
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "probador bench: error: %s expects a whole number from %d to %d, got '%s'\n", opt,
+                lo, hi, s);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static void list_names(char *buf, size_t len, int what)
+{
+    buf[0] = '\0';
+    size_t used = 0;
+    if (what == 0)
+        for (int i = 0; conv_kernels[i]; i++)
+            used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", conv_kernels[i]->name);
+    else
+        for (int i = 0; i < bench_layer_count && used < len; i++)
+            used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", bench_layers[i].name);
+}
+
+/* Splits a comma list and parses each item; returns 0 or 2. */
+static int parse_list(const char *arg, const char *opt, bench_options *o)
+{
+    char known[1024], list[1024], *save = NULL;
+    if (strlen(arg) >= sizeof list)
+        return usage_error("the list given to %s is too long", opt, NULL);
+    strcpy(list, arg);
+    int *count = !strcmp(opt, "--kernels") ? &o->num_kernels
+               : !strcmp(opt, "--passes")  ? &o->num_passes
+               : !strcmp(opt, "--threads") ? &o->num_threads
+                                           : &o->num_layers;
+    *count = 0;
+    for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (*count >= MAX_LIST && strcmp(opt, "--layers") != 0)
+            return usage_error("too many items in %s", opt, NULL);
+        if (!strcmp(opt, "--kernels")) {
+            if (!(o->kernels[*count] = conv_kernel_find(item)))
+                return list_names(known, sizeof known, 0), usage_error("unknown kernel '%s'", item, known);
+        } else if (!strcmp(opt, "--passes")) {
+            if (!conv_pass_parse(item, &o->passes[*count]))
+                return usage_error("unknown pass '%s'", item,
+                                   "forward, backward_data, backward_weights");
+        } else if (!strcmp(opt, "--threads")) {
+            if (parse_int("--threads", item, 1, 64, &o->threads[*count]))
+                return 2;
+        } else {
+            int found = -1;
+            for (int i = 0; i < bench_layer_count; i++)
+                if (!strcmp(bench_layers[i].name, item))
+                    found = i;
+            if (found < 0)
+                return list_names(known, sizeof known, 1), usage_error("unknown layer '%s'", item, known);
+            o->layers[*count] = found;
+        }
+        (*count)++;
+    }
+    if (*count == 0)
+        return usage_error("%s needs at least one item", opt, NULL);
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, bench_options *o)
+{
+    *o = (bench_options){ .batch = 128, .reps = 10, .warmup = 2, .max_seconds = 2.0,
+                          .out = "reports/data/kernels.csv" };
+    for (int i = 0; conv_kernels[i]; i++)
+        o->kernels[o->num_kernels++] = conv_kernels[i];
+    for (int p = 0; p < CONV_NUM_PASSES; p++)
+        o->passes[o->num_passes++] = (conv_pass)p;
+    o->threads[0] = 1, o->threads[1] = 2, o->num_threads = 2;
+    for (int i = 0; i < bench_layer_count; i++)
+        o->layers[o->num_layers++] = i;
+
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            fputs(usage_text, stdout);
+            exit(0);
+        }
+        if (!strcmp(opt, "--list")) {
+            for (int l = 0; l < bench_layer_count; l++) {
+                char s[96];
+                conv_shape cs = bench_layers[l].shape;
+                cs.n = o->batch;
+                printf("layer  %-22s %-34s %s\n", bench_layers[l].name, conv_shape_str(&cs, s, sizeof s),
+                       bench_layers[l].where);
+            }
+            for (int k = 0; conv_kernels[k]; k++)
+                printf("kernel %-22s %s\n", conv_kernels[k]->name, conv_kernels[k]->description);
+            exit(0);
+        }
+        if (i + 1 >= argc)
+            return usage_error("option '%s' needs a value, or is unknown", opt, NULL);
+        char *val = argv[++i];
+        int rc = 0;
+        if (!strcmp(opt, "--kernels") || !strcmp(opt, "--passes") || !strcmp(opt, "--threads") ||
+            !strcmp(opt, "--layers"))
+            rc = parse_list(val, opt, o);
+        else if (!strcmp(opt, "--batch"))
+            rc = parse_int(opt, val, 1, 4096, &o->batch);
+        else if (!strcmp(opt, "--reps"))
+            rc = parse_int(opt, val, 1, 100000, &o->reps);
+        else if (!strcmp(opt, "--warmup"))
+            rc = parse_int(opt, val, 0, 1000, &o->warmup);
+        else if (!strcmp(opt, "--max-seconds")) {
+            char *end;
+            o->max_seconds = strtod(val, &end);
+            if (!*val || *end || !(o->max_seconds > 0))
+                return usage_error("--max-seconds expects a positive number of seconds, got '%s'", val, NULL);
+        } else if (!strcmp(opt, "--out"))
+            o->out = val;
+        else
+            return usage_error("unknown option '%s'", opt, NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- timing ---------------------------------------------------------------- */
+typedef struct timing {
+    int iterations;
+    double median_ms, min_ms, max_ms, cpu_ms;
+} timing;
+
+/* One kernel's measurements for one layer × pass × thread count. */
+typedef struct kernel_row {
+    const conv_kernel *kernel, *ran;
+    size_t ws_bytes;
+    conv_error e;
+    double tol;
+    int verified;
+    timing t;
+} kernel_row;
+
+typedef void (*bench_fn)(void *ctx);
+
+static timing time_runs(bench_fn fn, void *ctx, const bench_options *o)
+{
+    for (int i = 0; i < o->warmup; i++)
+        fn(ctx);
+    double *ms = malloc((size_t)o->reps * sizeof *ms);
+    double cpu = 0, spent = 0;
+    int n = 0;
+    while (n < o->reps && (n < 3 || spent < o->max_seconds)) {
+        double c0 = timing_seconds(CLOCK_PROCESS_CPUTIME_ID), t0 = timing_seconds(CLOCK_MONOTONIC);
+        fn(ctx);
+        double dt = timing_seconds(CLOCK_MONOTONIC) - t0;
+        cpu += timing_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        ms[n++] = dt * 1e3;
+        spent += dt;
+    }
+    const double median = timing_median(ms, n);
+    timing t = { n, median, ms[0], ms[n - 1], cpu * 1e3 / n };
+    free(ms);
+    return t;
+}
+
+typedef struct sgemm_ctx {
+    int m, n, k;
+    const float *a, *b;
+    float *c;
+} sgemm_ctx;
+
+/* C[m][n] = A[m][k] · B[k][n], row-major, one BLIS call on the threads in force. */
+static void run_sgemm(void *p)
+{
+    sgemm_ctx *g = p;
+    float one = 1.0f, zero = 0.0f;
+    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, g->m, g->n, g->k, &one, (float *)g->a, g->k, 1,
+              (float *)g->b, g->n, 1, &zero, g->c, g->n, 1);
+}
+
+/* The GEMM an im2col lowering of this pass performs, as one whole-batch call. */
+static void equivalent_gemm(const conv_shape *cs, conv_pass pass, int *m, int *n, int *k)
+{
+    const int npq = cs->n * conv_out_h(cs) * conv_out_w(cs), crs = cs->c * cs->r * cs->s;
+    if (pass == CONV_FORWARD)
+        *m = cs->k, *n = npq, *k = crs;
+    else if (pass == CONV_BACKWARD_DATA)
+        *m = crs, *n = npq, *k = cs->k;
+    else
+        *m = cs->k, *n = crs, *k = npq;
+}
+
+typedef struct kernel_ctx {
+    const conv_kernel *kernel;
+    const conv_shape *cs;
+    conv_pass pass;
+    const float *a, *b;
+    float *out;
+    void *ws;
+} kernel_ctx;
+
+static void run_kernel(void *p)
+{
+    kernel_ctx *k = p;
+    conv_run(k->kernel, k->cs, k->pass, k->a, k->b, k->out, k->ws);
+}
+
+static void fill_uniform(float *buf, size_t count, unsigned seed)
+{
+    /* a fixed LCG is enough for benchmark inputs in [-1, 1) */
+    uint32_t s = seed * 2654435761u + 1;
+    for (size_t i = 0; i < count; i++) {
+        s = s * 1664525u + 1013904223u;
+        buf[i] = (float)(s >> 8) * 0x1p-23f - 1.0f;
+    }
+}
+
+static void *xalloc(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? (bytes + 63) / 64 * 64 : 64) != 0) {
+        fprintf(stderr, "probador bench: error: out of memory allocating %zu bytes\n", bytes);
+        exit(1);
+    }
+    return p;
+}
+
+/* ---- the benchmark ------------------------------------------------------- */
+int bench_main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--train"))
+            return bench_train_main(argc, argv);
+    bench_options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc;
+    const char *arch = conv_blis_init();
+
+    atomic_file csv;
+    if (!atomic_open(&csv, o.out))
+        return 1;
+    fprintf(csv.f, "name,iterations,real_time,cpu_time,time_unit,kernel,pass,layer,n,c,h,w,k,r,s,stride,pad,"
+                   "threads,median_ms,min_ms,max_ms,gflops,sgemm_gflops,peak_gflops,max_rel_err,tolerance,"
+                   "verified,workspace_bytes,impl\n");
+
+    double peak[MAX_LIST];
+    for (int t = 0; t < o.num_threads; t++) {
+        peak[t] = peak_fma_gflops(o.threads[t], 5);
+        fprintf(stderr, "bench: FMA peak on %d thread(s): %.1f GFLOP/s (BLIS %s, %s)\n", o.threads[t], peak[t],
+                conv_blis_version(), arch);
+    }
+
+    int unverified = 0;
+    for (int li = 0; li < o.num_layers; li++) {
+        const bench_layer *layer = &bench_layers[o.layers[li]];
+        conv_shape cs = layer->shape;
+        cs.n = o.batch;
+        const size_t nx = conv_x_count(&cs), nw = conv_w_count(&cs), ny = conv_y_count(&cs);
+        const size_t nmax = nx > ny ? (nx > nw ? nx : nw) : (ny > nw ? ny : nw);
+        float *x = xalloc(nx * 4), *w = xalloc(nw * 4), *dy = xalloc(ny * 4), *out = xalloc(nmax * 4);
+        double *ref = xalloc(nmax * 8), *mag = xalloc(nmax * 8);
+        fill_uniform(x, nx, 1), fill_uniform(w, nw, 2), fill_uniform(dy, ny, 3);
+
+        for (int pi = 0; pi < o.num_passes; pi++) {
+            const conv_pass pass = o.passes[pi];
+            const float *a = pass == CONV_BACKWARD_DATA ? dy : x;
+            const float *b = pass == CONV_BACKWARD_WEIGHTS ? dy : w;
+            const size_t nout = conv_pass_out_count(&cs, pass);
+            omp_set_num_threads(o.threads[o.num_threads - 1]);
+            conv_reference(&cs, pass, a, b, ref, mag);
+
+            int gm, gn, gk;
+            equivalent_gemm(&cs, pass, &gm, &gn, &gk);
+            float *ga = xalloc((size_t)gm * gk * 4), *gb = xalloc((size_t)gk * gn * 4),
+                  *gc = xalloc((size_t)gm * gn * 4);
+            fill_uniform(ga, (size_t)gm * gk, 4), fill_uniform(gb, (size_t)gk * gn, 5);
+
+            for (int ti = 0; ti < o.num_threads; ti++) {
+                const int threads = o.threads[ti];
+                omp_set_num_threads(threads);
+                bli_thread_set_num_threads(threads);
+                /* sgemm is timed before and after the kernels and the faster median
+                   kept: a transient slowdown of the machine can then only lower the
+                   kernels' ratios to it, never raise them. */
+                sgemm_ctx g = { gm, gn, gk, ga, gb, gc };
+                const timing before = time_runs(run_sgemm, &g, &o);
+
+                kernel_row rows[MAX_LIST];
+                for (int ki = 0; ki < o.num_kernels; ki++) {
+                    kernel_row *kr = &rows[ki];
+                    kr->kernel = o.kernels[ki];
+                    kr->ran = conv_resolve(kr->kernel, &cs, pass);
+                    kr->ws_bytes = conv_workspace_bytes(kr->kernel, &cs);
+                    void *ws = xalloc(kr->ws_bytes);
+                    kernel_ctx kc = { kr->kernel, &cs, pass, a, b, out, ws };
+
+                    for (size_t i = 0; i < nout; i++)   /* verify first: poison, run, compare */
+                        out[i] = NAN;
+                    memset(ws, 0xA5, kr->ws_bytes);
+                    run_kernel(&kc);
+                    kr->e = conv_compare(nout, out, ref, mag);
+                    kr->tol = conv_tolerance(kr->ran, &cs, pass);
+                    kr->verified = kr->e.nonfinite == 0 && kr->e.max_rel <= kr->tol;
+                    if (!kr->verified) {
+                        unverified++;
+                        fprintf(stderr, "probador bench: error: %s %s on %s: max relative error %.3g "
+                                        "exceeds tolerance %.3g at output %zu\n",
+                                kr->kernel->name, conv_pass_name(pass), layer->name, kr->e.max_rel, kr->tol,
+                                kr->e.worst);
+                    }
+                    kr->t = time_runs(run_kernel, &kc, &o);
+                    free(ws);
+                }
+                const timing after = time_runs(run_sgemm, &g, &o);
+                const double sgemm_ms = before.median_ms < after.median_ms ? before.median_ms : after.median_ms;
+                const double sgemm_gflops = conv_flops(&cs) / (sgemm_ms * 1e6);
+
+                for (int ki = 0; ki < o.num_kernels; ki++) {
+                    const kernel_row *kr = &rows[ki];
+                    const timing t = kr->t;
+                    const double gflops = conv_flops(&cs) / (t.median_ms * 1e6);
+                    const char *name = kr->kernel->name;
+                    char impl[64];
+                    snprintf(impl, sizeof impl, "%s%s", kr->ran->name, kr->ran == kr->kernel ? "" : " (fallback)");
+                    fprintf(csv.f,
+                            "%s/%s/%s/threads:%d,%d,%.6f,%.6f,ms,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,"
+                            "%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.3e,%.3e,%d,%zu,%s\n",
+                            name, conv_pass_name(pass), layer->name, threads, t.iterations, t.median_ms, t.cpu_ms,
+                            name, conv_pass_name(pass), layer->name, cs.n, cs.c, cs.h, cs.w, cs.k, cs.r, cs.s,
+                            cs.stride, cs.pad, threads, t.median_ms, t.min_ms, t.max_ms, gflops, sgemm_gflops,
+                            peak[ti], kr->e.max_rel, kr->tol, kr->verified, kr->ws_bytes, impl);
+                    fprintf(stderr, "bench: %-12s %-16s %-22s threads %d: %9.3f ms %7.1f GFLOP/s "
+                                    "(sgemm %6.1f, peak %6.1f) err %.2e %s\n",
+                            name, conv_pass_name(pass), layer->name, threads, t.median_ms, gflops, sgemm_gflops,
+                            peak[ti], kr->e.max_rel, impl);
+                }
+            }
+            free(ga), free(gb), free(gc);
+        }
+        free(x), free(w), free(dy), free(out), free(ref), free(mag);
+    }
+    if (!atomic_commit(&csv))
+        return 1;
+
+    /* context sidecar: PATH.env */
+    char env_path[1100], threads[128] = "";
+    snprintf(env_path, sizeof env_path, "%s.env", o.out);
+    for (int t = 0, used = 0; t < o.num_threads; t++)
+        used += snprintf(threads + used, sizeof threads - used, "%s%d", t ? "," : "", o.threads[t]);
+    atomic_file env;
+    if (!atomic_open(&env, env_path))
+        return 1;
+    env_write(env.f, threads);
+    blis_configs_write(env.f, 1024, 5);
+    fprintf(env.f, "batch: %d\nreps: %d\nwarmup: %d\nmax_seconds: %g\n", o.batch, o.reps, o.warmup,
+            o.max_seconds);
+    if (!atomic_commit(&env))
+        return 1;
+    if (unverified) {
+        fprintf(stderr, "probador bench: error: %d row(s) failed verification; see 'verified' in %s\n",
+                unverified, o.out);
+        return 1;
+    }
+    fprintf(stderr, "bench: wrote %s and %s\n", o.out, env_path);
+    return 0;
+}

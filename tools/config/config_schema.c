@@ -1,0 +1,300 @@
+/* tools/config/config_schema.c — the experiment schema: one table of keys, in the order
+ * config_write prints them, plus look-ups and "did you mean" suggestions.
+ * Adding a key is one row here and one field in exp_config; nothing else. */
+#include "tools/config/config_internal.h"
+#include "tools/config/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const model_names[] = {"cnn", "resnet", NULL};
+static const char *const kernel_names[] = {"naive", "im2col", "winograd", "winograd_f2", NULL};
+static const char *const schedule_names[] = {"constant", "cosine", NULL};
+static const char *const sampling_names[] = {"bilinear", "nearest", NULL};
+static const char *const conv_init_names[] = {"he_normal", "uniform", NULL};
+static const char *const task_names[] = {"classify", "rotation", NULL};
+
+#define FIELD(m) offsetof(exp_config, m), sizeof(((exp_config *)0)->m)
+#define INT_MAX_31 2147483647.0
+
+_Static_assert(sizeof(config_model) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(config_kernel) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(config_schedule) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(config_sampling) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(config_task) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(config_conv_init) == sizeof(int), "enums are stored as int");
+
+const config_key config_schema[] = {
+    {"name", CONFIG_IDENT, FIELD(name), 0, 0, 0, CONFIG_REQUIRED | CONFIG_NOT_IN_VARIANT, NULL, NULL,
+     "the experiment's identifier; names its results folder"},
+    {"description", CONFIG_TEXT, FIELD(description), 0, 0, 0, CONFIG_REQUIRED | CONFIG_NOT_IN_VARIANT, NULL,
+     NULL, "prose: what the experiment is and what it asks; opens its report"},
+    {"model.name", CONFIG_ENUM, FIELD(model.name), 0, 0, 0, 0, model_names, "cnn", "architecture"},
+    {"model.blocks", CONFIG_INT, FIELD(model.blocks), 0, 1, 18, 0, NULL, "3",
+     "resnet: basic blocks per stage (3 = resnet20)"},
+    {"model.width", CONFIG_INT, FIELD(model.width), 0, 4, 256, 0, NULL, "16",
+     "resnet: channels of the first stage, doubled per stage"},
+    {"model.dropout", CONFIG_FLOAT, FIELD(model.dropout), 0, 0, 0.95, 0, NULL, "0.5",
+     "cnn: dropout before the last dense layer"},
+    {"model.conv_init", CONFIG_ENUM, FIELD(model.conv_init), 0, 0, 0, 0, conv_init_names, "he_normal",
+     "convolution weights at the start: he_normal (std sqrt(2/fan_in)) or uniform (±1/sqrt(fan_in), "
+     "PyTorch's default)"},
+    {"kernel", CONFIG_ENUM, FIELD(kernel), 0, 0, 0, 0, kernel_names, "winograd",
+     "convolution algorithm (a declared fallback serves what it cannot)"},
+    {"task", CONFIG_ENUM, FIELD(task), 0, 0, 0, 0, task_names, "classify",
+     "classify: the ten classes; rotation: the self-supervised pretext task (which quarter turn was "
+     "applied; no label used; evaluated on the validation images, never the test set)"},
+    {"data.dir", CONFIG_PATH, FIELD(data.dir), 0, 0, 0, 0, NULL, "/usr/share/datasets/fashion-mnist",
+     "folder of the Fashion-MNIST IDX files"},
+    {"data.train_images", CONFIG_INT, FIELD(data.train_images), 0, 0, 60000, 0, NULL, "0",
+     "training images used; 0 = all that are not held out"},
+    {"data.validation_images", CONFIG_INT, FIELD(data.validation_images), 0, 0, 30000, 0, NULL, "5000",
+     "images held out of the training set for validation"},
+    {"data.test_images", CONFIG_INT, FIELD(data.test_images), 0, 0, 10000, 0, NULL, "0",
+     "test images evaluated; 0 = all"},
+    {"data.per_class", CONFIG_INT, FIELD(data.per_class), 0, 0, 5000, 0, NULL, "0",
+     "label budget: a class-balanced subset of this many training images per class; 0 = off"},
+    {"augmentation.rotation", CONFIG_FLOAT, FIELD(augmentation.rotation), 0, 0, 180, 0, NULL, "0",
+     "random rotation, ± degrees; 0 = off"},
+    {"augmentation.shift", CONFIG_FLOAT, FIELD(augmentation.shift), 0, 0, 14, 0, NULL, "0",
+     "random shift, ± pixels; 0 = off"},
+    {"augmentation.scale", CONFIG_FLOAT_PAIR, FIELD(augmentation.scale), 0, 0.25, 4, 0, NULL, "[1, 1]",
+     "random scale factor range [lo, hi]; [1, 1] = off"},
+    {"augmentation.flip", CONFIG_FLOAT, FIELD(augmentation.flip), 0, 0, 1, 0, NULL, "0",
+     "probability of a horizontal flip; 0 = off"},
+    {"augmentation.sampling", CONFIG_ENUM, FIELD(augmentation.sampling), 0, 0, 0, 0, sampling_names, "bilinear",
+     "how the warp reads the source: bilinear interpolation or the nearest pixel"},
+    {"training.epochs", CONFIG_INT, FIELD(training.epochs), 0, 1, 1000, 0, NULL, "10",
+     "passes over the training images"},
+    {"training.batch", CONFIG_INT, FIELD(training.batch), 0, 1, 4096, 0, NULL, "128",
+     "images per optimiser step"},
+    {"training.learning_rate", CONFIG_FLOAT, FIELD(training.learning_rate), 0, 0, 10, CONFIG_LO_OPEN, NULL,
+     "1e-3", "Adam step size (peak, when scheduled)"},
+    {"training.beta1", CONFIG_FLOAT, FIELD(training.beta1), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.9",
+     "Adam: decay of the first-moment estimate"},
+    {"training.beta2", CONFIG_FLOAT, FIELD(training.beta2), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.999",
+     "Adam: decay of the second-moment estimate"},
+    {"training.epsilon", CONFIG_FLOAT, FIELD(training.epsilon), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1e-8",
+     "Adam: added to the root of the second moment"},
+    {"training.weight_decay", CONFIG_FLOAT, FIELD(training.weight_decay), 0, 0, 1, 0, NULL, "0",
+     "decoupled weight decay (AdamW); 0 = off"},
+    {"training.schedule", CONFIG_ENUM, FIELD(training.schedule), 0, 0, 0, 0, schedule_names, "cosine",
+     "learning-rate schedule after the warm-up"},
+    {"training.warmup_epochs", CONFIG_FLOAT, FIELD(training.warmup_epochs), 0, 0, 1000, 0, NULL, "0",
+     "linear warm-up from 0, in epochs; 0 = none"},
+    {"init.from", CONFIG_TEXT, FIELD(init.from), 0, 0, 0, 0, NULL, NULL,
+     "start from a pretrained trunk: an experiment's name (the checkpoint of its seed-0 run under the "
+     "results root) or a checkpoint path; the classifier head starts fresh; empty = random initialisation"},
+    {"init.freeze_epochs", CONFIG_INT, FIELD(init.freeze_epochs), 0, 0, 1000, 0, NULL, "0",
+     "epochs during which only the head is updated"},
+    {"init.trunk_lr_scale", CONFIG_FLOAT, FIELD(init.trunk_lr_scale), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1",
+     "the trunk's learning rate as a fraction of the head's"},
+    {"seed", CONFIG_INT, FIELD(seed), 0, 0, INT_MAX_31, 0, NULL, "0",
+     "keys every random stream: init, shuffling, augmentation, dropout"},
+    {"threads", CONFIG_INT, FIELD(threads), 0, 1, 64, 0, NULL, "2",
+     "worker threads; results do not depend on it"},
+    {"seeds", CONFIG_INT_LIST, FIELD(seeds), offsetof(exp_config, n_seeds), 0, INT_MAX_31, 0, NULL, "[]",
+     "seeds to run for mean ± spread; [] = just 'seed'"},
+    {"variants", CONFIG_VARIANTS, FIELD(variants), offsetof(exp_config, n_variants), 0, 0, CONFIG_NO_OVERRIDE,
+     NULL, NULL, "ablation: named sets of overrides of the keys above"},
+};
+const int config_schema_len = (int)(sizeof config_schema / sizeof config_schema[0]);
+_Static_assert(sizeof config_schema / sizeof config_schema[0] <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
+
+static const char *enum_name(const char *const *names, int n, int i)
+{
+    return i >= 0 && i < n ? names[i] : "?";
+}
+const char *config_model_name(config_model m)
+{
+    return enum_name(model_names, 2, (int)m);
+}
+const char *config_kernel_name(config_kernel k)
+{
+    return enum_name(kernel_names, 4, (int)k);
+}
+const char *config_schedule_name(config_schedule s)
+{
+    return enum_name(schedule_names, 2, (int)s);
+}
+
+const char *config_task_name(config_task t)
+{
+    return enum_name(task_names, 2, (int)t);
+}
+
+const config_key *config_schema_find(const char *path)
+{
+    for (int i = 0; i < config_schema_len; i++)
+        if (strcmp(config_schema[i].path, path) == 0)
+            return &config_schema[i];
+    return NULL;
+}
+
+bool config_schema_is_section(const char *path)
+{
+    size_t n = strlen(path);
+    for (int i = 0; i < config_schema_len; i++)
+        if (strncmp(config_schema[i].path, path, n) == 0 && config_schema[i].path[n] == '.')
+            return true;
+    return false;
+}
+
+void config_range_text(const config_key *k, char *out, size_t cap)
+{
+    if (k->type == CONFIG_ENUM) {
+        size_t used = 0;
+        out[0] = '\0';
+        for (int i = 0; k->choices[i] && used < cap; i++)
+            used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", k->choices[i]);
+        return;
+    }
+    char lo[32], hi[32];
+    config_format_double(k->lo, lo, sizeof lo);
+    config_format_double(k->hi, hi, sizeof hi);
+    snprintf(out, cap, "%c%s, %s%c", k->flags & CONFIG_LO_OPEN ? '(' : '[', lo, hi,
+             k->flags & CONFIG_HI_OPEN ? ')' : ']');
+}
+
+/* ---- suggestions ---------------------------------------------------------- */
+
+int text_edit_distance(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 100 || lb > 100)
+        return 1000;
+    int row[101];
+    for (int j = 0; j <= lb; j++)
+        row[j] = j;
+    for (int i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* "lr" for "learning_rate" (initials of the words), or "warm" for "warmup_epochs"
+   (a prefix of at least three characters). */
+static bool is_abbreviation(const char *given, const char *cand)
+{
+    size_t n = strlen(given);
+    if (n >= 3 && strncmp(cand, given, n) == 0)
+        return true;
+    if (n < 2 || !strchr(cand, '_'))
+        return false;
+    size_t i = 0;
+    for (const char *p = cand; *p; p++)
+        if (p == cand || p[-1] == '_') {
+            if (i >= n || given[i] != *p)
+                return false;
+            i++;
+        }
+    return i == n;
+}
+
+const char *config_closest(const char *given, const char *const *cands, int n)
+{
+    const char *best = NULL;
+    int best_d = 4;
+    int len = (int)strlen(given);
+    for (int i = 0; i < n; i++) {
+        int d = text_edit_distance(given, cands[i]);
+        if (d < best_d && d < len) {
+            best_d = d;
+            best = cands[i];
+        }
+    }
+    for (int i = 0; i < n && !best; i++)
+        if (is_abbreviation(given, cands[i]))
+            best = cands[i];
+    return best;
+}
+
+static const char *last_part(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : path;
+}
+
+/* The component of `path` right after `section` ("" = top level), into out. */
+static bool child_of(const char *path, const char *section, char *out, size_t cap)
+{
+    size_t n = strlen(section);
+    if (n) {
+        if (strncmp(path, section, n) != 0 || path[n] != '.')
+            return false;
+        path += n + 1;
+    }
+    size_t len = strcspn(path, ".");
+    if (len >= cap)
+        return false;
+    memcpy(out, path, len);
+    out[len] = '\0';
+    return true;
+}
+
+void config_schema_suggest_child(const char *section, const char *given, char *out, size_t cap)
+{
+    char names[CONFIG_MAX_KEYS][64];
+    const char *cands[CONFIG_MAX_KEYS];
+    int n = 0;
+    for (int i = 0; i < config_schema_len; i++)
+        if (child_of(config_schema[i].path, section, names[n], sizeof names[n])) {
+            cands[n] = names[n];
+            n++;
+        }
+    const char *best = config_closest(given, cands, n);
+    if (best) {
+        snprintf(out, cap, "%s", best);
+        return;
+    }
+    /* a key of another section, e.g. 'epochs' at the top for 'training.epochs' */
+    for (int i = 0; i < config_schema_len; i++)
+        cands[i] = last_part(config_schema[i].path);
+    best = config_closest(given, cands, config_schema_len);
+    out[0] = '\0';
+    for (int i = 0; best && i < config_schema_len; i++)
+        if (cands[i] == best)
+            snprintf(out, cap, "%s", config_schema[i].path);
+}
+
+void config_schema_suggest_path(const char *given, char *out, size_t cap)
+{
+    const char *cands[CONFIG_MAX_KEYS];
+    for (int i = 0; i < config_schema_len; i++)
+        cands[i] = config_schema[i].path;
+    const char *best = config_closest(given, cands, config_schema_len);
+    if (!best) {
+        /* same section, nearest leaf ("training.lr"), or any section's leaf ("epochs") */
+        const char *dot = strrchr(given, '.');
+        char section[64] = "";
+        if (dot && (size_t)(dot - given) < sizeof section)
+            memcpy(section, given, (size_t)(dot - given)), section[dot - given] = '\0';
+        const char *leaves[CONFIG_MAX_KEYS];
+        int idx[CONFIG_MAX_KEYS], n = 0;
+        for (int i = 0; i < config_schema_len; i++) {
+            const char *p = config_schema[i].path;
+            size_t sl = strlen(section);
+            bool same = dot ? strncmp(p, section, sl) == 0 && p[sl] == '.' && !strchr(p + sl + 1, '.') : true;
+            if (same) {
+                leaves[n] = last_part(p);
+                idx[n++] = i;
+            }
+        }
+        const char *leaf = config_closest(last_part(given), leaves, n);
+        for (int j = 0; leaf && j < n; j++)
+            if (leaves[j] == leaf)
+                best = config_schema[idx[j]].path;
+    }
+    snprintf(out, cap, "%s", best ? best : "");
+}

@@ -1,0 +1,194 @@
+/* tools/report/report_figures.c — learning curves, ablation bars and the confusion
+ * heat map of an experiment report (see the header; the gallery is in
+ * tools/report/report_gallery.c). */
+#include "tools/report/report_figures.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/report/report.h"
+
+static FILE *open_data(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "%s: error: cannot write the chart's data: %s\n", path, strerror(errno));
+    return f;
+}
+
+static int close_data(FILE *f, const char *path)
+{
+    if (fclose(f) == 0)
+        return 0;
+    fprintf(stderr, "%s: error: cannot write the chart's data (disk full?)\n", path);
+    return -1;
+}
+
+/* "3 seeds", or "the seeds of each variant" when they differ. */
+static void seeds_text(const exp_results *r, char *buf, size_t len)
+{
+    if (r->uniform_seeds)
+        snprintf(buf, len, "%d seed%s", r->uniform_seeds, r->uniform_seeds > 1 ? "s" : "");
+    else
+        snprintf(buf, len, "the seeds of each variant"); /* no ' : gnuplot quotes with it */
+}
+
+int figure_curves(const exp_results *r, const char *work, const char *png)
+{
+    char dat[1200], names[CONFIG_MAX_VARIANTS * CONFIG_NAME_MAX] = "", params[8192];
+    snprintf(dat, sizeof dat, "%s-curves.dat", work);
+    FILE *f = open_data(dat);
+    if (!f)
+        return -1;
+    int max_epochs = 1;
+    for (int g = 0; g < r->n_groups; g++) {
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", g ? " " : "",
+                 results_label(r, g));
+        int epochs = 0;
+        for (int k = 0; k < r->groups[g].n_seeds; k++)
+            if (results_run(r, g, k)->epochs > epochs)
+                epochs = results_run(r, g, k)->epochs;
+        max_epochs = epochs > max_epochs ? epochs : max_epochs;
+        fprintf(f, "# %s: epoch, validation accuracy (%%), training loss; mean over its seeds\n",
+                results_label(r, g));
+        for (int e = 0; e < epochs; e++) {
+            double acc = 0, loss = 0;
+            int n = 0;
+            for (int k = 0; k < r->groups[g].n_seeds; k++) {
+                const run_result *run = results_run(r, g, k);
+                if (e < run->epochs) {
+                    acc += 100 * csv_num(&run->curve, e, run->curve_val_accuracy);
+                    loss += csv_num(&run->curve, e, run->curve_train_loss);
+                    n++;
+                }
+            }
+            fprintf(f, "%d %.6f %.6f\n", e + 1, acc / n, loss / n);
+        }
+        fprintf(f, "\n\n"); /* the next gnuplot data block (index) */
+    }
+    if (close_data(f, dat))
+        return -1;
+    char over[64];
+    seeds_text(r, over, sizeof over);
+    snprintf(
+        params, sizeof params,
+        "datafile='%s'; outfile='%s'; charttitle='%s: learning curves, mean over %s'; names='%s'; xstep=%d; "
+        "maxepoch=%d",
+        dat, png, r->config->name, over, names, max_epochs > 20 ? (max_epochs + 19) / 20 : 1, max_epochs);
+    return report_gnuplot("tools/report/curves.gp", params);
+}
+
+int figure_ablation(const exp_results *r, const char *work, const char *png)
+{
+    char dat[1200], seeds[1200], params[8192];
+    snprintf(dat, sizeof dat, "%s-ablation.dat", work);
+    snprintf(seeds, sizeof seeds, "%s-ablation-seeds.dat", work);
+    FILE *f = open_data(dat), *s = f ? open_data(seeds) : NULL;
+    if (!s) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    fprintf(f, "# group, variant, mean test accuracy (%%), sample sd (0 for one run)\n");
+    fprintf(s, "# group (offset per seed), test accuracy (%%) of one seed\n");
+    for (int g = 0; g < r->n_groups; g++) {
+        group_summary gs;
+        results_summarise(r, g, &gs);
+        const double sd = isnan(gs.accuracy_sd) ? 0 : gs.accuracy_sd;
+        fprintf(f, "%d \"%s\" %.6f %.6f\n", g, results_label(r, g), gs.accuracy_mean, sd);
+        lo = fmin(lo, gs.accuracy_mean - sd), hi = fmax(hi, gs.accuracy_mean + sd);
+        for (int k = 0; k < r->groups[g].n_seeds; k++) {
+            const double acc = 100 * results_run(r, g, k)->accuracy;
+            fprintf(s, "%.4f %.6f\n", g + 0.1 * (k - (r->groups[g].n_seeds - 1) / 2.0), acc);
+            lo = fmin(lo, acc), hi = fmax(hi, acc);
+        }
+    }
+    const int rc = close_data(s, seeds) | close_data(f, dat);
+    if (rc)
+        return -1;
+    /* the interesting differences are small: zoom in on them, and say so */
+    const double span = fmax(hi - lo, 1);
+    const double ylo = fmax(0, floor(lo - 0.4 * span)), yhi = fmin(100, ceil(hi + 0.2 * span));
+    char over[64];
+    seeds_text(r, over, sizeof over);
+    snprintf(
+        params, sizeof params,
+        "datafile='%s'; seedsfile='%s'; outfile='%s'; charttitle='%s: %s accuracy per variant, mean ± 1 sd "
+        "over %s (the axis starts at %.0f %%)'; ylo=%.0f; yhi=%.0f; ngroups=%d",
+        dat, seeds, png, r->config->name, r->runs[0].task == CONFIG_TASK_ROTATION ? "pretext" : "test", over,
+        ylo, ylo, yhi, r->n_groups);
+    return report_gnuplot("tools/report/ablation.gp", params);
+}
+
+int figure_series(const exp_results *r, const exp_series *s, const char *work, const char *png)
+{
+    char dat[1200], names[CONFIG_MAX_VARIANTS * CONFIG_NAME_MAX] = "", params[8192];
+    snprintf(dat, sizeof dat, "%s-series.dat", work);
+    FILE *f = open_data(dat);
+    if (!f)
+        return -1;
+    double xlo = INFINITY, xhi = -INFINITY, lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < s->n_series; i++) {
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? " " : "", s->series[i]);
+        fprintf(f, "# %s: training images, mean accuracy (%%), sample sd (0 for one run), runs\n",
+                s->series[i]);
+        for (int x = 0; x < s->n_suffixes; x++) {
+            const int g = s->group[i][x];
+            if (g < 0)
+                continue;
+            group_summary gs;
+            results_summarise(r, g, &gs);
+            const double sd = isnan(gs.accuracy_sd) ? 0 : gs.accuracy_sd;
+            fprintf(f, "%.1f %.6f %.6f %d\n", gs.train_images_mean, gs.accuracy_mean, sd, gs.runs);
+            xlo = fmin(xlo, gs.train_images_mean), xhi = fmax(xhi, gs.train_images_mean);
+            lo = fmin(lo, gs.accuracy_mean - sd), hi = fmax(hi, gs.accuracy_mean + sd);
+        }
+        fprintf(f, "\n\n"); /* the next gnuplot data block (index) */
+    }
+    if (close_data(f, dat))
+        return -1;
+    char ticks[CONFIG_MAX_VARIANTS * 24] = ""; /* the suffixes' training images label the axis */
+    for (int x = 0; x < s->n_suffixes; x++)
+        snprintf(ticks + strlen(ticks), sizeof ticks - strlen(ticks), "%s%.0f", x ? " " : "",
+                 s->train_images[x]);
+    const double span = fmax(hi - lo, 1);
+    const bool pretext = r->runs[0].task == CONFIG_TASK_ROTATION;
+    snprintf(
+        params, sizeof params,
+        "datafile='%s'; outfile='%s'; charttitle='%s: %s accuracy against training-set size, mean ± 1 sd "
+        "over the seeds of each variant (no bar: a single run)'; names='%s'; ylabel='%s accuracy (%%)'; "
+        "xticks='%s'; xlo=%.1f; xhi=%.1f; ylo=%.0f; yhi=%.0f",
+        dat, png, r->config->name, pretext ? "pretext" : "test", names, pretext ? "pretext" : "test", ticks,
+        xlo / 1.6, xhi * 1.6, fmax(0, floor(lo - 0.15 * span)), fmin(100, ceil(hi + 0.15 * span)));
+    return report_gnuplot("tools/report/series.gp", params);
+}
+
+int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classes, const char *const *names,
+                     const char *title, const char *work, const char *png)
+{
+    char dat[1200], params[8192];
+    snprintf(dat, sizeof dat, "%s-confusion.dat", work);
+    FILE *f = open_data(dat);
+    if (!f)
+        return -1;
+    fprintf(f, "# predicted, true, share of the true class, count\n");
+    for (int i = 0; i < classes; i++) {
+        int64_t row = 0;
+        for (int j = 0; j < classes; j++)
+            row += m[i][j];
+        for (int j = 0; j < classes; j++)
+            fprintf(f, "%d %d %.6f %lld\n", j, i, row ? (double)m[i][j] / row : 0.0, (long long)m[i][j]);
+        fprintf(f, "\n");
+    }
+    if (close_data(f, dat))
+        return -1;
+    int len = snprintf(params, sizeof params, "datafile='%s'; outfile='%s'; charttitle='%s'; nclasses=%d",
+                       dat, png, title, classes);
+    for (int c = 0; c < classes; c++)
+        len += snprintf(params + len, sizeof params - (size_t)len, "; n%d='%s'", c, names[c]);
+    return report_gnuplot("tools/report/confusion.gp", params);
+}

@@ -1,0 +1,37 @@
+/* tools/report/report_figures.h — the charts of an experiment report.  Each writes its
+ * data under `work` (a path prefix such as "build/report/cnn") and renders a
+ * PNG with a gnuplot script in tools/ (pngcairo, DejaVu Sans, the house colours
+ * of tools/report/bars.gp).  0, or -1 with an error printed. */
+#ifndef PROBADOR_TOOLS_REPORT_FIGURES_H
+#define PROBADOR_TOOLS_REPORT_FIGURES_H
+
+#include <stdint.h>
+
+#include "tools/report/confusion.h"
+#include "tools/report/results.h"
+
+/* Validation accuracy and training loss per epoch, one line per group: the
+   mean over its seeds (tools/report/curves.gp). */
+int figure_curves(const exp_results *r, const char *work, const char *png);
+/* Mean test accuracy per group, ±1 sd error bars, every seed as a point
+   (tools/report/ablation.gp). */
+int figure_ablation(const exp_results *r, const char *work, const char *png);
+/* Mean accuracy of each variant against the mean training images of its runs
+   (log scale), one line per series of *s, ±1 sd error bars where a variant
+   has several runs (tools/report/series.gp). */
+int figure_series(const exp_results *r, const exp_series *s, const char *work, const char *png);
+/* Heat map of m[true][predicted] (classes × classes), colour = share of the
+   row, counts printed, names[] on both axes (tools/report/confusion.gp). */
+int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classes, const char *const *names,
+                     const char *title, const char *work, const char *png);
+
+enum { GALLERY_PER_PAIR = 8 };
+/* Misclassified test images of `group` for each pair, one row per pair: up to
+   GALLERY_PER_PAIR images from its runs' misclassified lists, first seed first,
+   each in test-index order, every image once; read from the test split in the
+   first run's data.dir (tools/report/gallery.gp, tools/report/report_gallery.c).  shown[p]
+   receives how many images row p got. */
+int figure_gallery(const exp_results *r, int group, const confusion_pair *pairs, int n_pairs,
+                   const char *work, const char *png, int *shown);
+
+#endif
