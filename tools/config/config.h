@@ -55,6 +55,22 @@ typedef struct config_variant {
     char set[CONFIG_MAX_SETS][CONFIG_SET_MAX];
 } config_variant;
 
+/* The report: section: what the experiment's report and the index show,
+   declared rather than inferred from variant names. */
+#define CONFIG_REPORT_MAX 8
+typedef enum config_index_rows {
+    CONFIG_INDEX_NONE, /* not in the index's headline table */
+    CONFIG_INDEX_BASE, /* the base configuration's row */
+    CONFIG_INDEX_ALL,  /* every variant's row, in file order (arms side by side) */
+} config_index_rows;
+typedef struct config_report {
+    config_index_rows index;
+    int n_series; /* series: variant-name prefixes; "scratch" gathers scratch_600, scratch_all, ... */
+    char series[CONFIG_REPORT_MAX][CONFIG_NAME_MAX];
+    int n_confusion; /* confusion: the variants whose confusion matrix is drawn; none = the first */
+    char confusion[CONFIG_REPORT_MAX][CONFIG_NAME_MAX];
+} config_report;
+
 /* Fully resolved, defaults filled; see the schema (or config_write's output) for
    each key's meaning, range and default. */
 typedef struct exp_config {
@@ -100,6 +116,7 @@ typedef struct exp_config {
     int seeds[CONFIG_MAX_SEEDS];
     int n_variants;
     config_variant variants[CONFIG_MAX_VARIANTS];
+    config_report report;
 } exp_config;
 
 /* Zeroes the whole struct, then sets every default (name and description,
