@@ -211,7 +211,7 @@ static void set_vars(const report_ctx *x, tmpl_vars *v)
         worst = s[g].accuracy_mean < s[worst].accuracy_mean ? g : worst;
     }
     char buf[4096];
-    tmpl_set(v, "experiment", "%s", r->config->name);
+    tmpl_set(v, "experiment", "%s", r->config->run.name);
     tmpl_set(v, "runs", "%d", r->n_runs);
     tmpl_set(v, "total_minutes", "%.1f", total_seconds(r) / 60);
     tmpl_set(v, "train_images", "%lld", (long long)first->train_images);
@@ -693,8 +693,8 @@ static int make_view(report_ctx *x, confusion_view *cv)
             fprintf(stderr,
                     "%s: error: %d classes (task %s), but %s has %d (task %s); the runs of one variant "
                     "must be of one task\n",
-                    run->dir, run->classes, config_task_name(run->task), first->dir, first->classes,
-                    config_task_name(first->task));
+                    run->dir, run->classes, run_task_name(run->task), first->dir, first->classes,
+                    run_task_name(first->task));
             return -1;
         }
         for (int i = 0; i < METRIC_CLASSES; i++)
@@ -724,7 +724,7 @@ static int render(report_ctx *x, const char *yaml)
 {
     const exp_results *r = x->r;
     char work[1200], fig_dir[1200], md[1300], rel[3][300], png[3][1600], tmpl[1300];
-    snprintf(x->name, sizeof x->name, "%s", r->config->name);
+    snprintf(x->name, sizeof x->name, "%s", r->config->run.name);
     x->template_path = find_template(yaml, tmpl, sizeof tmpl);
     snprintf(fig_dir, sizeof fig_dir, "%s/figures", x->out_dir);
     snprintf(md, sizeof md, "%s/%s.md", x->out_dir, x->name);
@@ -738,7 +738,7 @@ static int render(report_ctx *x, const char *yaml)
         return -1;
 
     const run_result *first = results_run(r, 0, 0);
-    x->pretext = first->task == CONFIG_TASK_ROTATION;
+    x->pretext = first->task == RUN_TASK_ROTATION;
     x->eval = x->pretext ? "validation" : "test";
     x->has_series = results_series(r, &x->series);
     /* the confusion matrices: every variant named *_all, or else the first group */

@@ -53,14 +53,14 @@ static void augmentation_text(const exp_config *c, char *buf, size_t len)
 #define PART(...)                                                                                            \
     (n += (size_t)snprintf(buf + n, len - n, "%s", n ? ", " : ""),                                           \
      n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__))
-    if (c->augmentation.rotation > 0)
-        PART("rotation ±%g°", c->augmentation.rotation);
-    if (c->augmentation.shift > 0)
-        PART("shift ±%g px", c->augmentation.shift);
-    if (c->augmentation.scale[0] != 1 || c->augmentation.scale[1] != 1)
-        PART("scale %g–%g", c->augmentation.scale[0], c->augmentation.scale[1]);
-    if (c->augmentation.flip > 0)
-        PART("flip %g", c->augmentation.flip);
+    if (c->run.augmentation.rotation > 0)
+        PART("rotation ±%g°", c->run.augmentation.rotation);
+    if (c->run.augmentation.shift > 0)
+        PART("shift ±%g px", c->run.augmentation.shift);
+    if (c->run.augmentation.scale[0] != 1 || c->run.augmentation.scale[1] != 1)
+        PART("scale %g–%g", c->run.augmentation.scale[0], c->run.augmentation.scale[1]);
+    if (c->run.augmentation.flip > 0)
+        PART("flip %g", c->run.augmentation.flip);
 #undef PART
     if (!n)
         snprintf(buf, len, "none");

@@ -224,7 +224,7 @@ static int load_mistakes(run_result *run)
             count[v[1]][v[2]]++;
         run->mistakes[i] = (run_mistake){ (int)v[0], (int)v[1], (int)v[2] };
     }
-    for (int i = 0; i < METRIC_CLASSES && !rc && run->task == CONFIG_TASK_CLASSIFY; i++)
+    for (int i = 0; i < METRIC_CLASSES && !rc && run->task == RUN_TASK_CLASSIFY; i++)
         for (int j = 0; j < METRIC_CLASSES && !rc; j++)
             if (count[i][j] != (i == j ? 0 : run->confusion[i][j])) {
                 fprintf(stderr,
@@ -245,8 +245,8 @@ static int load_config(run_result *run)
     exp_config *c = malloc(sizeof *c);
     const int rc = config_load(path, c);
     if (rc == 0) {
-        snprintf(run->data_dir, sizeof run->data_dir, "%s", c->data.dir);
-        run->task = c->task;
+        snprintf(run->data_dir, sizeof run->data_dir, "%s", c->run.data.dir);
+        run->task = c->run.task;
     }
     free(c);
     return rc;
@@ -275,7 +275,7 @@ static int load_run(const exp_results *r, run_result *run)
         fprintf(stderr,
                 "%s: error: no results of experiment %s%s%s, seed %d (%s); run `%s`, or `%s` for "
                 "every run\n",
-                run->dir, r->config->name, run->variant[0] ? ", variant " : "", run->variant, run->seed, why,
+                run->dir, r->config->run.name, run->variant[0] ? ", variant " : "", run->variant, run->seed, why,
                 cmd, all);
         char partial[1300];
         snprintf(partial, sizeof partial, "%s.partial", run->dir);
@@ -321,7 +321,7 @@ int results_load(const char *yaml, const char *root, exp_results *r)
             run_result *run = results_run(r, g, k);
             run->variant = results_variant(r, g);
             run->seed = r->groups[g].seeds[k];
-            results_run_dir(root, r->config->name, run->variant, run->seed, run->dir, sizeof run->dir);
+            results_run_dir(root, r->config->run.name, run->variant, run->seed, run->dir, sizeof run->dir);
             if (load_run(r, run)) /* go on: report every missing run at once */
                 status = -1;
         }
@@ -425,5 +425,5 @@ bool results_series(const exp_results *r, exp_series *s)
 
 const char *results_class_name(const run_result *run, int k)
 {
-    return run->task == CONFIG_TASK_ROTATION ? pretext_class_name(k) : fmnist_class_name(k);
+    return run->task == RUN_TASK_ROTATION ? pretext_class_name(k) : fmnist_class_name(k);
 }

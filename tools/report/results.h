@@ -40,7 +40,7 @@ typedef struct run_result {
     const char *variant; /* "" for the base experiment */
     int seed;
     char dir[1200];   /* ROOT/NAME/[VARIANT/]seedS */
-    config_task task; /* of its config.yaml: classify, or the rotation pretext */
+    int task; /* run_task */ /* of its config.yaml: classify, or the rotation pretext */
     int classes;      /* of its confusion matrix: 10, or 4 quarter turns */
     int epochs;
     int64_t train_images;     /* per epoch */
