@@ -10,7 +10,7 @@
  *   y[n][k][p][q] = Σ_{c,r,s} x[n][c][p·stride − pad + r][q·stride − pad + s] · w[k][c][r][s]
  * (out-of-range input positions read as zero).
  *
- * Contract of every kernel (see STYLE.md):
+ * Contract of every kernel:
  *   - forward, backward_data and backward_weights OVERWRITE their output
  *     (y, dx, dw); they never accumulate into it and never read it first.
  *   - kernels never allocate: the caller passes a workspace of at least
@@ -21,6 +21,10 @@
  *     pass for that shape.  When it is false the caller runs `fallback` instead
  *     (resolve it with conv_resolve) and records the name of what ran.  A
  *     kernel's functions may assume supports() held.
+ *   - tolerance(cs, pass) bounds the error of the kernel's own algorithm
+ *     against the float64 reference (kernels/conv_reference.h); tests/test_conv.c
+ *     checks every registered kernel against it on an awkward shape table.
+ *   - no member is NULL.
  */
 #ifndef PROBADOR_KERNELS_CONV_H
 #define PROBADOR_KERNELS_CONV_H
@@ -56,6 +60,11 @@ struct conv_kernel {
     void (*backward_data)(const conv_shape *cs, const float *dy, const float *w, float *dx, void *ws);
     /* x[N][C][H][W], dy[N][K][P][Q] -> dw[K][C][R][S] */
     void (*backward_weights)(const conv_shape *cs, const float *x, const float *dy, float *dw, void *ws);
+    /* The largest error, relative to Σ|terms| (see kernels/conv_reference.h),
+       accepted from this kernel's own algorithm on cs for pass: the tests fail
+       above it and the benchmark marks the row unverified.  Only asked of the
+       kernel that ran, so it may assume supports(cs, pass) held. */
+    double (*tolerance)(const conv_shape *cs, conv_pass pass);
 };
 
 /* ---- shape arithmetic ---------------------------------------------------- */
