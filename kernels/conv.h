@@ -25,6 +25,15 @@
  *     against the float64 reference (kernels/conv_reference.h); tests/test_conv.c
  *     checks every registered kernel against it on an awkward shape table.
  *   - no member is NULL.
+ *
+ * Adding a kernel takes two files: kernels/conv_NEW.c, which defines
+ *   const conv_kernel conv_NEW = { .name = "NEW", ... };
+ * with every member set, and one line in the registry in
+ * kernels/conv_registry.c (its extern declaration beside it).  The registry's
+ * order is the order every list of kernels is printed in (--help, --list,
+ * error messages); the benchmark and the tests take their kernels from it, so
+ * tests/test_conv.c checks a new kernel like the others with no change.
+ * Tests may add a kernel at run time with conv_kernel_register().
  */
 #ifndef PROBADOR_KERNELS_CONV_H
 #define PROBADOR_KERNELS_CONV_H
@@ -90,14 +99,32 @@ const char *conv_pass_name(conv_pass pass);   /* "forward", "backward_data", "ba
 bool conv_pass_parse(const char *name, conv_pass *out);
 
 /* ---- kernels ------------------------------------------------------------- */
+/* The built-in kernels the models and tests name directly.  A kernel added
+   later needs no declaration here (see "Adding a kernel" above). */
 extern const conv_kernel conv_naive;
 extern const conv_kernel conv_im2col;
 extern const conv_kernel conv_winograd;     /* F(4x4,3x3) */
 extern const conv_kernel conv_winograd_f2;  /* F(2x2,3x3) */
 
-/* All kernels, in report order, NULL-terminated. */
-extern const conv_kernel *const conv_kernels[];
-const conv_kernel *conv_kernel_find(const char *name);   /* NULL if unknown */
+/* ---- the registry ---------------------------------------------------------- */
+/* Every kernel, built-in ones first (naive, im2col, winograd, winograd_f2),
+   then those added by conv_kernel_register(), in the order added.  Iterate
+   with `for (int i = 0; i < conv_kernel_count(); i++) conv_kernel_at(i)`. */
+enum { CONV_KERNEL_CAPACITY = 16 };   /* kernels the registry holds at most */
+
+int conv_kernel_count(void);
+/* The i-th kernel; NULL when i is outside 0..conv_kernel_count()-1. */
+const conv_kernel *conv_kernel_at(int i);
+/* The kernel called `name`; NULL if there is none, with a message in err
+   naming the valid ones ("unknown convolution kernel 'x'; expected one of
+   naive, im2col, winograd, winograd_f2"). */
+const conv_kernel *conv_kernel_find(const char *name, char *err, size_t errlen);
+/* Appends k (which must outlive its use) to the registry.  Returns 0, or -1
+   with a message in err when k or one of its members is NULL, its name is
+   empty or already taken, its fallback is neither k itself nor registered,
+   or the registry already holds CONV_KERNEL_CAPACITY kernels.  Not
+   thread-safe: register before any thread looks kernels up. */
+int conv_kernel_register(const conv_kernel *k, char *err, size_t errlen);
 
 /* The kernel that actually runs `pass` on `cs` when `k` is asked for:
    k itself if it supports the shape, else its fallback chain. */
