@@ -1,8 +1,12 @@
-/* tests/test_util.c — helpers shared by the cmocka test binaries. */
+/* tests/testing.c — helpers shared by the cmocka test binaries, and how every
+   test binary starts: from the repository root. */
 #include "tests/testing.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +140,52 @@ char *test_read_file(const char *path)
 {
     long len;
     return test_read_bytes(path, &len);
+}
+
+/* ---- start-up: the repository root as working directory -------------------- */
+
+/* Whether dir is a repository root: the directory holding tests/testing.h. */
+static bool is_repository_root(const char *dir)
+{
+    char marker[PATH_MAX + 32];
+    snprintf(marker, sizeof marker, "%s/tests/testing.h", dir);
+    return access(marker, F_OK) == 0;
+}
+
+/* The nearest directory above the binary at exe that is a repository root: a
+   test binary lives in BUILD/tests/ or BUILD/san/tests/ of its own clone. */
+static bool root_above(const char *exe, char *dir, size_t size)
+{
+    snprintf(dir, size, "%s", exe);
+    for (char *slash = strrchr(dir, '/'); slash && slash != dir; slash = strrchr(dir, '/')) {
+        *slash = '\0';
+        if (is_repository_root(dir))
+            return true;
+    }
+    return false;
+}
+
+/* Runs before main (and so before any test opens experiments/..., build/...):
+   the tests name files relative to the repository root, whatever directory the
+   binary was started from.  The root is found from the binary's own path at run
+   time, never compiled in, so a clone that moved still finds itself; a binary
+   built outside its clone (BUILD=/elsewhere) runs from the root only. */
+__attribute__((constructor)) static void test_enter_repository_root(void)
+{
+    char exe[PATH_MAX] = "", root[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    if (root_above(exe, root, sizeof root)) {
+        if (chdir(root) != 0) {
+            fprintf(stderr, "%s: error: cannot enter the repository root %s: %s\n", exe, root,
+                    strerror(errno));
+            exit(1);
+        }
+    } else if (!is_repository_root(".")) {
+        fprintf(stderr,
+                "%s: error: cannot find the repository root (a directory holding tests/testing.h) above the "
+                "binary nor in the current directory; run the test from the repository root\n",
+                exe[0] ? exe : program_invocation_short_name);
+        exit(1);
+    }
 }

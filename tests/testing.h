@@ -1,4 +1,13 @@
-/* tests/testing.h — helpers shared by the cmocka test binaries. */
+/* tests/testing.h — helpers shared by the cmocka test binaries.
+ *
+ * tests/testing.c, linked into every test binary, also decides how each starts:
+ *
+ * - Working directory: before main, the binary changes to its repository's root,
+ *   the nearest directory above the binary itself (/proc/self/exe, which lives in
+ *   build/tests/ or build/san/tests/) that holds tests/testing.h; failing that, the
+ *   current directory if it is a root.  So `cd /tmp && ~/probador/build/tests/test_config`
+ *   works, and tests name files relative to the root (experiments/cnn.yaml,
+ *   build/probador).  A relative PROBADOR_TEST_TMP is relative to the root too. */
 #ifndef PROBADOR_TESTS_TESTING_H
 #define PROBADOR_TESTS_TESTING_H
 
