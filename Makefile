@@ -1,6 +1,6 @@
 # probador — build, test, benchmark and reproduce.  See README.md.
 #
-# Knobs (override on the command line):  make CC=clang THREADS=1 TUNE=znver3
+# Knobs (override on the command line):  make CC=clang TUNE=znver3
 # Tests (make test):  T=conv,winograd  F='*tolerance*'  SAN=0  (see the test section)
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -8,16 +8,10 @@
 ifeq ($(origin CC),default)
 CC := gcc
 endif
-THREADS ?= 2
 ARCH    ?= x86-64-v4
 TUNE    ?= generic
 BUILD   ?= build
 CFLAGS  ?= -O3 -g
-
-ifeq ($(filter-out 1 2 3 4 5 6 7 8,$(THREADS)),)
-else
-$(error THREADS must be a number of threads from 1 to 8, got '$(THREADS)')
-endif
 
 # The build target, fixed so that every x86-64 machine with AVX-512 computes
 # the same bits (docs/DETERMINISM.md).  ARCH picks the instruction set (one
