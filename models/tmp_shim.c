@@ -6,8 +6,3 @@ void model_desc_canonical(model_desc *d)
 {
     if (!strcmp(d->name, "cnn")) d->blocks = d->width = 0; else d->dropout = 0;
 }
-const conv_kernel *conv_kernel_at(int i)
-{
-    const conv_kernel *k[] = { &conv_naive, &conv_im2col, &conv_winograd, &conv_winograd_f2 };
-    return i >= 0 && i < 4 ? k[i] : NULL;
-}

@@ -5,5 +5,4 @@
 typedef struct model_type { const char *name; } model_type;
 const model_type *model_type_at(int i);
 void model_desc_canonical(model_desc *d);
-const conv_kernel *conv_kernel_at(int i);
 #endif

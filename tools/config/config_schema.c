@@ -3,6 +3,7 @@
  * Adding a key is one row here and one field in exp_config; nothing else. */
 #include "tools/config/config_internal.h"
 #include "tools/config/text.h"
+#include "kernels/conv.h"
 #include "models/train_math.h"
 
 #include <stdlib.h>
@@ -17,8 +18,8 @@ static const char *model_choice(int i)
 }
 static const char *kernel_choice(int i)
 {
-    static const char *const names[] = {"naive", "im2col", "winograd", "winograd_f2"};
-    return i >= 0 && i < 4 ? names[i] : NULL;
+    const conv_kernel *k = conv_kernel_at(i);
+    return k ? k->name : NULL;
 }
 static const char *sampling_choice(int i)
 {
