@@ -92,6 +92,59 @@ static void expect_override_error(exp_config *c, const char *assignment, const c
     free(before);
 }
 
+/* ---- the report: section ------------------------------------------------------ */
+
+#define TWO_ARMS                                                                                             \
+    "variants:\n  - {name: scratch_600, set: {data.train_images: 600}}\n"                                   \
+    "  - {name: finetune_600, set: {data.train_images: 600}}\n"
+
+static void test_report_section(void **state)
+{
+    exp_config *c = new_config();
+    const char *path;
+    char *err;
+    assert_int_equal(load_text("report.yaml", HEAD TWO_ARMS "report:\n  index: all\n  series: [scratch, finetune]\n"
+                                                             "  confusion: [finetune_600]\n",
+                               &path, &err, c),
+                     0);
+    free(err);
+    assert_int_equal(c->report.index, CONFIG_INDEX_ALL);
+    assert_int_equal(c->report.n_series, 2);
+    assert_string_equal(c->report.series[1], "finetune");
+    assert_int_equal(c->report.n_confusion, 1);
+    assert_string_equal(c->report.confusion[0], "finetune_600");
+
+    /* the whole file keeps it; a run's config.yaml does not (it decides no result) */
+    char *whole = NULL, *run = NULL;
+    size_t n;
+    FILE *f = open_memstream(&whole, &n);
+    assert_int_equal(config_write(c, f), 0);
+    fclose(f);
+    f = open_memstream(&run, &n);
+    assert_int_equal(config_write_run(c, f), 0);
+    fclose(f);
+    assert_non_null(strstr(whole, "\nreport:\n  index: all"));
+    assert_non_null(strstr(whole, "  series: [scratch, finetune]"));
+    assert_null(strstr(run, "\nreport:"));
+    assert_non_null(strstr(run, "\nvariants: []"));
+    exp_config *again = new_config();
+    test_write_file(test_tmp_path("again.yaml"), whole);
+    assert_int_equal(config_load(test_tmp_path("again.yaml"), again), 0);
+    assert_memory_equal(c, again, sizeof *c);
+    free(whole), free(run), free(again), free(c);
+
+    expect_error(HEAD TWO_ARMS "report:\n  series: [scratchy]\n",
+                 "7:3: error: report.series: no variant is named 'scratchy_...'; the variants are: scratch_600, "
+                 "finetune_600");
+    expect_error(HEAD TWO_ARMS "report:\n  confusion: [finetune_all]\n",
+                 "7:3: error: report.confusion: there is no variant 'finetune_all'; the variants are: scratch_600, "
+                 "finetune_600");
+    expect_error(HEAD "report:\n  confusion: [Big]\n", "4:14: error: report.confusion: item 1: 'Big' is not an identifier");
+    expect_error(HEAD "report:\n  index: most\n", "4:10: error: report.index: expected one of none, base, all; got 'most'");
+    expect_error(HEAD "variants:\n  - {name: a, set: {report.index: all}}\n",
+                 "4:21: error: in variant 'a': 'report.index' cannot be set by a variant");
+}
+
 /* ---- the headline experiments ------------------------------------------------ */
 
 static void test_headline_experiments_load(void **state)
@@ -872,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_variant_errors_at_load),
         cmocka_unit_test(test_write_round_trip),
         cmocka_unit_test(test_input_bounds),
+        cmocka_unit_test(test_report_section),
         cmocka_unit_test(test_numbers_are_plain_decimal),
         cmocka_unit_test(test_validation_images_zero),
     };

@@ -456,105 +456,134 @@ static int whole_number(const char *option, const char *text, long min)
     return (int)v;
 }
 
-int run_main(int argc, char **argv)
-{
-    run_request rq = { .root = "reports/results" };
-    const char *variant = "";
-    int seed = -1;
-    bool all = false;
+/* The command line, as given. */
+typedef struct run_args {
+    run_request rq;
+    bool all, help;
     const char *assignments[256];
-    const char *variant_arg = NULL, *root_arg = NULL, *seed_arg = NULL, *stop_arg = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (!strcmp(a, "--resume"))
-            rq.resume = true;
-        else if (!strcmp(a, "--if-stale"))
-            rq.if_stale = true;
-        else if (!strcmp(a, "--all"))
-            all = true;
-        else if (!strcmp(a, "--quick"))
-            rq.quick = true;
-        else if (!strcmp(a, "--variant") || !strcmp(a, "--results") || !strcmp(a, "--seed") ||
-                 !strcmp(a, "--stop-after")) {
-            const char *value = i + 1 < argc ? argv[++i] : "";
-            if (!value[0] || !strncmp(value, "--", 2)) {
-                fprintf(stderr, "probador run: error: %s needs a value\n%s", a, usage_text);
-                return 2;
-            }
-            const char **slot = !strcmp(a, "--variant") ? &variant_arg
-                                : !strcmp(a, "--results") ? &root_arg
-                                : !strcmp(a, "--seed")    ? &seed_arg
-                                                          : &stop_arg;
-            if (*slot) {
-                fprintf(stderr, "probador run: error: %s given twice, '%s' and '%s'; give it once\n", a, *slot,
-                        value);
-                return 2;
-            }
-            *slot = value;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "probador run: error: unknown option '%s'\n%s", a, usage_text);
-            return 2;
-        } else if (strchr(a, '=')) {
-            if (rq.num_assign == 256) {
-                fprintf(stderr, "probador run: error: more than 256 key=value overrides\n");
-                return 2;
-            }
-            const char *earlier = assignment_of(assignments, rq.num_assign, a, strcspn(a, "="));
-            if (earlier) {
-                fprintf(stderr, "probador run: error: '%s' and '%s' both set %.*s; give it once\n", earlier, a,
-                        (int)strcspn(a, "="), a);
-                return 2;
-            }
-            assignments[rq.num_assign++] = a;
-        } else if (!looks_like_file(a) && (rq.file || strchr(a, '.'))) {
-            fprintf(stderr, "probador run: error: expected key=value, got '%s'\n", a);
-            return 2;
-        } else if (!rq.file)
-            rq.file = a;
-        else {
-            fprintf(stderr, "probador run: error: a second experiment file '%s' (one experiment at a time)\n", a);
+    const char *variant, *root, *seed, *stop; /* NULL when not given */
+} run_args;
+
+/* An option that takes a value: stores it in its slot.  0, or 2 after an error. */
+static int option_value(run_args *a, const char *opt, const char *value)
+{
+    if (!value[0] || !strncmp(value, "--", 2)) {
+        fprintf(stderr, "probador run: error: %s needs a value\n%s", opt, usage_text);
+        return 2;
+    }
+    const char **slot = !strcmp(opt, "--variant") ? &a->variant
+                        : !strcmp(opt, "--results") ? &a->root
+                        : !strcmp(opt, "--seed")    ? &a->seed
+                                                    : &a->stop;
+    if (*slot) {
+        fprintf(stderr, "probador run: error: %s given twice, '%s' and '%s'; give it once\n", opt, *slot, value);
+        return 2;
+    }
+    *slot = value;
+    return 0;
+}
+
+/* A word that is not an option: a key=value override or the experiment file.
+   0, or 2 after an error. */
+static int positional(run_args *a, const char *word)
+{
+    run_request *rq = &a->rq;
+    if (strchr(word, '=')) {
+        if (rq->num_assign == 256) {
+            fprintf(stderr, "probador run: error: more than 256 key=value overrides\n");
             return 2;
         }
+        const char *earlier = assignment_of(a->assignments, rq->num_assign, word, strcspn(word, "="));
+        if (earlier) {
+            fprintf(stderr, "probador run: error: '%s' and '%s' both set %.*s; give it once\n", earlier, word,
+                    (int)strcspn(word, "="), word);
+            return 2;
+        }
+        a->assignments[rq->num_assign++] = word;
+    } else if (!looks_like_file(word) && (rq->file || strchr(word, '.'))) {
+        fprintf(stderr, "probador run: error: expected key=value, got '%s'\n", word);
+        return 2;
+    } else if (rq->file) {
+        fprintf(stderr, "probador run: error: a second experiment file '%s' (one experiment at a time)\n", word);
+        return 2;
+    } else {
+        rq->file = word;
     }
-    if (seed_arg && (seed = whole_number("--seed", seed_arg, 0)) < 0)
+    return 0;
+}
+
+/* 0, or 2 after a usage error. */
+static int parse_args(int argc, char **argv, run_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *w = argv[i];
+        int rc = 0;
+        if (!strcmp(w, "--help") || !strcmp(w, "-h"))
+            a->help = true;
+        else if (!strcmp(w, "--resume"))
+            a->rq.resume = true;
+        else if (!strcmp(w, "--if-stale"))
+            a->rq.if_stale = true;
+        else if (!strcmp(w, "--all"))
+            a->all = true;
+        else if (!strcmp(w, "--quick"))
+            a->rq.quick = true;
+        else if (!strcmp(w, "--variant") || !strcmp(w, "--results") || !strcmp(w, "--seed") ||
+                 !strcmp(w, "--stop-after"))
+            rc = option_value(a, w, i + 1 < argc ? argv[++i] : "");
+        else if (w[0] == '-') {
+            fprintf(stderr, "probador run: error: unknown option '%s'\n%s", w, usage_text);
+            rc = 2;
+        } else
+            rc = positional(a, w);
+        if (rc || a->help)
+            return rc;
+    }
+    return 0;
+}
+
+/* The checks between options; *seed set from --seed (-1 if none).  0 or 2. */
+static int check_args(run_args *a, int *seed)
+{
+    run_request *rq = &a->rq;
+    *seed = -1;
+    if (a->seed && (*seed = whole_number("--seed", a->seed, 0)) < 0)
         return 2;
-    if (stop_arg && (rq.stop_after = whole_number("--stop-after", stop_arg, 1)) < 0)
+    if (a->stop && (rq->stop_after = whole_number("--stop-after", a->stop, 1)) < 0)
         return 2;
-    const char *seed_set = assignment_of(assignments, rq.num_assign, "seed=", 4);
-    if (seed_arg && seed_set) {
-        fprintf(stderr, "probador run: error: '--seed %s' and '%s' both set seed; give it once\n", seed_arg,
+    const char *seed_set = assignment_of(a->assignments, rq->num_assign, "seed=", 4);
+    if (a->seed && seed_set) {
+        fprintf(stderr, "probador run: error: '--seed %s' and '%s' both set seed; give it once\n", a->seed,
                 seed_set);
         return 2;
     }
-    variant = variant_arg ? variant_arg : "";
-    rq.root = root_arg ? root_arg : rq.root;
-    if (strlen(rq.root) > RUN_ROOT_MAX) {
+    rq->root = a->root ? a->root : "reports/results";
+    if (strlen(rq->root) > RUN_ROOT_MAX) {
         fprintf(stderr,
                 "probador run: error: --results: the results root is %zu bytes long; at most %d, as a run writes "
                 "ROOT/NAME/VARIANT/seedN.partial/misclassified.csv, which must fit in %zu bytes\n",
-                strlen(rq.root), (int)RUN_ROOT_MAX, sizeof ((atomic_file *)0)->path - 1);
+                strlen(rq->root), (int)RUN_ROOT_MAX, sizeof ((atomic_file *)0)->path - 1);
         return 2;
     }
-    rq.assignments = assignments;
-    if (!rq.file) {
+    rq->assignments = a->assignments;
+    if (!rq->file) {
         fprintf(stderr, "probador run: error: no experiment file given\n%s", usage_text);
         return 2;
     }
-    if (all && (variant[0] || seed >= 0)) {
+    if (a->all && (a->variant || *seed >= 0)) {
         fprintf(stderr, "probador run: error: --all runs every variant and seed; drop --variant/--seed, "
                         "or drop --all to run one\n");
         return 2;
     }
-    conv_blis_init();
-    if (!all)
-        return run_one(&rq, variant, seed);
+    return 0;
+}
 
-    /* every variant (or the base) with its seeds: a variant may set its own `seeds` */
-    exp_config *c = malloc(sizeof *c), *v = malloc(sizeof *v);
-    int rc = config_load(rq.file, c) ? 1 : 0;
+/* Every variant (or the base) with its seeds: a variant may set its own `seeds`.
+   0, or 1 after an error. */
+static int run_all(const run_request *rq)
+{
+    exp_config *c = checked_malloc(sizeof *c), *v = checked_malloc(sizeof *v);
+    int rc = config_load(rq->file, c) ? 1 : 0;
     const int n_variants = c->n_variants > 0 ? c->n_variants : 1;
     for (int i = 0; i < n_variants && rc == 0; i++) {
         const char *name = c->n_variants > 0 ? c->variants[i].name : "";
@@ -566,8 +595,24 @@ int run_main(int argc, char **argv)
         int seeds[CONFIG_MAX_SEEDS];
         const int n_seeds = config_seeds(v, seeds);
         for (int k = 0; k < n_seeds && rc == 0; k++)
-            rc = run_one(&rq, name, seeds[k]);
+            rc = run_one(rq, name, seeds[k]);
     }
     free(c), free(v);
     return rc;
+}
+
+int run_main(int argc, char **argv)
+{
+    run_args a = { .rq = { .root = "reports/results" } };
+    int seed, rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc;
+    if (a.help) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if ((rc = check_args(&a, &seed)))
+        return rc;
+    conv_blis_init();
+    return a.all ? run_all(&a.rq) : run_one(&a.rq, a.variant ? a.variant : "", seed);
 }
