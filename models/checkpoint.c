@@ -262,6 +262,25 @@ static int read_header(const char *path, reader *r, uint32_t header_bytes, heade
     return 0;
 }
 
+/* What both loaders begin with: read_verified, then read_header.  On success
+   *data (free it) holds the file and r is positioned after the header; *crc,
+   unless crc is NULL, is set to the file's CRC-32 once that is verified. */
+static int read_checkpoint_header(const char *path, const model *m, unsigned char **data, reader *r, header *h,
+                                  uint32_t *crc, char *err, size_t errlen)
+{
+    uint32_t header_bytes;
+    if (read_verified(path, m, data, r, &header_bytes, err, errlen))
+        return -1;
+    if (crc)
+        *crc = stored_crc(*data, r->len + 4);
+    if (read_header(path, r, header_bytes, h, err, errlen)) {
+        free(*data);
+        *data = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* Refuses `count` floats at p holding a NaN or an infinity, naming `what`. */
 static int check_finite(const char *path, const unsigned char *p, size_t count, const char *what, char *err,
                         size_t errlen)
@@ -349,12 +368,10 @@ int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info
     memset(info, 0, sizeof *info);
     unsigned char *data;
     reader r;
-    uint32_t header_bytes;
     header h;
-    if (read_verified(path, m, &data, &r, &header_bytes, err, errlen))
+    if (read_checkpoint_header(path, m, &data, &r, &h, NULL, err, errlen))
         return -1;
-    const bool ok = !read_header(path, &r, header_bytes, &h, err, errlen) &&
-                    !check_same_model(path, &h, m, err, errlen) && !check_same_table(path, &r, m, err, errlen) &&
+    const bool ok = !check_same_model(path, &h, m, err, errlen) && !check_same_table(path, &r, m, err, errlen) &&
                     !check_model_data(path, &r, m, h.history_bytes, err, errlen);
     if (ok)
         restore_parts(data + r.at, &h, m, parts, info);
@@ -508,14 +525,11 @@ int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, 
 {
     unsigned char *data;
     reader r;
-    uint32_t header_bytes;
     header h;
-    if (read_verified(path, m, &data, &r, &header_bytes, err, errlen))
+    if (read_checkpoint_header(path, m, &data, &r, &h, crc, err, errlen))
         return -1;
-    *crc = stored_crc(data, r.len + 4);
     tensor_table t = { 0 };
-    const bool ok = !read_header(path, &r, header_bytes, &h, err, errlen) &&
-                    !check_same_trunk(path, &h, m, err, errlen) && !read_tensor_table(path, &r, m, &t, err, errlen) &&
+    const bool ok = !check_same_trunk(path, &h, m, err, errlen) && !read_tensor_table(path, &r, m, &t, err, errlen) &&
                     !check_table_data_size(path, &r, &t, h.history_bytes, err, errlen) &&
                     !copy_trunk(path, data + r.at, &t, m, err, errlen);
     free(t.entries);
