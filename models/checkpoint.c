@@ -1,6 +1,7 @@
 /* models/checkpoint.c — save and validate training snapshots (see the header). */
 #include "models/checkpoint.h"
 
+#include "data/alloc.h"
 #include "data/regular_file.h"
 
 #include <errno.h>
@@ -24,24 +25,19 @@ enum {
     MIN_BYTES = 8 + 4 + 4 + HEADER_BYTES + 4 /* magic, version, header size, header, CRC */
 };
 
-/* A growing byte buffer: the file is assembled in memory, then written once. */
+/* A growing byte buffer: the file is assembled in memory, then written once.
+   Its sizes come from the model, never from a file, so running out of memory
+   ends the process (data/alloc.h). */
 typedef struct buf {
     unsigned char *p;
     size_t len, cap;
-    bool out_of_memory; /* a put failed: the buffer is incomplete */
 } buf;
 
 static void put(buf *b, const void *src, size_t n)
 {
-    if (b->out_of_memory)
-        return;
     if (b->len + n > b->cap) {
-        unsigned char *p = realloc(b->p, (b->len + n) * 2);
-        if (!p) {
-            b->out_of_memory = true;
-            return;
-        }
-        b->p = p, b->cap = (b->len + n) * 2;
+        b->cap = (b->len + n) * 2;
+        b->p = checked_realloc(b->p, b->cap);
     }
     memcpy(b->p + b->len, src, n);
     b->len += n;
@@ -112,15 +108,8 @@ int checkpoint_save(const char *path, const model *m, const checkpoint_info *inf
     put(&b, m->adam_v, m->num_params * sizeof(float));
     if (history_bytes)
         put(&b, info->history, history_bytes);
-    if (!b.out_of_memory)
-        put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)b.len));
-    const bool out_of_memory = header.out_of_memory || b.out_of_memory;
+    put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)b.len));
     free(header.p);
-    if (out_of_memory) {
-        free(b.p);
-        return fail(err, errlen, path, "out of memory assembling the checkpoint (%zu bytes of parameters)",
-                    m->num_params * sizeof(float));
-    }
 
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
@@ -265,10 +254,30 @@ static int read_header(const char *path, reader *r, uint32_t header_bytes, heade
         !get(r, &h->info.epochs, 4) || !get(r, &h->info.steps, 8) || !get(r, &h->info.seed, 8) ||
         !get(r, &h->history_bytes, 4))
         return fail(err, errlen, path, "truncated checkpoint header");
+    /* the loader allocates this much: cap it before anything trusts it */
     if (h->history_bytes > HISTORY_MAX)
         return fail(err, errlen, path, "checkpoint history of %u bytes, expected at most %d; the file is damaged",
                     h->history_bytes, HISTORY_MAX);
     h->name[31] = '\0';
+    return 0;
+}
+
+/* What both loaders begin with: read_verified, then read_header.  On success
+   *data (free it) holds the file and r is positioned after the header; *crc,
+   unless crc is NULL, is set to the file's CRC-32 once that is verified. */
+static int read_checkpoint_header(const char *path, const model *m, unsigned char **data, reader *r, header *h,
+                                  uint32_t *crc, char *err, size_t errlen)
+{
+    uint32_t header_bytes;
+    if (read_verified(path, m, data, r, &header_bytes, err, errlen))
+        return -1;
+    if (crc)
+        *crc = stored_crc(*data, r->len + 4);
+    if (read_header(path, r, header_bytes, h, err, errlen)) {
+        free(*data);
+        *data = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -288,59 +297,62 @@ static int check_finite(const char *path, const unsigned char *p, size_t count, 
     return 0;
 }
 
-int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen)
+/* The full loader's model check: the header must describe exactly m. */
+static int check_same_model(const char *path, const header *h, const model *m, char *err, size_t errlen)
 {
-    memset(info, 0, sizeof *info);
-    unsigned char *data;
-    reader r;
-    uint32_t header_bytes;
-    header h;
-    if (read_verified(path, m, &data, &r, &header_bytes, err, errlen))
-        return -1;
-    int rc = -1;
-    if (read_header(path, &r, header_bytes, &h, err, errlen))
-        goto done;
     const model_desc *d = &m->desc;
-    if (strcmp(h.name, d->name) != 0 || (int)h.blocks != d->blocks || (int)h.width != d->width ||
-        h.dropout != d->dropout || (int)h.classes != d->classes || (int)h.c != d->input.c ||
-        (int)h.h != d->input.h || (int)h.w != d->input.w) {
-        fail(err, errlen, path,
-             "checkpoint holds model '%s' (blocks %u, width %u, dropout %g, %u classes, input %ux%ux%u), but "
-             "the experiment builds '%s' (blocks %d, width %d, dropout %g, %d classes, input %dx%dx%d)",
-             h.name, h.blocks, h.width, h.dropout, h.classes, h.c, h.h, h.w, d->name, d->blocks, d->width,
-             d->dropout, d->classes, d->input.c, d->input.h, d->input.w);
-        goto done;
-    }
+    if (strcmp(h->name, d->name) != 0 || (int)h->blocks != d->blocks || (int)h->width != d->width ||
+        h->dropout != d->dropout || (int)h->classes != d->classes || (int)h->c != d->input.c ||
+        (int)h->h != d->input.h || (int)h->w != d->input.w)
+        return fail(err, errlen, path,
+                    "checkpoint holds model '%s' (blocks %u, width %u, dropout %g, %u classes, input %ux%ux%u), but "
+                    "the experiment builds '%s' (blocks %d, width %d, dropout %g, %d classes, input %dx%dx%d)",
+                    h->name, h->blocks, h->width, h->dropout, h->classes, h->c, h->h, h->w, d->name, d->blocks,
+                    d->width, d->dropout, d->classes, d->input.c, d->input.h, d->input.w);
+    return 0;
+}
+
+/* The tensor table at r (advanced past it) must be, byte for byte, the one
+   m's own checkpoint holds. */
+static int check_same_table(const char *path, reader *r, const model *m, char *err, size_t errlen)
+{
     buf expect = { 0 };
     put_table(&expect, m);
-    const bool same_table = !expect.out_of_memory && r.len - r.at >= expect.len &&
-                            memcmp(expect.p, data + r.at, expect.len) == 0;
-    r.at += expect.len;
+    const bool same_table = r->len - r->at >= expect.len && memcmp(expect.p, r->p + r->at, expect.len) == 0;
+    r->at += expect.len;
     free(expect.p);
-    if (!same_table) {
-        fail(err, errlen, path, "tensor table differs from the model's (a layer's name or size changed)");
-        goto done;
-    }
-    /* every size below comes from the model; the file must hold exactly that */
+    if (!same_table)
+        return fail(err, errlen, path, "tensor table differs from the model's (a layer's name or size changed)");
+    return 0;
+}
+
+/* The data at r: exactly the size m's own checkpoint has (every size comes
+   from the model, and history_bytes was capped by read_header), and no value
+   that is not finite. */
+static int check_model_data(const char *path, const reader *r, const model *m, uint32_t history_bytes, char *err,
+                            size_t errlen)
+{
     const size_t np = m->num_params * sizeof(float), ns = m->num_state * sizeof(float);
-    if (r.len - r.at != 3 * np + ns + h.history_bytes) {
-        fail(err, errlen, path, "data size %zu, expected %zu for this model", r.len - r.at,
-             3 * np + ns + (size_t)h.history_bytes);
-        goto done;
-    }
-    const unsigned char *p = data + r.at;
+    if (r->len - r->at != 3 * np + ns + history_bytes)
+        return fail(err, errlen, path, "data size %zu, expected %zu for this model", r->len - r->at,
+                    3 * np + ns + (size_t)history_bytes);
+    const unsigned char *p = r->p + r->at;
     if (check_finite(path, p, m->num_params, "parameter", err, errlen) ||
         check_finite(path, p + np, m->num_state, "batch-norm statistic", err, errlen) ||
         check_finite(path, p + np + ns, 2 * m->num_params, "Adam moment", err, errlen))
-        goto done;
-    info->history = malloc((size_t)h.history_bytes + 1);
-    if (!info->history) {
-        fail(err, errlen, path, "out of memory reading the checkpoint's history (%u bytes)", h.history_bytes);
-        goto done;
-    }
-    memcpy(info->history, p + 3 * np + ns, h.history_bytes);
-    info->history[h.history_bytes] = '\0';
-    info->epochs = h.info.epochs, info->steps = h.info.steps, info->seed = h.info.seed;
+        return -1;
+    return 0;
+}
+
+/* Copies the data at p (checked by check_model_data) into info and the parts
+   of m asked for. */
+static void restore_parts(const unsigned char *p, const header *h, model *m, int parts, checkpoint_info *info)
+{
+    const size_t np = m->num_params * sizeof(float), ns = m->num_state * sizeof(float);
+    info->history = checked_malloc((size_t)h->history_bytes + 1);
+    memcpy(info->history, p + 3 * np + ns, h->history_bytes);
+    info->history[h->history_bytes] = '\0';
+    info->epochs = h->info.epochs, info->steps = h->info.steps, info->seed = h->info.seed;
     if (parts & CKPT_WEIGHTS) {
         memcpy(m->params, p, np);
         memcpy(m->state, p + np, ns);
@@ -349,10 +361,22 @@ int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info
         memcpy(m->adam_m, p + np + ns, np);
         memcpy(m->adam_v, p + 2 * np + ns, np);
     }
-    rc = 0;
-done:
+}
+
+int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen)
+{
+    memset(info, 0, sizeof *info);
+    unsigned char *data;
+    reader r;
+    header h;
+    if (read_checkpoint_header(path, m, &data, &r, &h, NULL, err, errlen))
+        return -1;
+    const bool ok = !check_same_model(path, &h, m, err, errlen) && !check_same_table(path, &r, m, err, errlen) &&
+                    !check_model_data(path, &r, m, h.history_bytes, err, errlen);
+    if (ok)
+        restore_parts(data + r.at, &h, m, parts, info);
     free(data);
-    return rc;
+    return ok ? 0 : -1;
 }
 
 /* ---- fine-tuning: the trunk of another run's model --------------------------- */
@@ -366,108 +390,149 @@ int checkpoint_head_layer(const model *m)
     return -1;
 }
 
-int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, size_t errlen)
+/* The trunk loader's model check: everything but the number of classes must agree. */
+static int check_same_trunk(const char *path, const header *h, const model *m, char *err, size_t errlen)
 {
-    unsigned char *data;
-    reader r;
-    uint32_t header_bytes;
-    header h;
-    if (read_verified(path, m, &data, &r, &header_bytes, err, errlen))
-        return -1;
-    *crc = stored_crc(data, r.len + 4);
-    int rc = -1;
-    typedef struct entry {
-        char name[32];
-        uint64_t params, state, param_at, state_at;
-    } entry;
-    entry *t = NULL;
-    if (read_header(path, &r, header_bytes, &h, err, errlen))
-        goto done;
     const model_desc *d = &m->desc;
-    /* everything but the number of classes must agree */
-    if (strcmp(h.name, d->name) != 0 || (int)h.blocks != d->blocks || (int)h.width != d->width ||
-        (int)h.c != d->input.c || (int)h.h != d->input.h || (int)h.w != d->input.w) {
-        fail(err, errlen, path,
-             "cannot initialise from this checkpoint: it holds '%s' (blocks %u, width %u, input %ux%ux%u) but the "
-             "experiment builds '%s' (blocks %d, width %d, input %dx%dx%d); pretrain the same architecture",
-             h.name, h.blocks, h.width, h.c, h.h, h.w, d->name, d->blocks, d->width, d->input.c, d->input.h,
-             d->input.w);
-        goto done;
-    }
-    /* the table: every count and size checked against what the file holds
-       before it is used, so no sum can wrap (each stays below the file's size) */
+    if (strcmp(h->name, d->name) != 0 || (int)h->blocks != d->blocks || (int)h->width != d->width ||
+        (int)h->c != d->input.c || (int)h->h != d->input.h || (int)h->w != d->input.w)
+        return fail(err, errlen, path,
+                    "cannot initialise from this checkpoint: it holds '%s' (blocks %u, width %u, input %ux%ux%u) but "
+                    "the experiment builds '%s' (blocks %d, width %d, input %dx%dx%d); pretrain the same architecture",
+                    h->name, h->blocks, h->width, h->c, h->h, h->w, d->name, d->blocks, d->width, d->input.c,
+                    d->input.h, d->input.w);
+    return 0;
+}
+
+/* One entry of the file's tensor table, with where its values start among
+   the file's parameters and among its statistics (in floats). */
+typedef struct table_entry {
+    char name[32];
+    uint64_t params, state, param_at, state_at;
+} table_entry;
+
+/* The file's tensor table as the trunk loader reads it (free entries). */
+typedef struct tensor_table {
+    table_entry *entries;
     uint32_t count;
-    if (!get(&r, &count, 4) || count > (r.len - r.at) / ENTRY_BYTES) {
-        fail(err, errlen, path, "truncated tensor table");
-        goto done;
+    uint64_t total_params, total_state;
+} tensor_table;
+
+/* Reads the table's entry count at r (advanced past it).  It comes from the
+   file, so it is checked against the bytes left and the model's layers before
+   anything is allocated for it. */
+static int read_table_count(const char *path, reader *r, const model *m, uint32_t *count, char *err, size_t errlen)
+{
+    if (!get(r, count, 4) || *count > (r->len - r->at) / ENTRY_BYTES)
+        return fail(err, errlen, path, "truncated tensor table");
+    if (*count > (uint32_t)m->num_layers)
+        return fail(err, errlen, path,
+                    "tensor table of %u entries, but the model has %d layers; pretrain the same architecture", *count,
+                    m->num_layers);
+    return 0;
+}
+
+/* Reads the tensor table at r (advanced past it) into t: every count and size
+   checked against what the file holds before it is used, so no sum can wrap
+   (each stays below the file's size). */
+static int read_tensor_table(const char *path, reader *r, const model *m, tensor_table *t, char *err, size_t errlen)
+{
+    if (read_table_count(path, r, m, &t->count, err, errlen))
+        return -1;
+    t->entries = checked_calloc(t->count ? t->count : 1, sizeof *t->entries);
+    const size_t data_floats = (r->len - r->at - (size_t)t->count * ENTRY_BYTES) / sizeof(float);
+    for (uint32_t i = 0; i < t->count; i++) {
+        table_entry *e = &t->entries[i];
+        get(r, e->name, 32), get(r, &e->params, 8), get(r, &e->state, 8);
+        e->name[31] = '\0';
+        const uint64_t left = data_floats - t->total_params - t->total_state;
+        if (e->params > left || e->state > left - e->params)
+            return fail(err, errlen, path,
+                        "tensor table: layer '%s' claims %llu parameters and %llu statistics, more than the %llu "
+                        "values left in the file; the file is damaged or crafted",
+                        e->name, (unsigned long long)e->params, (unsigned long long)e->state,
+                        (unsigned long long)left);
+        e->param_at = t->total_params, e->state_at = t->total_state;
+        t->total_params += e->params, t->total_state += e->state;
     }
-    if (count > (uint32_t)m->num_layers) {
-        fail(err, errlen, path, "tensor table of %u entries, but the model has %d layers; pretrain the same "
-                                "architecture", count, m->num_layers);
-        goto done;
-    }
-    t = calloc(count ? count : 1, sizeof *t);
-    if (!t) {
-        fail(err, errlen, path, "out of memory reading the tensor table");
-        goto done;
-    }
-    const size_t data_floats = (r.len - r.at - (size_t)count * ENTRY_BYTES) / sizeof(float);
-    uint64_t total_p = 0, total_s = 0;
-    for (uint32_t i = 0; i < count; i++) {
-        get(&r, t[i].name, 32), get(&r, &t[i].params, 8), get(&r, &t[i].state, 8);
-        t[i].name[31] = '\0';
-        const uint64_t left = data_floats - total_p - total_s;
-        if (t[i].params > left || t[i].state > left - t[i].params) {
-            fail(err, errlen, path,
-                 "tensor table: layer '%s' claims %llu parameters and %llu statistics, more than the %llu values "
-                 "left in the file; the file is damaged or crafted",
-                 t[i].name, (unsigned long long)t[i].params, (unsigned long long)t[i].state,
-                 (unsigned long long)left);
-            goto done;
-        }
-        t[i].param_at = total_p, t[i].state_at = total_s;
-        total_p += t[i].params, total_s += t[i].state;
-    }
-    /* parameters, statistics, two Adam moments, the history: exactly (no wrap:
-       total_p + total_s <= data_floats, a quarter of a capped file size) */
-    const size_t want = (size_t)(3 * total_p + total_s) * sizeof(float) + h.history_bytes;
-    if (r.len - r.at != want) {
-        fail(err, errlen, path, "tensor table: data size %zu, expected %zu for the tensors it lists", r.len - r.at,
-             want);
-        goto done;
-    }
-    const unsigned char *pbytes = data + r.at, *sbytes = pbytes + total_p * sizeof(float);
+    return 0;
+}
+
+/* The data at r: parameters, statistics, two Adam moments, the history,
+   exactly (no wrap: total_params + total_state <= data_floats, a quarter of
+   a capped file size). */
+static int check_table_data_size(const char *path, const reader *r, const tensor_table *t, uint32_t history_bytes,
+                                 char *err, size_t errlen)
+{
+    const size_t want = (size_t)(3 * t->total_params + t->total_state) * sizeof(float) + history_bytes;
+    if (r->len - r->at != want)
+        return fail(err, errlen, path, "tensor table: data size %zu, expected %zu for the tensors it lists",
+                    r->len - r->at, want);
+    return 0;
+}
+
+/* The first entry named `name`, or NULL. */
+static const table_entry *find_entry(const tensor_table *t, const char *name)
+{
+    for (uint32_t i = 0; i < t->count; i++)
+        if (strcmp(t->entries[i].name, name) == 0)
+            return &t->entries[i];
+    return NULL;
+}
+
+/* Layer l's entry e (NULL: the file has none) must hold as many values as l. */
+static int check_trunk_layer(const char *path, const layer *l, const table_entry *e, char *err, size_t errlen)
+{
+    if (!e)
+        return fail(err, errlen, path, "the checkpoint has no layer '%s'; pretrain the same architecture",
+                    l->spec.name);
+    if (e->params != l->param_count || e->state != l->state_count)
+        return fail(err, errlen, path,
+                    "layer '%s': the checkpoint has %llu parameters and %llu statistics, the experiment's model "
+                    "%zu and %zu; pretrain the same architecture",
+                    l->spec.name, (unsigned long long)e->params, (unsigned long long)e->state, l->param_count,
+                    l->state_count);
+    return 0;
+}
+
+/* Copies every layer's parameters and statistics but the head's from the
+   file's data at p (laid out as t says) into m, layer by layer; a layer the
+   file lacks or holds differently, or a value that is not finite, stops it
+   (layers before it are already copied). */
+static int copy_trunk(const char *path, const unsigned char *p, const tensor_table *t, model *m, char *err,
+                      size_t errlen)
+{
+    const unsigned char *pbytes = p, *sbytes = pbytes + t->total_params * sizeof(float);
     const int head = checkpoint_head_layer(m);
     for (int li = 0; li < m->num_layers; li++) {
         const layer *l = &m->layers[li];
         if (li == head || (!l->param_count && !l->state_count))
             continue;
-        const entry *e = NULL;
-        for (uint32_t i = 0; i < count && !e; i++)
-            if (strcmp(t[i].name, l->spec.name) == 0)
-                e = &t[i];
-        if (!e || e->params != l->param_count || e->state != l->state_count) {
-            if (!e)
-                fail(err, errlen, path, "the checkpoint has no layer '%s'; pretrain the same architecture",
-                     l->spec.name);
-            else
-                fail(err, errlen, path,
-                     "layer '%s': the checkpoint has %llu parameters and %llu statistics, the experiment's model "
-                     "%zu and %zu; pretrain the same architecture",
-                     l->spec.name, (unsigned long long)e->params, (unsigned long long)e->state, l->param_count,
-                     l->state_count);
-            goto done;
-        }
+        const table_entry *e = find_entry(t, l->spec.name);
+        if (check_trunk_layer(path, l, e, err, errlen))
+            return -1;
         const unsigned char *lp = pbytes + e->param_at * sizeof(float), *ls = sbytes + e->state_at * sizeof(float);
         if (check_finite(path, lp, l->param_count, "parameter", err, errlen) ||
             check_finite(path, ls, l->state_count, "batch-norm statistic", err, errlen))
-            goto done;
+            return -1;
         memcpy(m->params + l->param_off, lp, l->param_count * sizeof(float));
         memcpy(m->state + l->state_off, ls, l->state_count * sizeof(float));
     }
-    rc = 0;
-done:
-    free(t);
+    return 0;
+}
+
+int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, size_t errlen)
+{
+    unsigned char *data;
+    reader r;
+    header h;
+    if (read_checkpoint_header(path, m, &data, &r, &h, crc, err, errlen))
+        return -1;
+    tensor_table t = { 0 };
+    const bool ok = !check_same_trunk(path, &h, m, err, errlen) && !read_tensor_table(path, &r, m, &t, err, errlen) &&
+                    !check_table_data_size(path, &r, &t, h.history_bytes, err, errlen) &&
+                    !copy_trunk(path, data + r.at, &t, m, err, errlen);
+    free(t.entries);
     free(data);
-    return rc;
+    return ok ? 0 : -1;
 }

@@ -95,7 +95,7 @@ static void expect_refused(const char *src, long offset, const void *bytes, size
 {
     FILE *f = fopen(src, "rb");
     long size = file_size(src);
-    unsigned char *data = malloc((size_t)size);
+    unsigned char *data = test_alloc((size_t)size);
     assert_int_equal(fread(data, 1, (size_t)size, f), size);
     fclose(f);
     if (bytes)
@@ -181,7 +181,9 @@ static const char *crafted(const char *src, long offset, const void *bytes, size
     return dst;
 }
 
-enum { HEADER_AT = 16, TABLE_AT = HEADER_AT + 84, ENTRY_BYTES = 48 };
+/* Offsets in a version-1 file: the header, its history size (the last of its
+   fields), the tensor table, one table entry. */
+enum { HEADER_AT = 16, HISTORY_BYTES_AT = HEADER_AT + 80, TABLE_AT = HEADER_AT + 84, ENTRY_BYTES = 48 };
 
 static void expect_load_error(const char *path, bool trunk, const char *needle)
 {
@@ -278,6 +280,26 @@ static void test_overflowing_tensor_table_is_refused(void **state)
     expect_load_error(crafted(p, at, sizes, sizeof sizes), false, "tensor table");
 }
 
+/* Sizes the file gives are checked before anything is allocated for them:
+   a history longer than any run writes, or one the file does not hold, and
+   a tensor count beyond the file or the model are errors, not allocations. */
+static void test_sizes_from_the_file_are_checked(void **state)
+{
+    model a;
+    uint32_t count;
+    const char *p = reference_with_table("ckpt_ref6.bin", &a, &count);
+    const uint32_t too_many = (uint32_t)a.num_layers + 1;
+    model_free(&a);
+    const uint32_t huge = UINT32_MAX, history_max = 1u << 20;
+    for (int trunk = 0; trunk < 2; trunk++) {
+        expect_load_error(crafted(p, HISTORY_BYTES_AT, &huge, 4), trunk, "history of 4294967295 bytes");
+        expect_load_error(crafted(p, HISTORY_BYTES_AT, &history_max, 4), trunk, "data size");
+    }
+    expect_load_error(crafted(p, TABLE_AT, &huge, 4), true, "truncated tensor table");
+    expect_load_error(crafted(p, TABLE_AT, &huge, 4), false, "tensor table differs");
+    expect_load_error(crafted(p, TABLE_AT, &too_many, 4), true, "entries, but the model has");
+}
+
 static void test_non_finite_values_are_refused(void **state)
 {
     model a;
@@ -301,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_oversized_file_is_refused),
         cmocka_unit_test(test_header_size_is_checked),
         cmocka_unit_test(test_overflowing_tensor_table_is_refused),
+        cmocka_unit_test(test_sizes_from_the_file_are_checked),
         cmocka_unit_test(test_non_finite_values_are_refused),
     };
     return cmocka_run_group_tests_name("checkpoint", tests, NULL, NULL);

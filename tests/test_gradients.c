@@ -358,117 +358,184 @@ static double loss_noise(model *m, const model_step *st, const float *r, int lay
     return sqrt(ss / 7);
 }
 
+/* One case under test: its model, training step and loss weights R, the
+   analytic gradient of every parameter and the unperturbed probe. */
+typedef struct grad_run {
+    const grad_case *c;
+    model m;
+    model_step st;
+    float *r, *analytic;
+    probe base;
+} grad_run;
+
+/* What the coordinates of one parameter tensor share: the step, the scale of
+   its gradient, the absolute tolerance and the loss's rounding noise. */
+typedef struct tensor_scale {
+    double h, rms_grad, atol, sigma;
+} tensor_scale;
+
+/* The counts and the worst ratio over a case's coordinates. */
+typedef struct grad_tally {
+    int checked, skipped, one_sided, resolved, failed;
+    double worst;
+    char worst_at[160];
+} grad_tally;
+
+/* BN gamma in [0.5, 1.5), beta in [-0.5, 0.5): not the identity 1, 0 */
+static void randomise_bn(model *m, uint64_t seed)
+{
+    for (int i = 0; i < m->num_layers; i++) {
+        const layer *l = &m->layers[i];
+        if (l->spec.op != OP_BN)
+            continue;
+        float *p = layer_params(m, l);
+        test_fill_uniform(p, l->param_count, seed * 1000 + (uint64_t)i);
+        for (int k = 0; k < l->in.c; k++)
+            p[k] = 1.0f + 0.5f * p[k], p[l->in.c + k] *= 0.5f;
+    }
+}
+
+/* Builds c's model with its parameters, a random input batch and random loss
+   weights R; every activation (the extra sample's too) poisoned with NaN. */
+static void set_up_case(grad_run *g, const grad_case *c)
+{
+    g->c = c;
+    build_case(&g->m, c);
+    g->st = (model_step){ c->batch, true, c->seed, 3 };
+    const layer *first = &g->m.layers[0], *last = &g->m.layers[g->m.num_layers - 1];
+    const size_t in_count = (size_t)c->batch * tshape_count(first->out);
+    const size_t out_count = (size_t)c->batch * tshape_count(last->out);
+
+    model_init_params(&g->m, c->seed, CONV_INIT_HE_NORMAL);
+    randomise_bn(&g->m, c->seed);
+    test_poison_nan(g->m.acts, g->m.num_acts);   /* the extra sample stays NaN */
+    test_fill_uniform(model_input(&g->m), in_count, c->seed + 1);
+    g->r = test_alloc(out_count * sizeof *g->r);
+    test_fill_uniform(g->r, out_count, c->seed + 2);
+}
+
+/* The analytic pass: forward, backward into poisoned gradients, every
+   parameter gradient copied to g->analytic and required finite; then the
+   unperturbed probe. */
+static void analytic_pass(grad_run *g)
+{
+    const grad_case *c = g->c;
+    model_forward(&g->m, &g->st);
+    test_poison_nan(g->m.dacts, g->m.num_acts);
+    test_poison_nan(g->m.grads, g->m.num_params);
+    model_backward(&g->m, &g->st, g->r);
+    g->analytic = test_alloc(g->m.num_params * sizeof *g->analytic);
+    memcpy(g->analytic, g->m.grads, g->m.num_params * sizeof *g->analytic);
+    for (size_t i = 0; i < g->m.num_params; i++)
+        if (!isfinite(g->analytic[i]))
+            fail_msg("%s seed %llu: parameter gradient %zu is %g after backward (never written, or NaN read)",
+                     c->name, (unsigned long long)c->seed, i, (double)g->analytic[i]);
+    g->base = probe_forward(&g->m, &g->st, g->r, 1);
+}
+
+/* Compares coordinate `coord` of tensor t in layer li (its parameters start at
+   base_off) with its finite difference, and counts the result. */
+static void check_coordinate(grad_run *g, int li, const param_tensor *t, const tensor_scale *ts, size_t base_off,
+                             size_t coord, grad_tally *tally)
+{
+    const grad_case *c = g->c;
+    const layer *l = &g->m.layers[li];
+    const size_t j = base_off + coord;
+    const double an = g->analytic[j], tol = RTOL * fabs(an) + ts->atol;
+    const fd_estimate e = estimate(&g->m, &g->st, g->r, li, j, g->base, ts->h, tol, ts->sigma);
+    tally->checked++;
+    if (e.kind == FD_SKIPPED) {
+        tally->skipped++;
+        return;
+    }
+    tally->one_sided += e.kind == FD_ONE_SIDED;
+    tally->resolved += e.noise <= RESOLVED * (fabs(an) + ts->rms_grad);
+    const double ratio = fabs(e.value - an) / (tol + e.noise);
+    if (ratio > tally->worst) {
+        tally->worst = ratio;
+        snprintf(tally->worst_at, sizeof tally->worst_at, "layer %d '%s' %s[%zu]%s", li, l->spec.name, t->name,
+                 coord, e.kind == FD_ONE_SIDED ? " (one-sided)" : "");
+    }
+    if (!(ratio <= 1.0) && tally->failed++ < MAX_PRINTED_FAILURES)
+        print_error("%s seed %llu: layer %d '%s' (%s) %s[%zu]: analytic %.9g, finite difference "
+                    "%.9g (%s, step %.3g: %.9g, %.9g), tolerance %.3g\n",
+                    c->name, (unsigned long long)c->seed, li, l->spec.name, op_defs[l->spec.op]->name, t->name,
+                    coord, an, e.value, e.kind == FD_CENTRAL ? "central at h and h/2" : "one-sided at h and h/2",
+                    e.step, e.fd1, e.fd2, tol);
+}
+
+/* Checks up to max_coords coordinates of tensor t (number ti) of layer li,
+   drawn into coords, at the tensor's own step and tolerance. */
+static void check_tensor(grad_run *g, int li, int ti, const param_tensor *t, size_t *coords, grad_tally *tally)
+{
+    const size_t base_off = g->m.layers[li].param_off + t->off;
+    tensor_scale ts;
+    ts.h = H_REL * fmax(rms_of(g->m.params + base_off, t->count), H_FLOOR);
+    ts.rms_grad = rms_of(g->analytic + base_off, t->count);
+    ts.atol = ATOL_REL * ts.rms_grad + 1e-30;
+    rng_stream rs = rng_stream_for(g->c->seed, RNG_SUBSET, (uint64_t)li, (uint64_t)ti);
+    const size_t k = pick_coords(t->count, (size_t)g->c->max_coords, &rs, coords);
+    /* σ_L: the largest over up to NOISE_PROBES coordinates of the sample */
+    ts.sigma = 0;
+    for (size_t q = 0; q < k && q < NOISE_PROBES; q++)
+        ts.sigma = fmax(ts.sigma, loss_noise(&g->m, &g->st, g->r, li, base_off + coords[q], ts.h));
+    for (size_t q = 0; q < k; q++)
+        check_coordinate(g, li, t, &ts, base_off, coords[q], tally);
+    /* the activations after layer li are those of the last probe: restore them */
+    probe_forward(&g->m, &g->st, g->r, li);
+}
+
+/* The case's summary line. */
+static void report_case(const grad_case *c, const grad_tally *tally, double secs)
+{
+    printf("%-20s seed %-3llu %-6s %4d coordinates: %3d one-sided at a kink, %2d skipped, %4d resolved to %.0f%%; "
+           "worst |fd-an|/tol %.3f at %s (%.2f s)\n",
+           c->name, (unsigned long long)c->seed, c->kernel->name, tally->checked, tally->one_sided, tally->skipped,
+           tally->resolved, 100 * RESOLVED, tally->worst, tally->worst_at, secs);
+}
+
+/* Fails the case on a disagreeing coordinate, too many skipped ones, or too
+   few resolved ones. */
+static void judge_case(const grad_case *c, const grad_tally *tally)
+{
+    const int checked = tally->checked;
+    if (tally->failed)
+        fail_msg("%s seed %llu: %d of %d coordinates disagree with the finite differences", c->name,
+                 (unsigned long long)c->seed, tally->failed, checked);
+    assert_true(checked > 0);
+    if (tally->skipped > MAX_SKIPPED * checked)
+        fail_msg("%s seed %llu: %d of %d coordinates skipped (more than %.0f%%): kinks on both sides at every "
+                 "step, or central differences at h and h/2 that disagree beyond rounding",
+                 c->name, (unsigned long long)c->seed, tally->skipped, checked, 100 * MAX_SKIPPED);
+    if (tally->resolved < MIN_RESOLVED * checked)
+        fail_msg("%s seed %llu: only %d of %d coordinates resolved to %.0f%% of their gradient's scale: the check "
+                 "has become too weak to mean anything (kinks force steps where rounding dominates)",
+                 c->name, (unsigned long long)c->seed, tally->resolved, checked, 100 * RESOLVED);
+}
+
 static void check_gradients(const grad_case *c)
 {
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    model m;
-    build_case(&m, c);
-    const model_step st = { c->batch, true, c->seed, 3 };
-    const layer *first = &m.layers[0], *last = &m.layers[m.num_layers - 1];
-    const size_t in_count = (size_t)c->batch * tshape_count(first->out);
-    const size_t out_count = (size_t)c->batch * tshape_count(last->out);
-
-    model_init_params(&m, c->seed, CONV_INIT_HE_NORMAL);
-    /* BN gamma in [0.5, 1.5), beta in [-0.5, 0.5): not the identity 1, 0 */
-    for (int i = 0; i < m.num_layers; i++) {
-        const layer *l = &m.layers[i];
-        if (l->spec.op != OP_BN)
-            continue;
-        float *p = layer_params(&m, l);
-        test_fill_uniform(p, l->param_count, c->seed * 1000 + (uint64_t)i);
-        for (int k = 0; k < l->in.c; k++)
-            p[k] = 1.0f + 0.5f * p[k], p[l->in.c + k] *= 0.5f;
-    }
-    test_poison_nan(m.acts, m.num_acts);   /* the extra sample stays NaN */
-    test_fill_uniform(model_input(&m), in_count, c->seed + 1);
-    float *r = test_alloc(out_count * sizeof *r);
-    test_fill_uniform(r, out_count, c->seed + 2);
-
-    /* analytic */
-    model_forward(&m, &st);
-    test_poison_nan(m.dacts, m.num_acts);
-    test_poison_nan(m.grads, m.num_params);
-    model_backward(&m, &st, r);
-    float *analytic = test_alloc(m.num_params * sizeof *analytic);
-    memcpy(analytic, m.grads, m.num_params * sizeof *analytic);
-    for (size_t i = 0; i < m.num_params; i++)
-        if (!isfinite(analytic[i]))
-            fail_msg("%s seed %llu: parameter gradient %zu is %g after backward (never written, or NaN read)",
-                     c->name, (unsigned long long)c->seed, i, (double)analytic[i]);
-
-    const probe base = probe_forward(&m, &st, r, 1);
+    grad_run g;
+    set_up_case(&g, c);
+    analytic_pass(&g);
     size_t *coords = test_alloc((size_t)c->max_coords * sizeof *coords);
-    int checked = 0, skipped = 0, one_sided = 0, resolved = 0, failed = 0;
-    double worst = 0;
-    char worst_at[160] = "-";
-    for (int li = 0; li < m.num_layers; li++) {
-        const layer *l = &m.layers[li];
+    grad_tally tally = { 0, 0, 0, 0, 0, 0, "-" };
+    for (int li = 0; li < g.m.num_layers; li++) {
         param_tensor tensors[2];
-        const int nt = layer_tensors(l, tensors);
-        for (int ti = 0; ti < nt; ti++) {
-            const param_tensor *t = &tensors[ti];
-            const size_t base_off = l->param_off + t->off;
-            const double h = H_REL * fmax(rms_of(m.params + base_off, t->count), H_FLOOR);
-            const double rms_grad = rms_of(analytic + base_off, t->count);
-            const double atol = ATOL_REL * rms_grad + 1e-30;
-            rng_stream rs = rng_stream_for(c->seed, RNG_SUBSET, (uint64_t)li, (uint64_t)ti);
-            const size_t k = pick_coords(t->count, (size_t)c->max_coords, &rs, coords);
-            /* σ_L: the largest over up to NOISE_PROBES coordinates of the sample */
-            double sigma = 0;
-            for (size_t q = 0; q < k && q < NOISE_PROBES; q++)
-                sigma = fmax(sigma, loss_noise(&m, &st, r, li, base_off + coords[q], h));
-            for (size_t q = 0; q < k; q++) {
-                const size_t j = base_off + coords[q];
-                const double an = analytic[j], tol = RTOL * fabs(an) + atol;
-                const fd_estimate e = estimate(&m, &st, r, li, j, base, h, tol, sigma);
-                checked++;
-                if (e.kind == FD_SKIPPED) {
-                    skipped++;
-                    continue;
-                }
-                one_sided += e.kind == FD_ONE_SIDED;
-                resolved += e.noise <= RESOLVED * (fabs(an) + rms_grad);
-                const double ratio = fabs(e.value - an) / (tol + e.noise);
-                if (ratio > worst) {
-                    worst = ratio;
-                    snprintf(worst_at, sizeof worst_at, "layer %d '%s' %s[%zu]%s", li, l->spec.name, t->name,
-                             coords[q], e.kind == FD_ONE_SIDED ? " (one-sided)" : "");
-                }
-                if (!(ratio <= 1.0) && failed++ < MAX_PRINTED_FAILURES)
-                    print_error("%s seed %llu: layer %d '%s' (%s) %s[%zu]: analytic %.9g, finite difference "
-                                "%.9g (%s, step %.3g: %.9g, %.9g), tolerance %.3g\n",
-                                c->name, (unsigned long long)c->seed, li, l->spec.name, op_defs[l->spec.op]->name,
-                                t->name, coords[q], an, e.value,
-                                e.kind == FD_CENTRAL ? "central at h and h/2" : "one-sided at h and h/2", e.step,
-                                e.fd1, e.fd2, tol);
-            }
-            /* the activations after layer li are those of the last probe: restore them */
-            probe_forward(&m, &st, r, li);
-        }
+        const int nt = layer_tensors(&g.m.layers[li], tensors);
+        for (int ti = 0; ti < nt; ti++)
+            check_tensor(&g, li, ti, &tensors[ti], coords, &tally);
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
     const double secs = (double)(end.tv_sec - start.tv_sec) + 1e-9 * (double)(end.tv_nsec - start.tv_nsec);
-    printf("%-20s seed %-3llu %-6s %4d coordinates: %3d one-sided at a kink, %2d skipped, %4d resolved to %.0f%%; "
-           "worst |fd-an|/tol %.3f at %s (%.2f s)\n",
-           c->name, (unsigned long long)c->seed, c->kernel->name, checked, one_sided, skipped, resolved,
-           100 * RESOLVED, worst, worst_at, secs);
+    report_case(c, &tally, secs);
     free(coords);
-    free(analytic);
-    free(r);
-    model_free(&m);
-    if (failed)
-        fail_msg("%s seed %llu: %d of %d coordinates disagree with the finite differences", c->name,
-                 (unsigned long long)c->seed, failed, checked);
-    assert_true(checked > 0);
-    if (skipped > MAX_SKIPPED * checked)
-        fail_msg("%s seed %llu: %d of %d coordinates skipped (more than %.0f%%): kinks on both sides at every "
-                 "step, or central differences at h and h/2 that disagree beyond rounding",
-                 c->name, (unsigned long long)c->seed, skipped, checked, 100 * MAX_SKIPPED);
-    if (resolved < MIN_RESOLVED * checked)
-        fail_msg("%s seed %llu: only %d of %d coordinates resolved to %.0f%% of their gradient's scale: the check "
-                 "has become too weak to mean anything (kinks force steps where rounding dominates)",
-                 c->name, (unsigned long long)c->seed, resolved, checked, 100 * RESOLVED);
+    free(g.analytic);
+    free(g.r);
+    model_free(&g.m);
+    judge_case(c, &tally);
 }
 
 static void test_gradient_case(void **state) { check_gradients(*state); }
