@@ -78,7 +78,7 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
         "datafile='%s'; outfile='%s'; charttitle='%s: learning curves, mean over %s'; names='%s'; xstep=%d; "
         "maxepoch=%d",
         dat, png, r->config->name, over, names, max_epochs > 20 ? (max_epochs + 19) / 20 : 1, max_epochs);
-    return report_gnuplot("tools/report/curves.gp", params);
+    return report_gnuplot("curves.gp", params);
 }
 
 int figure_ablation(const exp_results *r, const char *work, const char *png)
@@ -121,7 +121,7 @@ int figure_ablation(const exp_results *r, const char *work, const char *png)
         "over %s (the axis starts at %.0f %%)'; ylo=%.0f; yhi=%.0f; ngroups=%d",
         dat, seeds, png, r->config->name, r->runs[0].task == CONFIG_TASK_ROTATION ? "pretext" : "test", over,
         ylo, ylo, yhi, r->n_groups);
-    return report_gnuplot("tools/report/ablation.gp", params);
+    return report_gnuplot("ablation.gp", params);
 }
 
 int figure_series(const exp_results *r, const exp_series *s, const char *work, const char *png)
@@ -164,7 +164,7 @@ int figure_series(const exp_results *r, const exp_series *s, const char *work, c
         "xticks='%s'; xlo=%.1f; xhi=%.1f; ylo=%.0f; yhi=%.0f",
         dat, png, r->config->name, pretext ? "pretext" : "test", names, pretext ? "pretext" : "test", ticks,
         xlo / 1.6, xhi * 1.6, fmax(0, floor(lo - 0.15 * span)), fmin(100, ceil(hi + 0.15 * span)));
-    return report_gnuplot("tools/report/series.gp", params);
+    return report_gnuplot("series.gp", params);
 }
 
 int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classes, const char *const *names,
@@ -190,5 +190,5 @@ int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classe
                        dat, png, title, classes);
     for (int c = 0; c < classes; c++)
         len += snprintf(params + len, sizeof params - (size_t)len, "; n%d='%s'", c, names[c]);
-    return report_gnuplot("tools/report/confusion.gp", params);
+    return report_gnuplot("confusion.gp", params);
 }
