@@ -1,22 +1,17 @@
 # probador — build, test, benchmark and reproduce.  See README.md.
 #
-# Knobs (override on the command line):  make CC=clang THREADS=1 TUNE=znver3
+# Knobs (override on the command line):  make CC=clang TUNE=znver3
+# Tests (make test):  T=conv,winograd  F='*tolerance*'  SAN=0  (see the test section)
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
 ifeq ($(origin CC),default)
 CC := gcc
 endif
-THREADS ?= 2
 ARCH    ?= x86-64-v4
 TUNE    ?= generic
 BUILD   ?= build
 CFLAGS  ?= -O3 -g
-
-ifeq ($(filter-out 1 2 3 4 5 6 7 8,$(THREADS)),)
-else
-$(error THREADS must be a number of threads from 1 to 8, got '$(THREADS)')
-endif
 
 # The build target, fixed so that every x86-64 machine with AVX-512 computes
 # the same bits (docs/DETERMINISM.md).  ARCH picks the instruction set (one
@@ -93,19 +88,19 @@ $(TOOLS_SAN): $(CLI_SRC:%.c=$(BUILD)/san/obj/%.o)
 	ar rcs $@ $^
 
 $(BUILD)/probador: $(BUILD)/obj/$(CLI_MAIN:.c=.o) $(TOOLS) $(LIB)
-	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
 # the program itself under ASan/UBSan (`make san`); the sanitised tests run it
 $(BUILD)/san/probador: $(BUILD)/san/obj/$(CLI_MAIN:.c=.o) $(TOOLS_SAN) $(LIB_SAN)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
 san: $(BUILD)/san/probador
 
 # objects before archives: a test may list more objects (test_fuzz_regressions, below)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/obj/%.o) $(TOOLS) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
 $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/san/obj/%.o) $(TOOLS_SAN) $(LIB_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -120,13 +115,37 @@ deps:
 	@sh tools/scripts/deps.sh $(DEPS_EXTRA)
 
 # ---- tests: the suite twice, optimised and under ASan/UBSan ------------------
+# T=conv,winograd: only those binaries (tests/test_NAME.c; default: every one).
+# F='*tolerance*': only the cases whose name matches (comma-separated shell
+# patterns, passed as PROBADOR_TEST_FILTER; tests/testing.h).  SAN=0: the
+# optimised build only.  `make test-list T=...` prints the case names.
+SAN ?= 1
+ifneq ($(SAN),0)
+ifneq ($(SAN),1)
+$(error SAN must be 1 (also run the sanitised build, the default) or 0 (skip it), got '$(SAN)')
+endif
+endif
+comma      := ,
+TEST_NAMES := $(TEST_SRC:tests/test_%.c=%)
+TEST_PICK  := $(if $(T),$(patsubst test_%,%,$(subst $(comma), ,$(T))),$(TEST_NAMES))
+ifneq ($(filter-out $(TEST_NAMES),$(TEST_PICK)),)
+$(error T: no test named '$(filter-out $(TEST_NAMES),$(TEST_PICK))'; the tests are: $(TEST_NAMES))
+endif
+TESTS_PICKED     := $(filter $(TEST_PICK:%=$(BUILD)/tests/test_%),$(TESTS))
+TESTS_SAN_PICKED := $(if $(filter 1,$(SAN)),$(filter $(TEST_PICK:%=$(BUILD)/san/tests/test_%),$(TESTS_SAN)))
+
 test: deps
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory test-run
-test-build: $(TESTS) $(TESTS_SAN) $(BUILD)/probador $(BUILD)/san/probador
+test-build: $(TESTS_PICKED) $(TESTS_SAN_PICKED) $(BUILD)/probador $(if $(filter 1,$(SAN)),$(BUILD)/san/probador)
 # test_build_target builds the program again: with this build's ARCH and CFLAGS
 test-run:
-	@PROBADOR_ARCH='$(ARCH)' PROBADOR_CFLAGS='$(CFLAGS)' sh tools/scripts/run_tests.sh $(TESTS) $(TESTS_SAN)
+	@PROBADOR_ARCH='$(ARCH)' PROBADOR_CFLAGS='$(CFLAGS)' PROBADOR_TEST_FILTER='$(F)' \
+	    sh tools/scripts/run_tests.sh $(TESTS_PICKED) $(TESTS_SAN_PICKED)
+# the names of the cases `make test` would run (with F: those it picks), running none
+.PHONY: test-list
+test-list: $(TESTS_PICKED)
+	@for t in $^; do echo "== $$t"; PROBADOR_TEST_LIST=1 PROBADOR_TEST_FILTER='$(F)' $$t || exit 1; done
 
 # ---- benchmarks, experiments and reports ------------------------------------
 # PROFILE=full (default): the committed results under reports/.  PROFILE=quick:

@@ -10,7 +10,7 @@
  *   y[n][k][p][q] = Σ_{c,r,s} x[n][c][p·stride − pad + r][q·stride − pad + s] · w[k][c][r][s]
  * (out-of-range input positions read as zero).
  *
- * Contract of every kernel (see STYLE.md):
+ * Contract of every kernel:
  *   - forward, backward_data and backward_weights OVERWRITE their output
  *     (y, dx, dw); they never accumulate into it and never read it first.
  *   - kernels never allocate: the caller passes a workspace of at least
@@ -21,6 +21,19 @@
  *     pass for that shape.  When it is false the caller runs `fallback` instead
  *     (resolve it with conv_resolve) and records the name of what ran.  A
  *     kernel's functions may assume supports() held.
+ *   - tolerance(cs, pass) bounds the error of the kernel's own algorithm
+ *     against the float64 reference (kernels/conv_reference.h); tests/test_conv.c
+ *     checks every registered kernel against it on an awkward shape table.
+ *   - no member is NULL.
+ *
+ * Adding a kernel takes two files: kernels/conv_NEW.c, which defines
+ *   const conv_kernel conv_NEW = { .name = "NEW", ... };
+ * with every member set, and one line in the registry in
+ * kernels/conv_registry.c (its extern declaration beside it).  The registry's
+ * order is the order every list of kernels is printed in (--help, --list,
+ * error messages); the benchmark and the tests take their kernels from it, so
+ * tests/test_conv.c checks a new kernel like the others with no change.
+ * Tests may add a kernel at run time with conv_kernel_register().
  */
 #ifndef PROBADOR_KERNELS_CONV_H
 #define PROBADOR_KERNELS_CONV_H
@@ -56,6 +69,11 @@ struct conv_kernel {
     void (*backward_data)(const conv_shape *cs, const float *dy, const float *w, float *dx, void *ws);
     /* x[N][C][H][W], dy[N][K][P][Q] -> dw[K][C][R][S] */
     void (*backward_weights)(const conv_shape *cs, const float *x, const float *dy, float *dw, void *ws);
+    /* The largest error, relative to Σ|terms| (see kernels/conv_reference.h),
+       accepted from this kernel's own algorithm on cs for pass: the tests fail
+       above it and the benchmark marks the row unverified.  Only asked of the
+       kernel that ran, so it may assume supports(cs, pass) held. */
+    double (*tolerance)(const conv_shape *cs, conv_pass pass);
 };
 
 /* ---- shape arithmetic ---------------------------------------------------- */
@@ -81,14 +99,32 @@ const char *conv_pass_name(conv_pass pass);   /* "forward", "backward_data", "ba
 bool conv_pass_parse(const char *name, conv_pass *out);
 
 /* ---- kernels ------------------------------------------------------------- */
+/* The built-in kernels the models and tests name directly.  A kernel added
+   later needs no declaration here (see "Adding a kernel" above). */
 extern const conv_kernel conv_naive;
 extern const conv_kernel conv_im2col;
 extern const conv_kernel conv_winograd;     /* F(4x4,3x3) */
 extern const conv_kernel conv_winograd_f2;  /* F(2x2,3x3) */
 
-/* All kernels, in report order, NULL-terminated. */
-extern const conv_kernel *const conv_kernels[];
-const conv_kernel *conv_kernel_find(const char *name);   /* NULL if unknown */
+/* ---- the registry ---------------------------------------------------------- */
+/* Every kernel, built-in ones first (naive, im2col, winograd, winograd_f2),
+   then those added by conv_kernel_register(), in the order added.  Iterate
+   with `for (int i = 0; i < conv_kernel_count(); i++) conv_kernel_at(i)`. */
+enum { CONV_KERNEL_CAPACITY = 16 };   /* kernels the registry holds at most */
+
+int conv_kernel_count(void);
+/* The i-th kernel; NULL when i is outside 0..conv_kernel_count()-1. */
+const conv_kernel *conv_kernel_at(int i);
+/* The kernel called `name`; NULL if there is none, with a message in err
+   naming the valid ones ("unknown convolution kernel 'x'; expected one of
+   naive, im2col, winograd, winograd_f2"). */
+const conv_kernel *conv_kernel_find(const char *name, char *err, size_t errlen);
+/* Appends k (which must outlive its use) to the registry.  Returns 0, or -1
+   with a message in err when k or one of its members is NULL, its name is
+   empty or already taken, its fallback is neither k itself nor registered,
+   or the registry already holds CONV_KERNEL_CAPACITY kernels.  Not
+   thread-safe: register before any thread looks kernels up. */
+int conv_kernel_register(const conv_kernel *k, char *err, size_t errlen);
 
 /* The kernel that actually runs `pass` on `cs` when `k` is asked for:
    k itself if it supports the shape, else its fallback chain. */

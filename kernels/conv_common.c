@@ -1,4 +1,5 @@
-/* kernels/conv_common.c — shape helpers, the kernel registry, fallback resolution. */
+/* kernels/conv_common.c — shape helpers and fallback resolution (the registry is
+ * kernels/conv_registry.c). */
 #include "kernels/conv.h"
 
 #include <omp.h>
@@ -36,17 +37,6 @@ bool conv_pass_parse(const char *name, conv_pass *out)
             return true;
         }
     return false;
-}
-
-const conv_kernel *const conv_kernels[] = { &conv_naive, &conv_im2col, &conv_winograd_f2,
-                                            &conv_winograd, NULL };
-
-const conv_kernel *conv_kernel_find(const char *name)
-{
-    for (int i = 0; conv_kernels[i]; i++)
-        if (strcmp(conv_kernels[i]->name, name) == 0)
-            return conv_kernels[i];
-    return NULL;
 }
 
 const conv_kernel *conv_resolve(const conv_kernel *k, const conv_shape *cs, conv_pass pass)

@@ -33,6 +33,7 @@
  * partial dw, each slot and partial 64-byte aligned; slots = conv_thread_slots().
  */
 #include "kernels/conv.h"
+#include "kernels/conv_reference.h"
 #include "kernels/im2col.h"
 #include "kernels/im2col_panels.h"
 
@@ -283,6 +284,15 @@ static void im2col_backward_weights(const conv_shape *cs, const float *x, const 
     }
 }
 
+/* A float32 GEMM: with u = 2^-24 and `terms` products summed into each output,
+   the classical dot-product bound is γ_terms ≈ terms·u, and the lowering is an
+   exact copy; allow (terms + 2)·u. */
+static double im2col_tolerance(const conv_shape *cs, conv_pass pass)
+{
+    const double u = 0x1p-24, terms = conv_pass_terms(cs, pass);
+    return (terms + 2) * u;
+}
+
 const conv_kernel conv_im2col = {
     .name = "im2col",
     .description = "im2col lowering + BLIS sgemm, images in parallel, single-threaded GEMMs",
@@ -292,4 +302,5 @@ const conv_kernel conv_im2col = {
     .forward = im2col_forward,
     .backward_data = im2col_backward_data,
     .backward_weights = im2col_backward_weights,
+    .tolerance = im2col_tolerance,
 };

@@ -95,6 +95,10 @@ static void naive_backward_weights(const conv_shape *cs, const float *xp, const 
                 }
 }
 
+/* Accumulated in double and rounded once: the error is at most u = 2^-24
+   relative; allow 2u. */
+static double naive_tolerance(const conv_shape *cs, conv_pass pass) { return 2 * 0x1p-24; }
+
 const conv_kernel conv_naive = {
     .name = "naive",
     .description = "direct loops, float64 accumulation: the readable reference",
@@ -104,4 +108,5 @@ const conv_kernel conv_naive = {
     .forward = naive_forward,
     .backward_data = naive_backward_data,
     .backward_weights = naive_backward_weights,
+    .tolerance = naive_tolerance,
 };

@@ -1,6 +1,5 @@
 /* kernels/conv_reference.c — float64 reference convolution (see the header). */
 #include "kernels/conv_reference.h"
-#include "kernels/conv_winograd.h"
 
 #include <float.h>
 #include <math.h>
@@ -87,20 +86,9 @@ void conv_reference(const conv_shape *cs, conv_pass pass, const float *a, const 
     }
 }
 
-/* With u = 2^-24 the float32 unit roundoff and `terms` the number of products
- * summed into one output:
- *   naive     accumulates in double and rounds once: error ≤ u; allow 2u.
- *   im2col    float32 GEMM: the classical dot-product bound is γ_terms ≈ terms·u,
- *             and the lowering is an exact copy — allow (terms + 2)·u.
- *   winograd  see conv_winograd_tolerance() in kernels/conv_winograd.h. */
 double conv_tolerance(const conv_kernel *ran, const conv_shape *cs, conv_pass pass)
 {
-    const double u = 0x1p-24, terms = conv_pass_terms(cs, pass);
-    if (ran == &conv_naive)
-        return 2 * u;
-    if (ran == &conv_im2col)
-        return (terms + 2) * u;
-    return conv_winograd_tolerance(ran, cs, pass);
+    return ran->tolerance(cs, pass);
 }
 
 conv_error conv_compare(size_t count, const float *got, const double *ref, const double *mag)

@@ -27,7 +27,8 @@ double conv_pass_terms(const conv_shape *cs, conv_pass pass);
 
 /* The largest error, relative to Σ|terms|, accepted from the kernel that ran
    (`ran`, after fallback resolution) on this shape and pass: the tests fail
-   above it and the benchmark marks the row unverified. */
+   above it and the benchmark marks the row unverified.  Each kernel sets its
+   own (conv_kernel.tolerance); this asks the one that ran. */
 double conv_tolerance(const conv_kernel *ran, const conv_shape *cs, conv_pass pass);
 
 typedef struct conv_error {

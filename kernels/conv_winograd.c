@@ -51,7 +51,7 @@
  * runs backward_weights: a Winograd weight gradient reduces over every tile of
  * the batch, and im2col's single GEMM already does that well.
  */
-#include "kernels/conv_winograd.h"
+#include "kernels/conv.h"
 #include "kernels/masked.h"
 #include "kernels/conv_reference.h"
 #include "kernels/winograd_transforms.h"
@@ -557,7 +557,7 @@ static int wino_min_terms(const conv_shape *cs, conv_pass pass)
    (C·rows·columns < 3: C ≤ 2 with padding 2, or 1–2 pixel images).  Winograd's
    rounding error scales with the whole input tile, so relative to such an
    output's own Σ|terms| (one or two products, which can be arbitrarily small) it
-   has no bound at all; see conv_winograd_tolerance.  These shapes gain nothing from
+   has no bound at all; see wino_tolerance.  These shapes gain nothing from
    Winograd anyway. */
 static bool wino_supports(const conv_shape *cs, conv_pass pass)
 {
@@ -618,37 +618,6 @@ static void conv_winograd_f2x3_backward_data(const conv_shape *cs, const float *
     const wino_conv c = wino_plan(cs, 2, CONV_BACKWARD_DATA);
     wino_run(&c, dy, w, dx, ws);
 }
-
-/* supports() refuses backward_weights, so conv_resolve() never picks this; it exists
-   because the interface has no NULL members, and hands over to the fallback chain
-   (whose workspace conv_workspace_bytes() includes). */
-static void conv_winograd_backward_weights(const conv_shape *cs, const float *x, const float *dy, float *dw,
-                                           void *ws)
-{
-    conv_resolve(&conv_im2col, cs, CONV_BACKWARD_WEIGHTS)->backward_weights(cs, x, dy, dw, ws);
-}
-
-const conv_kernel conv_winograd = {
-    .name = "winograd",
-    .description = "Winograd F(4x4,3x3) with its own batched GEMM: 3x3 stride-1 forward and backward_data",
-    .supports = wino_supports,
-    .fallback = &conv_im2col,
-    .workspace_bytes = wino_f4_workspace,
-    .forward = conv_winograd_f4x3_forward,
-    .backward_data = conv_winograd_f4x3_backward_data,
-    .backward_weights = conv_winograd_backward_weights,
-};
-
-const conv_kernel conv_winograd_f2 = {
-    .name = "winograd_f2",
-    .description = "Winograd F(2x2,3x3) with its own batched GEMM: 3x3 stride-1 forward and backward_data",
-    .supports = wino_supports,
-    .fallback = &conv_im2col,
-    .workspace_bytes = wino_f2_workspace,
-    .forward = conv_winograd_f2x3_forward,
-    .backward_data = conv_winograd_f2x3_backward_data,
-    .backward_weights = conv_winograd_backward_weights,
-};
 
 /* ---- tolerance ------------------------------------------------------------------- */
 
@@ -730,10 +699,9 @@ static double wino_border_ratio(int m, int in, int pad)
  * for F2, and on the shapes of tests/test_conv.c at most 0.04; yet a transform with
  * one coefficient off by 1 % exceeds it (test_winograd checks F4 by ≥ 2.9x, F2 by
  * ≥ 20x, and test_conv fails for 0.1 %). */
-double conv_winograd_tolerance(const conv_kernel *k, const conv_shape *cs, conv_pass pass)
+static double wino_tolerance(int m, const conv_shape *cs, conv_pass pass)
 {
     const double u = 0x1p-24, terms = conv_pass_terms(cs, pass);
-    const int m = k == &conv_winograd_f2 ? 2 : 4;
     const bool bwd = pass == CONV_BACKWARD_DATA;
     const int pad = bwd ? 2 - cs->pad : cs->pad;
     const double rho = wino_border_ratio(m, bwd ? conv_out_h(cs) : cs->h, pad) *
@@ -741,3 +709,41 @@ double conv_winograd_tolerance(const conv_kernel *k, const conv_shape *cs, conv_
     const double safety = m == 4 ? 1 : 4, rounds = m == 4 ? 11 : 7;
     return safety * rho * (terms / 9 + rounds) * u;
 }
+
+static double wino_f4_tolerance(const conv_shape *cs, conv_pass pass) { return wino_tolerance(4, cs, pass); }
+static double wino_f2_tolerance(const conv_shape *cs, conv_pass pass) { return wino_tolerance(2, cs, pass); }
+
+/* ---- the two kernels -------------------------------------------------------------- */
+
+/* supports() refuses backward_weights, so conv_resolve() never picks this; it exists
+   because the interface has no NULL members, and hands over to the fallback chain
+   (whose workspace conv_workspace_bytes() includes). */
+static void conv_winograd_backward_weights(const conv_shape *cs, const float *x, const float *dy, float *dw,
+                                           void *ws)
+{
+    conv_resolve(&conv_im2col, cs, CONV_BACKWARD_WEIGHTS)->backward_weights(cs, x, dy, dw, ws);
+}
+
+const conv_kernel conv_winograd = {
+    .name = "winograd",
+    .description = "Winograd F(4x4,3x3) with its own batched GEMM: 3x3 stride-1 forward and backward_data",
+    .supports = wino_supports,
+    .fallback = &conv_im2col,
+    .workspace_bytes = wino_f4_workspace,
+    .forward = conv_winograd_f4x3_forward,
+    .backward_data = conv_winograd_f4x3_backward_data,
+    .backward_weights = conv_winograd_backward_weights,
+    .tolerance = wino_f4_tolerance,
+};
+
+const conv_kernel conv_winograd_f2 = {
+    .name = "winograd_f2",
+    .description = "Winograd F(2x2,3x3) with its own batched GEMM: 3x3 stride-1 forward and backward_data",
+    .supports = wino_supports,
+    .fallback = &conv_im2col,
+    .workspace_bytes = wino_f2_workspace,
+    .forward = conv_winograd_f2x3_forward,
+    .backward_data = conv_winograd_f2x3_backward_data,
+    .backward_weights = conv_winograd_backward_weights,
+    .tolerance = wino_f2_tolerance,
+};

@@ -33,8 +33,9 @@
 #include "kernels/im2col.h"
 #include "kernels/masked.h"
 
-#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__AVX512F__)
@@ -520,6 +521,18 @@ bool im2col_panels_supported(const conv_shape *cs)
     return IM2COL_AVX512 && make_planes(cs).lay != LAYOUT_ROWS;
 }
 
+/* Micro-panels asked of a shape im2col_panels_supported() refuses: a bug in the
+   caller (kernels/im2col_panels.c checks first), never bad input, so there is
+   nothing to recover.  Kept in release builds, unlike an assert. */
+static _Noreturn void panels_unsupported(const conv_shape *cs, const char *file, int line)
+{
+    char shape[96];
+    fprintf(stderr, "%s:%d: internal error: micro-panels requested for shape %s, which cannot be lowered "
+                    "into them; call im2col_panels_supported() first\n",
+            file, line, conv_shape_str(cs, shape, sizeof shape));
+    abort();
+}
+
 /* x_n[C][H][W] -> the band's columns of col (see im2col.h). */
 void im2col_lower_to(const conv_shape *cs, const float *x_n, int p0, int p1, const im2col_dest *dst,
                      float *scratch)
@@ -530,7 +543,8 @@ void im2col_lower_to(const conv_shape *cs, const float *x_n, int p0, int p1, con
     const int nvec = pl.lay != LAYOUT_ROWS ? ((p1 - p0) * Q + 15) / 16 : 1;
     tap taps[R * S];
     uint16_t masks[pl.lay != LAYOUT_ROWS ? R * S : 1][nvec]; /* R·S·cols/8 bytes: a few KB */
-    assert(!dst->pstride || im2col_panels_supported(cs));
+    if (dst->pstride && !im2col_panels_supported(cs))
+        panels_unsupported(cs, __FILE__, __LINE__);
     make_taps(cs, &pl, p0, p1, taps);
     if (pl.lay != LAYOUT_ROWS)
         plane_masks(cs, taps, p0, (p1 - p0) * Q, nvec, masks);

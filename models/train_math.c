@@ -52,14 +52,59 @@ void adam_step_range(model *m, const adam_params *p, float lr, uint64_t t, size_
     }
 }
 
-float lr_at(lr_schedule s, float base, uint64_t step, uint64_t warmup, uint64_t total)
+static const optimizer optimizers[] = {
+    { "adam", adam_step_range },
+};
+
+int optimizer_count(void)
+{
+    return (int)(sizeof optimizers / sizeof optimizers[0]);
+}
+
+const optimizer *optimizer_at(int i)
+{
+    return i >= 0 && i < optimizer_count() ? &optimizers[i] : NULL;
+}
+
+static double decay_constant(float base, double progress)
+{
+    return base;
+}
+
+static double decay_cosine(float base, double progress)
+{
+    return 0.5 * base * (1.0 + cos(M_PI * progress));
+}
+
+static const lr_schedule schedules[] = {
+    { "constant", decay_constant },
+    { "cosine", decay_cosine },
+};
+
+int lr_schedule_count(void)
+{
+    return (int)(sizeof schedules / sizeof schedules[0]);
+}
+
+const lr_schedule *lr_schedule_at(int i)
+{
+    return i >= 0 && i < lr_schedule_count() ? &schedules[i] : NULL;
+}
+
+const char *lr_schedule_name(int i)
+{
+    const lr_schedule *s = lr_schedule_at(i);
+    return s ? s->name : NULL;
+}
+
+float lr_at(const lr_schedule *s, float base, uint64_t step, uint64_t warmup, uint64_t total)
 {
     if (step < warmup)
         return base * (float)(step + 1) / (float)warmup;
-    if (s == LR_CONSTANT || total <= warmup)
+    if (total <= warmup)
         return base;
     const double progress = (double)(step - warmup) / (double)(total - warmup);
-    return (float)(0.5 * base * (1.0 + cos(M_PI * progress)));
+    return (float)s->decay(base, progress);
 }
 
 void metrics_finish(eval_metrics *e)

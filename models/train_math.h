@@ -26,10 +26,32 @@ void adam_step(model *m, const adam_params *p, float lr, uint64_t t);
    untouched): fine-tuning freezes the trunk or gives it its own rate. */
 void adam_step_range(model *m, const adam_params *p, float lr, uint64_t t, size_t lo, size_t hi);
 
-typedef enum lr_schedule { LR_CONSTANT, LR_COSINE } lr_schedule;
+/* The optimisers, one table (the configuration will choose by name):
+   step_range updates parameters [lo, hi) of m, their moments with them, at
+   step t (counting from 1) with learning rate lr.  Adding one is its step
+   function plus a row in train_math.c. */
+typedef struct optimizer {
+    const char *name; /* "adam" */
+    void (*step_range)(model *m, const adam_params *p, float lr, uint64_t t, size_t lo, size_t hi);
+} optimizer;
+int optimizer_count(void);
+const optimizer *optimizer_at(int i); /* NULL out of range */
+
+/* The learning-rate schedules after the warm-up, one table (the configuration's
+   training.schedule is an index into it, in this order: constant, cosine).
+   decay(base, progress) is the rate at progress in [0, 1] of the steps after
+   the warm-up, computed in double.  Adding one is its function plus a row. */
+typedef struct lr_schedule {
+    const char *name;
+    double (*decay)(float base, double progress);
+} lr_schedule;
+int lr_schedule_count(void);
+const lr_schedule *lr_schedule_at(int i); /* NULL out of range */
+const char *lr_schedule_name(int i);      /* lr_schedule_at(i)->name, or NULL */
+
 /* Learning rate at step `step` (0-based) of `total` steps: linear warm-up from
-   0 over `warmup` steps, then constant or cosine decay to 0 at `total`. */
-float lr_at(lr_schedule s, float base, uint64_t step, uint64_t warmup, uint64_t total);
+   0 over `warmup` steps, then the schedule's decay over the rest. */
+float lr_at(const lr_schedule *s, float base, uint64_t step, uint64_t warmup, uint64_t total);
 
 enum { METRIC_CLASSES = 10 };
 typedef struct eval_metrics {

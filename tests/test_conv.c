@@ -1,5 +1,7 @@
 /* tests/test_conv.c — every kernel × pass × an awkward shape table, against the
- * float64 reference; plus bitwise equality between 1 and 2 threads.
+ * float64 reference; plus bitwise equality between 1 and 2 threads, and the
+ * registry: its order, its error messages, each kernel's tolerance, and a
+ * kernel added at run time through the registry alone.
  *
  * Before each call the output is poisoned with NaN (an unwritten output fails)
  * and the workspace filled with 0xA5 (a kernel that reads workspace it did not
@@ -63,9 +65,8 @@ static void run_poisoned(const conv_case *t, int threads, const float *a, const 
     conv_run(t->kernel, &t->shape, t->pass, a, b, out, ws);
 }
 
-static void test_kernel_case(void **state)
+static void check_case(const conv_case *t)
 {
-    const conv_case *t = *state;
     const conv_shape *cs = &t->shape;
     const conv_kernel *ran = conv_resolve(t->kernel, cs, t->pass);
     /* a = x or dy, b = w or dy, as conv_run takes them */
@@ -103,18 +104,21 @@ static void test_kernel_case(void **state)
     free(a); free(b); free(out1); free(out2); free(ref); free(mag); free(ws);
 }
 
+static void test_kernel_case(void **state)
+{
+    check_case(*state);
+}
+
 /* A kernel that names itself as fallback must serve every shape and pass;
    every fallback chain ends in such a kernel. */
 static void test_fallbacks_are_total(void **state)
 {
-    for (int i = 0; conv_kernels[i]; i++)
+    for (int i = 0; i < conv_kernel_count(); i++)
         for (int s = 0; s < NUM_SHAPES; s++)
             for (int p = 0; p < CONV_NUM_PASSES; p++) {
-                const conv_kernel *ran = conv_resolve(conv_kernels[i], &shapes[s], (conv_pass)p);
+                const conv_kernel *ran = conv_resolve(conv_kernel_at(i), &shapes[s], (conv_pass)p);
                 assert_true(ran->supports(&shapes[s], (conv_pass)p));
             }
-    assert_ptr_equal(conv_kernel_find("im2col"), &conv_im2col);
-    assert_null(conv_kernel_find("im2col "));
 }
 
 /* Winograd serves 3x3 stride-1 forward; stride 2 and 1x1 go to its fallback. */
@@ -122,8 +126,8 @@ static void test_winograd_declares_fallback(void **state)
 {
     const conv_shape s2 = { 1, 4, 13, 13, 4, 3, 3, 2, 1 }, f1 = { 1, 4, 13, 13, 4, 1, 1, 1, 0 };
     const conv_shape s1 = { 1, 4, 13, 13, 4, 3, 3, 1, 1 };
-    for (int i = 0; conv_kernels[i]; i++) {
-        const conv_kernel *k = conv_kernels[i];
+    for (int i = 0; i < conv_kernel_count(); i++) {
+        const conv_kernel *k = conv_kernel_at(i);
         if (strncmp(k->name, "winograd", 8) != 0)
             continue;
         assert_ptr_equal(conv_resolve(k, &s1, CONV_FORWARD), k);
@@ -172,13 +176,204 @@ static void test_im2col_panels_match_sgemm(void **state)
         skip(); /* no AVX-512 or another BLIS configuration: the path never runs */
 }
 
+/* ---- the registry ------------------------------------------------------------ */
+
+/* The order every list of kernels is printed in, the configuration's included. */
+static void test_registry_order(void **state)
+{
+    const char *names[] = { "naive", "im2col", "winograd", "winograd_f2" };
+    assert_int_equal(conv_kernel_count(), 4);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(conv_kernel_at(i)->name, names[i]);
+    assert_null(conv_kernel_at(-1));
+    assert_null(conv_kernel_at(4));
+    char err[256] = "";
+    assert_ptr_equal(conv_kernel_find("im2col", err, sizeof err), &conv_im2col);
+    assert_string_equal(err, "");
+}
+
+/* Every registered kernel keeps the contract's static part: no NULL member, a
+   fallback that is itself registered. */
+static void test_registry_members_set(void **state)
+{
+    for (int i = 0; i < conv_kernel_count(); i++) {
+        const conv_kernel *k = conv_kernel_at(i);
+        assert_true(k->name && k->description && k->supports && k->fallback && k->workspace_bytes &&
+                    k->forward && k->backward_data && k->backward_weights && k->tolerance);
+        assert_ptr_equal(conv_kernel_find(k->fallback->name, NULL, 0), k->fallback);
+    }
+}
+
+static void test_unknown_kernel_lists_valid_ones(void **state)
+{
+    char err[256];
+    assert_null(conv_kernel_find("winogard", err, sizeof err));
+    assert_string_equal(err, "unknown convolution kernel 'winogard'; expected one of naive, im2col, winograd, "
+                             "winograd_f2");
+    assert_null(conv_kernel_find("im2col ", err, sizeof err));
+    assert_null(conv_kernel_find("", NULL, 0));   /* no message asked for */
+    char tiny[8];
+    assert_null(conv_kernel_find("x", tiny, sizeof tiny));
+    assert_string_equal(tiny, "unknown");   /* cut short, still terminated */
+}
+
+/* Each kernel's tolerance member gives exactly what the if-chain it replaced
+   gave: naive 2u, im2col (terms + 2)·u, Winograd its error model (values
+   recorded from that chain, as hexadecimal floats). */
+static void test_tolerances_unchanged(void **state)
+{
+    const double u = 0x1p-24;
+    for (int s = 0; s < NUM_SHAPES; s++)
+        for (int p = 0; p < CONV_NUM_PASSES; p++) {
+            assert_true(conv_naive.tolerance(&shapes[s], (conv_pass)p) == 2 * u);
+            assert_true(conv_im2col.tolerance(&shapes[s], (conv_pass)p) ==
+                        (conv_pass_terms(&shapes[s], (conv_pass)p) + 2) * u);
+        }
+    static const struct {
+        const conv_kernel *k;
+        conv_shape cs;
+        double forward, backward_data;
+    } wino[] = {
+        { &conv_winograd, { 3, 7, 5, 5, 9, 3, 3, 1, 0 }, 0x1.2p-14, 0x1.1308e38e38e38p-12 },
+        { &conv_winograd, { 2, 16, 14, 14, 32, 3, 3, 1, 1 }, 0x1.bp-12, 0x1.58p-11 },
+        { &conv_winograd, { 2, 8, 12, 12, 4, 3, 3, 1, 2 }, 0x1.3p-12, 0x1.ep-13 },
+        { &conv_winograd_f2, { 3, 7, 5, 5, 9, 3, 3, 1, 0 }, 0x1.8e38e38e38e38p-16, 0x1p-14 },
+        { &conv_winograd_f2, { 1, 8, 28, 28, 8, 3, 3, 1, 1 }, 0x1.6f8p-15, 0x1.6f8p-15 },
+        { &conv_winograd_f2, { 2, 8, 12, 12, 4, 3, 3, 1, 2 }, 0x1.ep-15, 0x1.38e38e38e38e3p-16 },
+    };
+    for (size_t i = 0; i < sizeof wino / sizeof wino[0]; i++) {
+        assert_true(wino[i].k->tolerance(&wino[i].cs, CONV_FORWARD) == wino[i].forward);
+        assert_true(wino[i].k->tolerance(&wino[i].cs, CONV_BACKWARD_DATA) == wino[i].backward_data);
+        assert_true(conv_tolerance(wino[i].k, &wino[i].cs, CONV_FORWARD) == wino[i].forward);
+    }
+}
+
+/* test_direct: the naive kernel's functions under another name, serving stride 1
+   only (the rest falls back to naive), with a tolerance of its own. */
+static int direct_tolerance_calls;
+static bool direct_supports(const conv_shape *cs, conv_pass pass) { return cs->stride == 1; }
+static double direct_tolerance(const conv_shape *cs, conv_pass pass)
+{
+    direct_tolerance_calls++;
+    return 4 * 0x1p-24;
+}
+
+static conv_kernel direct_kernel(void)
+{
+    conv_kernel k = conv_naive;
+    k.name = "test_direct";
+    k.description = "test only: the naive kernel's loops, stride 1";
+    k.supports = direct_supports;
+    k.fallback = &conv_naive;
+    k.tolerance = direct_tolerance;
+    return k;
+}
+
+static void test_registered_kernel_runs(void **state)
+{
+    static conv_kernel direct;
+    direct = direct_kernel();
+    char err[256] = "";
+    const int before = conv_kernel_count();
+    assert_int_equal(conv_kernel_register(&direct, err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(conv_kernel_count(), before + 1);
+    assert_ptr_equal(conv_kernel_at(before), &direct);
+    const conv_kernel *k = conv_kernel_find("test_direct", err, sizeof err);
+    assert_ptr_equal(k, &direct);
+    for (int s = 0; s < NUM_SHAPES; s++)
+        for (int p = 0; p < CONV_NUM_PASSES; p++) {
+            conv_case c = { k, (conv_pass)p, shapes[s], 2000 + (uint64_t)s, "" };
+            assert_ptr_equal(conv_resolve(k, &shapes[s], (conv_pass)p),
+                             shapes[s].stride == 1 ? k : &conv_naive);
+            check_case(&c);
+        }
+    assert_true(direct_tolerance_calls > 0);   /* the check asked the kernel that ran */
+    /* and it is now listed last */
+    assert_null(conv_kernel_find("nope", err, sizeof err));
+    assert_string_equal(err, "unknown convolution kernel 'nope'; expected one of naive, im2col, winograd, "
+                             "winograd_f2, test_direct");
+}
+
+/* Refused registrations leave the registry as it was. */
+static void test_register_refusals(void **state)
+{
+    const int before = conv_kernel_count();
+    char err[512];
+    static conv_kernel dup, no_tol, unnamed, orphan, stray;
+    dup = direct_kernel();
+    dup.name = "im2col";
+    assert_int_equal(conv_kernel_register(&dup, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'im2col': that name is already registered"));
+    assert_int_equal(conv_kernel_register(&conv_naive, err, sizeof err), -1);
+
+    no_tol = direct_kernel();
+    no_tol.name = "no_tolerance";
+    no_tol.tolerance = NULL;
+    assert_int_equal(conv_kernel_register(&no_tol, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'no_tolerance': its tolerance is NULL"));
+    assert_int_equal(conv_kernel_register(NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "its kernel is NULL"));
+
+    unnamed = direct_kernel();
+    unnamed.name = "";
+    assert_int_equal(conv_kernel_register(&unnamed, err, sizeof err), -1);
+    assert_non_null(strstr(err, "empty name"));
+
+    stray = direct_kernel();
+    stray.name = "stray";            /* never registered */
+    orphan = direct_kernel();
+    orphan.name = "orphan";
+    orphan.fallback = &stray;
+    assert_int_equal(conv_kernel_register(&orphan, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'orphan': its fallback 'stray' is not registered"));
+    assert_int_equal(conv_kernel_count(), before);
+    assert_null(conv_kernel_find("orphan", NULL, 0));
+}
+
+/* Fills the registry, so it runs last. */
+static void test_register_full(void **state)
+{
+    static conv_kernel filler[CONV_KERNEL_CAPACITY];
+    static char names[CONV_KERNEL_CAPACITY][16];
+    char err[512];
+    int added = 0;
+    while (conv_kernel_count() < CONV_KERNEL_CAPACITY) {
+        snprintf(names[added], sizeof names[added], "filler_%d", added);
+        filler[added] = direct_kernel();
+        filler[added].name = names[added];
+        assert_int_equal(conv_kernel_register(&filler[added], err, sizeof err), 0);
+        added++;
+    }
+    static conv_kernel one_more;
+    one_more = direct_kernel();
+    one_more.name = "one_more";
+    assert_int_equal(conv_kernel_register(&one_more, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'one_more': the registry is full"));
+    assert_int_equal(conv_kernel_count(), CONV_KERNEL_CAPACITY);
+    assert_null(conv_kernel_at(CONV_KERNEL_CAPACITY));
+}
+
 int main(void)
 {
     conv_blis_init();
-    int kernels = 0;
-    while (conv_kernels[kernels])
-        kernels++;
-    const size_t count = (size_t)kernels * CONV_NUM_PASSES * NUM_SHAPES + 3;
+    const int kernels = conv_kernel_count();
+    /* the registry's tests run after the kernel cases, in this order: the
+       registering ones change what the registry holds */
+    const struct CMUnitTest after[] = {
+        cmocka_unit_test(test_fallbacks_are_total),
+        cmocka_unit_test(test_winograd_declares_fallback),
+        cmocka_unit_test(test_im2col_panels_match_sgemm),
+        cmocka_unit_test(test_registry_order),
+        cmocka_unit_test(test_registry_members_set),
+        cmocka_unit_test(test_unknown_kernel_lists_valid_ones),
+        cmocka_unit_test(test_tolerances_unchanged),
+        cmocka_unit_test(test_registered_kernel_runs),
+        cmocka_unit_test(test_register_refusals),
+        cmocka_unit_test(test_register_full),
+    };
+    const size_t num_after = sizeof after / sizeof after[0];
+    const size_t count = (size_t)kernels * CONV_NUM_PASSES * NUM_SHAPES + num_after;
     struct CMUnitTest *tests = calloc(count, sizeof *tests);
     conv_case *cases = calloc(count, sizeof *cases);
     size_t t = 0;
@@ -187,16 +382,13 @@ int main(void)
             for (int s = 0; s < NUM_SHAPES; s++, t++) {
                 conv_case *c = &cases[t];
                 char shape[96];
-                *c = (conv_case){ conv_kernels[i], (conv_pass)p, shapes[s], 1000 + (uint64_t)s, "" };
+                *c = (conv_case){ conv_kernel_at(i), (conv_pass)p, shapes[s], 1000 + (uint64_t)s, "" };
                 snprintf(c->name, sizeof c->name, "%s/%s/%s", c->kernel->name, conv_pass_name(c->pass),
                          conv_shape_str(&c->shape, shape, sizeof shape));
                 tests[t] = (struct CMUnitTest){ c->name, test_kernel_case, NULL, NULL, c };
             }
-    tests[t++] = (struct CMUnitTest){ "fallbacks_are_total", test_fallbacks_are_total, NULL, NULL, NULL };
-    tests[t++] = (struct CMUnitTest){ "winograd_declares_fallback", test_winograd_declares_fallback,
-                                      NULL, NULL, NULL };
-    tests[t++] = (struct CMUnitTest){ "im2col_panels_match_sgemm", test_im2col_panels_match_sgemm, NULL, NULL,
-                                      NULL };
+    for (size_t i = 0; i < num_after; i++)
+        tests[t++] = after[i];
     int failed = _cmocka_run_group_tests("conv_kernels", tests, t, NULL, NULL);
     free(tests);
     free(cases);

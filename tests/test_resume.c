@@ -22,7 +22,7 @@
 #include "models/checkpoint.h"
 #include "tests/testing.h"
 #include "tools/config/config.h"
-#include "models/train/train.h"
+#include "tools/run.h"
 
 enum { STEPS_PER_EPOCH = 2 };
 
@@ -44,8 +44,9 @@ static int train_logged(const exp_config *c, const char *dir, bool resume, int s
                         train_result *res, char **log)
 {
     test_stderr_begin();
-    train_options opt = { dir, "", "", resume, stop_after, init, NULL };
-    const int rc = train_run(c, &opt, res);
+    const train_options opt = { .out_dir = dir, .variant = "", .overrides = "", .resume = resume,
+                                .stop_after_epochs = stop_after, .init_path = init };
+    const int rc = run_train(c, opt, res);
     *log = test_stderr_end();
     return rc;
 }

@@ -133,9 +133,7 @@ static void test_bench_and_report_end_to_end(void **state)
 
     csv_table t;
     assert_int_equal(csv_load(csv, &t), 0);
-    int kernels = 0;
-    while (conv_kernels[kernels])
-        kernels++;
+    const int kernels = conv_kernel_count();
     assert_int_equal(t.rows, 2 * kernels * CONV_NUM_PASSES * 2);   /* layers × kernels × passes × threads */
     const int verified = csv_col(&t, "verified"), impl = csv_col(&t, "impl"), k = csv_col(&t, "kernel");
     const int r = csv_col(&t, "r");

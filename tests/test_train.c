@@ -17,7 +17,7 @@
 
 #include "tests/testing.h"
 #include "tools/config/config.h"
-#include "models/train/train.h"
+#include "tools/run.h"
 
 /* Files that must be byte-identical between runs (timing.csv and
    environment.txt hold wall-clock times and dates by design). */
@@ -32,7 +32,7 @@ static void small_config(exp_config *c, const char *yaml, const char *kernel, in
     const char *o[] = { "data.train_images=384", "data.validation_images=128", "data.test_images=256",
                         "training.epochs=2", "training.batch=64", "model.blocks=1" };
     for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
-        if (strncmp(o[i], "model.blocks", 12) != 0 || c->model.name == CONFIG_MODEL_RESNET)
+        if (strncmp(o[i], "model.blocks", 12) != 0 || !strcmp(config_model_name(&c->run), "resnet"))
             assert_int_equal(config_override(c, o[i]), 0);
     snprintf(kv, sizeof kv, "kernel=%s", kernel);
     assert_int_equal(config_override(c, kv), 0);
@@ -64,8 +64,9 @@ static void assert_same_results(const char *a, const char *b)
 
 static void run_into(const exp_config *c, const char *dir, bool resume, int stop_after, train_result *res)
 {
-    train_options opt = { dir, "", "", resume, stop_after };
-    if (train_run(c, &opt, res))
+    const train_options opt = { .out_dir = dir, .variant = "", .overrides = "", .resume = resume,
+                                .stop_after_epochs = stop_after };
+    if (run_train(c, opt, res))
         fail_msg("train_run into %s failed", dir);
 }
 
@@ -92,7 +93,7 @@ static void check_threads(const char *yaml, const char *kernel)
     run_into(c1, d1, false, 0, &r1);
     run_into(c2, d2, false, 0, &r2);
     /* config.yaml differs only in `threads`: compare the rest through a rewrite */
-    c2->threads = 1;
+    c2->run.threads = 1;
     FILE *f = fopen("build/test-tmp/train_t2/config.yaml", "w");
     config_write(c2, f);
     fclose(f);

@@ -8,7 +8,7 @@
  *   - the identities: Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation of d and g, exactly
  *     with the explicit matrices and within the error model with the kernel's own
  *     1-D and 2-D transforms, for random tiles;
- *   - the error model behind conv_winograd_tolerance() held output by output on
+ *   - the error model behind the kernels' tolerance() held output by output on
  *     whole convolutions: |error| ≤ γ_{C+11} (F4) or γ_{C+7} (F2) times
  *     E = Σ |g|·|d|·W_i(r,p)·W_j(s,q);
  *   - the tolerance is not loose: a Winograd convolution whose matrices have one
@@ -31,7 +31,6 @@
 
 #include "kernels/conv.h"
 #include "kernels/conv_reference.h"
-#include "kernels/conv_winograd.h"
 #include "kernels/winograd_transforms.h"
 #include "tests/testing.h"
 
@@ -590,7 +589,7 @@ static void test_tolerance_catches_wrong_coefficient(void **state)
         for (int which = 0; which < 2; which++) {
             const wino_matrices *good = which ? &f4 : &f2;
             const conv_kernel *k = which ? &conv_winograd : &conv_winograd_f2;
-            const double tol = conv_winograd_tolerance(k, cs, CONV_FORWARD);
+            const double tol = k->tolerance(cs, CONV_FORWARD);
             const double exact = explicit_error(good, cs, x, w, ref, mag, y);
             if (exact > 1e-12)
                 fail_msg("explicit F(%d) Winograd in double is off by %.3g", good->m, exact);

@@ -1,6 +1,27 @@
-/* tests/testing.h — helpers shared by the cmocka test binaries. */
+/* tests/testing.h — helpers shared by the cmocka test binaries.
+ *
+ * tests/testing.c, linked into every test binary, also decides how each starts:
+ *
+ * - Working directory: before main, the binary changes to its repository's root,
+ *   the nearest directory above the binary itself (/proc/self/exe, which lives in
+ *   build/tests/ or build/san/tests/) that holds tests/testing.h; failing that, the
+ *   current directory if it is a root.  So `cd /tmp && ~/probador/build/tests/test_config`
+ *   works, and tests name files relative to the root (experiments/cnn.yaml,
+ *   build/probador).  A relative PROBADOR_TEST_TMP is relative to the root too.
+ * - Which cases run: PROBADOR_TEST_FILTER, comma-separated shell patterns (fnmatch)
+ *   on the case names cmocka prints, e.g. '*tolerance*' or '*variant*,test_write_*',
+ *   runs only the cases matching one of them (`make test F=...` sets it).  When it
+ *   matches none, the binary says so on stderr and exits with TEST_NO_CASE_MATCHES,
+ *   running nothing.  PROBADOR_TEST_LIST=1 prints the names of the cases the filter
+ *   picks (all without one), one a line, and exits 0 without running them
+ *   (`make test-list`).  Both work on every binary without its main knowing: main's
+ *   cmocka_run_group_tests call goes through testing.c. */
 #ifndef PROBADOR_TESTS_TESTING_H
 #define PROBADOR_TESTS_TESTING_H
+
+/* Exit status of a test binary whose PROBADOR_TEST_FILTER matches none of its
+   cases (automake's "skipped"). */
+#define TEST_NO_CASE_MATCHES 77
 
 #include <stddef.h>
 #include <stdint.h>

@@ -19,6 +19,9 @@
 #include "tools/report/report.h"
 #include "tools/report/results.h"
 #include "models/train/train.h"
+#include "data/alloc.h"
+#include "tools/config/config.h"
+#include "tools/run.h"
 
 static const char usage_text[] =
     "usage: probador run EXPERIMENT.yaml [options] [key=value ...]\n"
@@ -119,7 +122,7 @@ static void init_identity(const char *note, char *out, size_t len)
 /* A run is current when its summary exists and its saved config.yaml, read with
    today's schema (so a key added since takes its default, as it would now),
    holds the same values as the configuration about to run, compared on the keys
-   that decide its results (train_config_differences): rewording a description does not
+   that decide its results (config_run_differences): rewording a description does not
    rerun anything.  Contents, not modification times, so a fresh clone is not
    stale. */
 static bool run_is_current(const char *dir, const exp_config *c, const char *init_note)
@@ -145,17 +148,13 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
         return false;
     fclose(f);
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    exp_config *saved = malloc(sizeof *saved);
+    exp_config *saved = checked_malloc(sizeof *saved);
     bool same = false;
-    if (!saved) {
-        fprintf(stderr, "%s: error: out of memory reading the saved configuration\n", path);
-        exit(1);
-    }
     config_defaults(saved);
     if (config_load(path, saved) != 0)
         fprintf(stderr, "%s: note: the saved configuration no longer loads (see above); rerunning\n", path);
     else
-        same = train_config_differences(saved, c, NULL, 0) == 0;
+        same = config_run_differences(saved, c, NULL, 0) == 0;
     free(saved);
     return same;
 }
@@ -167,7 +166,7 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
 static int resolve_init(const exp_config *c, const char *root, bool quick, char *path, size_t path_len, char *note,
                         size_t note_len)
 {
-    const char *from = c->init.from;
+    const char *from = c->run.init.from;
     const size_t len = strlen(from);
     char shown[CONFIG_PATH_MAX + 64]; /* in init.txt: the same wherever the results root lies */
     const bool is_path = strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0);
@@ -185,7 +184,7 @@ static int resolve_init(const exp_config *c, const char *root, bool quick, char 
         if (is_path) {
             fprintf(stderr, "%s: note: init.from '%s' is a path, and no checkpoint could be read there; give the "
                             "checkpoint.bin of a finished run, or the name of the experiment that makes it\n",
-                    c->name, from);
+                    c->run.name, from);
         } else {
             char yaml[CONFIG_PATH_MAX + 32], cmd[3 * CONFIG_PATH_MAX];
             snprintf(yaml, sizeof yaml, "experiments/%s.yaml", from);
@@ -193,11 +192,11 @@ static int resolve_init(const exp_config *c, const char *root, bool quick, char 
             if (access(yaml, F_OK) == 0)
                 fprintf(stderr, "%s: note: init.from '%s' is that experiment's seed-0 run; make it first with `%s%s` "
                                 "(make reproduce orders them)\n",
-                        c->name, from, cmd, quick ? " --quick" : "");
+                        c->run.name, from, cmd, quick ? " --quick" : "");
             else
                 fprintf(stderr, "%s: note: init.from '%s' names no experiment (there is no %s) and no checkpoint "
                                 "path; give an experiment's name or the path of a checkpoint.bin\n",
-                        c->name, from, yaml);
+                        c->run.name, from, yaml);
         }
         return -1;
     }
@@ -241,8 +240,9 @@ static int publish_run(const char *partial, const char *dir)
    limit only ever lowers what the experiment asks for. */
 enum { QUICK_TRAIN = 256, QUICK_PER_CLASS = 20, QUICK_VALIDATION = 100, QUICK_TEST = 500, QUICK_EPOCHS = 2 };
 
-static int apply_quick(exp_config *c)
+static int apply_quick(exp_config *e)
 {
+    const run_config *c = &e->run;
     char kv[4][64];
     int n = 0;
     if (c->data.per_class > QUICK_PER_CLASS)
@@ -254,11 +254,11 @@ static int apply_quick(exp_config *c)
     if (c->data.test_images == 0 || c->data.test_images > QUICK_TEST)
         snprintf(kv[n++], sizeof kv[0], "data.test_images=%d", QUICK_TEST);
     for (int i = 0; i < n; i++)
-        if (config_override(c, kv[i]))
+        if (config_override(e, kv[i]))
             return -1;
     if (c->training.epochs > QUICK_EPOCHS) {
         snprintf(kv[0], sizeof kv[0], "training.epochs=%d", QUICK_EPOCHS);
-        if (config_override(c, kv[0]))
+        if (config_override(e, kv[0]))
             return -1;
     }
     return 0;
@@ -272,79 +272,144 @@ typedef struct run_request {
     int num_assign;
 } run_request;
 
-/* One (variant, seed) run: resolve its configuration, train unless current,
-   record its summary row.  0, or 1 after an error was printed. */
-static int run_one(const run_request *rq, const char *variant, int seed)
+/* On --resume: the interrupted run's config.yaml must hold this run's
+   configuration, compared on the keys that decide results
+   (config_run_differences).  The engine's resume_check; ctx is the exp_config. */
+static int same_configuration(const char *path, const char *ckpt, void *ctx)
 {
-    exp_config *c = malloc(sizeof *c);
-    char *overrides = calloc(1, 1);
-    int rc = 1;
+    const exp_config *c = ctx;
+    char diff[2048];
+    exp_config *saved = checked_malloc(sizeof *saved);
+    int rc = -1;
+    if (access(path, F_OK) != 0)
+        fprintf(stderr, "%s: error: cannot resume: no config.yaml beside it (%s), so nothing says which "
+                        "configuration its epochs trained under; rerun without --resume to start afresh\n",
+                ckpt, path);
+    else if (config_load(path, saved) != 0)
+        fprintf(stderr, "%s: error: cannot resume: the interrupted run's configuration (%s) does not load (see "
+                        "above); rerun without --resume to start afresh\n",
+                ckpt, path);
+    else if (config_run_differences(saved, c, diff, sizeof diff))
+        fprintf(stderr, "%s: error: cannot resume under another configuration: %s (as in %s); resume with the "
+                        "same configuration, or rerun without --resume to start afresh\n",
+                ckpt, diff, path);
+    else
+        rc = 0;
+    free(saved);
+    return rc;
+}
+
+/* The run's configuration: the file with the variant, the seed, the quick
+   profile and the command-line overrides applied, validated.  *overrides
+   gets those overrides, one per line (free it).  0, or -1 after an error. */
+static int resolve_run(const run_request *rq, const char *variant, int seed, exp_config *c, char **overrides)
+{
+    *overrides = checked_calloc(1, 1);
     if (config_load(rq->file, c) || (variant[0] && config_apply_variant(c, variant)))
-        goto out;
+        return -1;
     char s[64];
     snprintf(s, sizeof s, "seed=%d", seed);
     if (seed >= 0 && config_override(c, s))
-        goto out;
+        return -1;
     if (rq->quick && apply_quick(c))
-        goto out;
+        return -1;
     for (int i = 0; i < rq->num_assign; i++) {
         if (config_override(c, rq->assignments[i]))
-            goto out;
-        size_t len = strlen(overrides);
-        overrides = realloc(overrides, len + strlen(rq->assignments[i]) + 2);
-        sprintf(overrides + len, "%s\n", rq->assignments[i]);
+            return -1;
+        const size_t len = strlen(*overrides);
+        *overrides = checked_realloc(*overrides, len + strlen(rq->assignments[i]) + 2);
+        sprintf(*overrides + len, "%s\n", rq->assignments[i]);
     }
-    if (config_validate(c, rq->file))
-        goto out;
-    /* the run's config.yaml describes this run alone: its variant is applied
-       (and named by its folder), the list of the others would only be noise */
-    c->n_variants = 0;
-    memset(c->variants, 0, sizeof c->variants);
+    return config_validate(c, rq->file);
+}
 
-    char dir[1100];
-    if (report_mkdirs(rq->root))
-        goto out;
-    snprintf(dir, sizeof dir, "%s/%s%s%s", rq->root, c->name, variant[0] ? "/" : "", variant);
-    if (report_mkdirs(dir))
-        goto out;
-    snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/seed%d", c->seed);
+/* The run's config.yaml text (free it). */
+static char *run_config_text(const exp_config *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem || config_write_run(c, mem) != 0) {
+        fprintf(stderr, "%s: error: cannot write the run's configuration: out of memory\n", c->run.name);
+        exit(1);
+    }
+    fclose(mem);
+    return text;
+}
+
+int run_train(const exp_config *c, train_options opt, train_result *res)
+{
+    char *yaml = run_config_text(c);
+    opt.config_yaml = yaml;
+    opt.resume_check = same_configuration, opt.resume_ctx = (void *)c;
+    const int rc = train_run(c->run, &opt, res);
+    free(yaml);
+    return rc;
+}
+
+/* The finished run's row of ROOT/summary.csv, and the line on stderr. */
+static int record_run(const run_request *rq, const exp_config *e, const char *variant, const train_result *res,
+                      const char *dir)
+{
+    const run_config *c = &e->run;
+    const double accuracy = (double)res->test.correct / res->test.count, loss = res->test.loss_sum / res->test.count;
+    char row[2048];
+    snprintf(row, sizeof row, "%s,%s,%d,%s,%s,%d,%lld,%.6f,%.6f,%.1f,%.1f,%s,%s\n", c->name,
+             variant[0] ? variant : "-", c->seed, config_model_name(c), config_kernel_name(c), c->training.epochs,
+             (long long)(res->train_images / c->training.epochs), accuracy, loss, res->train_seconds,
+             res->images_per_second, res->weights_hash, env_commit());
+    if (update_summary(rq->root, row, c->name, variant[0] ? variant : "-", c->seed))
+        return -1;
+    fprintf(stderr, "run: %s: test accuracy %.4f, loss %.4f, %.0f s, %.0f images/s, peak RSS %.0f MiB -> %s\n",
+            c->name, accuracy, loss, res->train_seconds, res->images_per_second, res->peak_rss_mib, dir);
+    return 0;
+}
+
+/* Trains one resolved run into DIR.partial, then publishes it.  0 or -1. */
+static int train_into(const run_request *rq, const exp_config *c, const char *variant, const char *overrides,
+                      const char *dir)
+{
+    const run_config *r = &c->run;
     char init_path[1200], init_note[CONFIG_PATH_MAX + 1200 + 64];
-    const bool fine_tune = c->init.from[0] != '\0';
+    const bool fine_tune = r->init.from[0] != '\0';
     if (fine_tune && resolve_init(c, rq->root, rq->quick, init_path, sizeof init_path, init_note, sizeof init_note))
-        goto out;
+        return -1;
     if (rq->if_stale && run_is_current(dir, c, fine_tune ? init_note : NULL)) {
         fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);
-        rc = 0;
-        goto out;
+        return 0;
     }
     char partial[1200];
     snprintf(partial, sizeof partial, "%s.partial", dir);
     if (!rq->resume && remove_tree(partial)) /* a fresh start */
-        goto out;
-    train_options opt = { partial, variant, overrides, rq->resume, rq->stop_after, fine_tune ? init_path : NULL,
-                          fine_tune ? init_note : NULL };
+        return -1;
+    const train_options opt = { .out_dir = partial, .variant = variant, .overrides = overrides,
+                                .resume = rq->resume, .stop_after_epochs = rq->stop_after,
+                                .init_path = fine_tune ? init_path : NULL,
+                                .init_note = fine_tune ? init_note : NULL };
     train_result res;
-    if (train_run(c, &opt, &res))
-        goto out;
-    if (rq->stop_after > 0 && rq->stop_after < c->training.epochs) {
+    if (run_train(c, opt, &res))
+        return -1;
+    if (rq->stop_after > 0 && rq->stop_after < r->training.epochs) {
         fprintf(stderr, "run: stopped after %d epochs as asked; continue with --resume\n", rq->stop_after);
-        rc = 0;
-        goto out;
+        return 0;
     }
-    if (publish_run(partial, dir))
+    return publish_run(partial, dir) || record_run(rq, c, variant, &res, dir) ? -1 : 0;
+}
+
+/* One (variant, seed) run: resolve its configuration, train unless current,
+   record its summary row.  0, or 1 after an error was printed. */
+static int run_one(const run_request *rq, const char *variant, int seed)
+{
+    exp_config *c = checked_malloc(sizeof *c);
+    char *overrides = NULL, dir[1100];
+    int rc = 1;
+    if (resolve_run(rq, variant, seed, c, &overrides) || report_mkdirs(rq->root))
         goto out;
-    char row[2048];
-    snprintf(row, sizeof row, "%s,%s,%d,%s,%s,%d,%lld,%.6f,%.6f,%.1f,%.1f,%s,%s\n", c->name, variant[0] ? variant : "-",
-             c->seed, config_model_name(c->model.name), config_kernel_name(c->kernel), c->training.epochs,
-             (long long)(res.train_images / c->training.epochs), (double)res.test.correct / res.test.count,
-             res.test.loss_sum / res.test.count, res.train_seconds, res.images_per_second, res.weights_hash,
-             env_commit());
-    if (update_summary(rq->root, row, c->name, variant[0] ? variant : "-", c->seed))
+    snprintf(dir, sizeof dir, "%s/%s%s%s", rq->root, c->run.name, variant[0] ? "/" : "", variant);
+    if (report_mkdirs(dir))
         goto out;
-    fprintf(stderr, "run: %s: test accuracy %.4f, loss %.4f, %.0f s, %.0f images/s, peak RSS %.0f MiB -> %s\n",
-            c->name, (double)res.test.correct / res.test.count, res.test.loss_sum / res.test.count,
-            res.train_seconds, res.images_per_second, res.peak_rss_mib, dir);
-    rc = 0;
+    snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/seed%d", c->run.seed);
+    rc = train_into(rq, c, variant, overrides, dir) ? 1 : 0;
 out:
     free(overrides);
     free(c);

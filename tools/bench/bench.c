@@ -43,9 +43,9 @@ typedef struct bench_options {
     const char *out;
 } bench_options;
 
-static const char usage_text[] =
-    "usage: probador bench [options]\n"
-    "  --kernels LIST      comma-separated kernels (default: all: naive,im2col,winograd_f2,winograd)\n"
+/* The --kernels line between these two is printed from the registry. */
+static const char usage_head[] = "usage: probador bench [options]\n";
+static const char usage_tail[] =
     "  --passes LIST       forward,backward_data,backward_weights (default: all)\n"
     "  --threads LIST      thread counts, e.g. 1,2 (default: 1,2)\n"
     "  --layers LIST       layer names (default: all; --list shows them)\n"
@@ -56,6 +56,16 @@ static const char usage_text[] =
     "  --out PATH          CSV to write (default: reports/data/kernels.csv); context goes to PATH.env\n"
     "  --list              print the layers and kernels, then exit\n"
     "  --train             time full training steps instead (probador bench --train --help)\n";
+
+static void print_usage(void)
+{
+    fputs(usage_head, stdout);
+    printf("  --kernels LIST      comma-separated kernels (default: all: ");
+    for (int i = 0; i < conv_kernel_count(); i++)
+        printf("%s%s", i ? "," : "", conv_kernel_at(i)->name);
+    printf(")\n");
+    fputs(usage_tail, stdout);
+}
 
 static int usage_error(const char *fmt, const char *arg, const char *known)
 {
@@ -80,16 +90,12 @@ static int parse_int(const char *opt, const char *s, int lo, int hi, int *out)
     return 0;
 }
 
-static void list_names(char *buf, size_t len, int what)
+static void layer_names(char *buf, size_t len)
 {
     buf[0] = '\0';
     size_t used = 0;
-    if (what == 0)
-        for (int i = 0; conv_kernels[i]; i++)
-            used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", conv_kernels[i]->name);
-    else
-        for (int i = 0; i < bench_layer_count && used < len; i++)
-            used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", bench_layers[i].name);
+    for (int i = 0; i < bench_layer_count && used < len; i++)
+        used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", bench_layers[i].name);
 }
 
 /* Splits a comma list and parses each item; returns 0 or 2. */
@@ -108,8 +114,8 @@ static int parse_list(const char *arg, const char *opt, bench_options *o)
         if (*count >= MAX_LIST && strcmp(opt, "--layers") != 0)
             return usage_error("too many items in %s", opt, NULL);
         if (!strcmp(opt, "--kernels")) {
-            if (!(o->kernels[*count] = conv_kernel_find(item)))
-                return list_names(known, sizeof known, 0), usage_error("unknown kernel '%s'", item, known);
+            if (!(o->kernels[*count] = conv_kernel_find(item, known, sizeof known)))
+                return usage_error("%s", known, NULL);
         } else if (!strcmp(opt, "--passes")) {
             if (!conv_pass_parse(item, &o->passes[*count]))
                 return usage_error("unknown pass '%s'", item,
@@ -123,7 +129,7 @@ static int parse_list(const char *arg, const char *opt, bench_options *o)
                 if (!strcmp(bench_layers[i].name, item))
                     found = i;
             if (found < 0)
-                return list_names(known, sizeof known, 1), usage_error("unknown layer '%s'", item, known);
+                return layer_names(known, sizeof known), usage_error("unknown layer '%s'", item, known);
             o->layers[*count] = found;
         }
         (*count)++;
@@ -137,8 +143,8 @@ static int parse_options(int argc, char **argv, bench_options *o)
 {
     *o = (bench_options){ .batch = 128, .reps = 10, .warmup = 2, .max_seconds = 2.0,
                           .out = "reports/data/kernels.csv" };
-    for (int i = 0; conv_kernels[i]; i++)
-        o->kernels[o->num_kernels++] = conv_kernels[i];
+    for (int i = 0; i < conv_kernel_count() && i < MAX_LIST; i++)
+        o->kernels[o->num_kernels++] = conv_kernel_at(i);
     for (int p = 0; p < CONV_NUM_PASSES; p++)
         o->passes[o->num_passes++] = (conv_pass)p;
     o->threads[0] = 1, o->threads[1] = 2, o->num_threads = 2;
@@ -148,7 +154,7 @@ static int parse_options(int argc, char **argv, bench_options *o)
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
-            fputs(usage_text, stdout);
+            print_usage();
             exit(0);
         }
         if (!strcmp(opt, "--list")) {
@@ -159,8 +165,8 @@ static int parse_options(int argc, char **argv, bench_options *o)
                 printf("layer  %-22s %-34s %s\n", bench_layers[l].name, conv_shape_str(&cs, s, sizeof s),
                        bench_layers[l].where);
             }
-            for (int k = 0; conv_kernels[k]; k++)
-                printf("kernel %-22s %s\n", conv_kernels[k]->name, conv_kernels[k]->description);
+            for (int k = 0; k < conv_kernel_count(); k++)
+                printf("kernel %-22s %s\n", conv_kernel_at(k)->name, conv_kernel_at(k)->description);
             exit(0);
         }
         if (i + 1 >= argc)

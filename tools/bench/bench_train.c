@@ -80,9 +80,10 @@ int bench_train_main(int argc, char **argv)
         char klist[256];
         snprintf(klist, sizeof klist, "%s", kernels);
         for (char *kname = strtok_r(klist, ",", &ksave); kname; kname = strtok_r(NULL, ",", &ksave)) {
-            const conv_kernel *k = conv_kernel_find(kname);
+            char kerr[512];
+            const conv_kernel *k = conv_kernel_find(kname, kerr, sizeof kerr);
             if (!k) {
-                fprintf(stderr, "probador bench --train: error: unknown kernel '%s'\n", kname);
+                fprintf(stderr, "probador bench --train: error: %s\n", kerr);
                 atomic_abort(&af);
                 return 2;
             }

@@ -26,26 +26,16 @@
 
 #include <stdio.h>
 
-#define CONFIG_NAME_MAX 64    /* identifiers [a-z0-9_-], 1..63 characters + NUL */
-#define CONFIG_TEXT_MAX 16384 /* description: up to 16 KiB of prose */
-#define CONFIG_PATH_MAX 1024
+#include "models/train/run_config.h"
+
+#define CONFIG_NAME_MAX RUN_NAME_MAX /* identifiers [a-z0-9_-], 1..63 characters + NUL */
+#define CONFIG_TEXT_MAX 16384        /* description: up to 16 KiB of prose */
+#define CONFIG_PATH_MAX RUN_PATH_MAX
 #define CONFIG_MAX_SEEDS 16
 #define CONFIG_MAX_VARIANTS 32
 #define CONFIG_MAX_SETS 16 /* overrides per variant */
 #define CONFIG_SET_MAX 256 /* one "key=value" override, + NUL */
 #define CONFIG_VARIANT_TEXT_MAX 2048
-
-typedef enum config_model { CONFIG_MODEL_CNN, CONFIG_MODEL_RESNET } config_model;
-typedef enum config_kernel {
-    CONFIG_KERNEL_NAIVE,
-    CONFIG_KERNEL_IM2COL,
-    CONFIG_KERNEL_WINOGRAD,    /* F(4x4,3x3) where it applies */
-    CONFIG_KERNEL_WINOGRAD_F2, /* F(2x2,3x3) */
-} config_kernel;
-typedef enum config_schedule { CONFIG_SCHEDULE_CONSTANT, CONFIG_SCHEDULE_COSINE } config_schedule;
-typedef enum config_sampling { CONFIG_SAMPLING_BILINEAR, CONFIG_SAMPLING_NEAREST } config_sampling;
-typedef enum config_conv_init { CONFIG_CONV_INIT_HE_NORMAL, CONFIG_CONV_INIT_UNIFORM } config_conv_init;
-typedef enum config_task { CONFIG_TASK_CLASSIFY, CONFIG_TASK_ROTATION } config_task;
 
 /* An ablation variant: a name and overrides of the base, each "dotted.key=value". */
 typedef struct config_variant {
@@ -71,48 +61,15 @@ typedef struct config_report {
     char confusion[CONFIG_REPORT_MAX][CONFIG_NAME_MAX];
 } config_report;
 
-/* Fully resolved, defaults filled; see the schema (or config_write's output) for
-   each key's meaning, range and default. */
+/* An experiment file, fully resolved, defaults filled: its prose, the base
+   run (`run`: every key the training engine reads, models/train/run_config.h),
+   the seeds and variants to run and what its report shows.  See the schema (or
+   config_write's output) for each key's meaning, range and default.  One run
+   is config_resolve_run's: the base with a variant, a seed and overrides. */
 typedef struct exp_config {
-    char name[CONFIG_NAME_MAX];
     char description[CONFIG_TEXT_MAX + 1];
-    struct {
-        config_model name;
-        int blocks;     /* resnet: basic blocks per stage */
-        int width;      /* resnet: channels of the first stage */
-        double dropout; /* cnn: before the last dense layer */
-        config_conv_init conv_init;
-    } model;
-    config_kernel kernel;
-    config_task task;
-    struct {
-        char dir[CONFIG_PATH_MAX];
-        int train_images;      /* 0 = all not held out */
-        int validation_images; /* held out of the training set */
-        int test_images;       /* 0 = all */
-        int per_class;         /* > 0: a class-balanced subset of this many per class */
-    } data;
-    struct {
-        double rotation; /* ± degrees, 0 = off */
-        double shift;    /* ± pixels, 0 = off */
-        double scale[2]; /* [lo, hi], [1, 1] = off */
-        double flip;     /* probability of a horizontal flip */
-        config_sampling sampling;
-    } augmentation;
-    struct {
-        int epochs, batch;
-        double learning_rate, beta1, beta2, epsilon;
-        double weight_decay; /* decoupled */
-        config_schedule schedule;
-        double warmup_epochs;
-    } training;
-    struct {
-        char from[CONFIG_PATH_MAX]; /* "" = random init; an experiment name or a checkpoint path */
-        int freeze_epochs;          /* trunk not updated for this many epochs */
-        double trunk_lr_scale;      /* trunk learning rate = this × the head's */
-    } init;
-    int seed, threads;
-    int n_seeds; /* 0 = just `seed`; see config_seeds */
+    run_config run;
+    int n_seeds; /* 0 = just run.seed; see config_seeds */
     int seeds[CONFIG_MAX_SEEDS];
     int n_variants;
     config_variant variants[CONFIG_MAX_VARIANTS];
@@ -136,10 +93,22 @@ int config_validate(const exp_config *c, const char *path);
 
 /* The seeds to run: c->seeds, or just c->seed when none are listed; returns the count. */
 int config_seeds(const exp_config *c, int out[CONFIG_MAX_SEEDS]);
-/* "cnn", "winograd_f2", "cosine", ...; "?" if out of range. */
-const char *config_model_name(config_model m);
-const char *config_kernel_name(config_kernel k);
-const char *config_schedule_name(config_schedule s);
-const char *config_task_name(config_task t);
+/* Writes a run's config.yaml: the keys of the file that ran (name, prose,
+   every run key, its seeds) with `variants: []` (the variant is applied and
+   named by the run's folder) and no report: section (it decides no result).
+   0, or -1 on a write error. */
+int config_write_run(const exp_config *c, FILE *f);
+
+/* Non-zero when two configurations' runs differ in a key that decides results:
+   every run key but the thread count (results do not depend on it); the
+   prose, seeds, variants and report options are not the run's.  When out is
+   not NULL, names each differing key with both values,
+   "training.learning_rate: 0.001 then, 0.002 now; ...".  Both as
+   config_defaults/config_load leave them (every unused byte zero). */
+int config_run_differences(const exp_config *before, const exp_config *now, char *out, size_t len);
+
+/* The names of a run's choices, from their registries: "cnn", "winograd_f2", ... */
+const char *config_model_name(const run_config *r);
+const char *config_kernel_name(const run_config *r);
 
 #endif

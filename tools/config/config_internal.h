@@ -24,6 +24,7 @@ typedef enum config_type {
     CONFIG_ENUM,       /* int-sized enum: index into choices */
     CONFIG_FLOAT_PAIR, /* double[2] = [lo, hi], each in the range, lo <= hi */
     CONFIG_INT_LIST,   /* int[size / sizeof(int)] each in [lo, hi]; count at count_offset */
+    CONFIG_IDENT_LIST, /* char[n][CONFIG_NAME_MAX] identifiers, n = size / CONFIG_NAME_MAX; count at count_offset */
     CONFIG_VARIANTS,   /* the variants array: files only, never overridden */
 } config_type;
 
@@ -33,6 +34,7 @@ enum {
     CONFIG_HI_OPEN = 1 << 2,        /* hi itself is excluded */
     CONFIG_NO_OVERRIDE = 1 << 3,    /* not settable by override or variant */
     CONFIG_NOT_IN_VARIANT = 1 << 4, /* settable from the command line, not by a variant */
+    CONFIG_FILE_ONLY = 1 << 5,      /* the file's, not a run's: not in a run's config.yaml, not by a variant */
 };
 
 typedef struct config_key {
@@ -42,15 +44,18 @@ typedef struct config_key {
     size_t count_offset; /* CONFIG_INT_LIST: the int holding the count */
     double lo, hi;
     unsigned flags;
-    const char *const *choices; /* CONFIG_ENUM: NULL-terminated */
+    const char *(*choice)(int i); /* CONFIG_ENUM: the i-th choice's name, NULL past the last (a registry) */
     const char *def;            /* default as YAML text; NULL = zero/empty */
     const char *doc;            /* one line, without the range (derived) */
 } config_key;
 
 #define CONFIG_MAX_KEYS 64
+#define CONFIG_MAX_CHOICES 64 /* of one CONFIG_ENUM key */
 extern const config_key config_schema[];
 extern const int config_schema_len;
 
+/* An enum key's choices into out[cap], in order; returns their count. */
+int config_choices(const config_key *k, const char **out, int cap);
 /* The key with exactly this dotted path, or NULL. */
 const config_key *config_schema_find(const char *path);
 /* True when `path` names a section, i.e. some key starts with "path.". */

@@ -112,7 +112,7 @@ static void load_set(loader *L, config_variant *v, yaml_node_t *map, const char 
             }
             continue;
         }
-        if (k->flags & (CONFIG_NO_OVERRIDE | CONFIG_NOT_IN_VARIANT)) {
+        if (k->flags & (CONFIG_NO_OVERRIDE | CONFIG_NOT_IN_VARIANT | CONFIG_FILE_ONLY)) {
             config_error(&L->d, &key->start_mark, "'%s' cannot be set by a variant", path);
             continue;
         }

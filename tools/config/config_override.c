@@ -23,7 +23,7 @@ void config_defaults(exp_config *c)
 int config_seeds(const exp_config *c, int out[CONFIG_MAX_SEEDS])
 {
     if (c->n_seeds <= 0 || c->n_seeds > CONFIG_MAX_SEEDS) {
-        out[0] = c->seed;
+        out[0] = c->run.seed;
         return 1;
     }
     memcpy(out, c->seeds, (size_t)c->n_seeds * sizeof *out);
@@ -69,13 +69,14 @@ int config_override_with(exp_config *c, const char *assignment, config_diag *d)
         config_error(d, NULL, "'%s' cannot be overridden", key);
         return -1;
     }
-    if (d->variant && (k->flags & CONFIG_NOT_IN_VARIANT)) {
+    if (d->variant && (k->flags & (CONFIG_NOT_IN_VARIANT | CONFIG_FILE_ONLY))) {
         config_error(d, NULL, "'%s' cannot be set by a variant", key);
         return -1;
     }
     /* keep the old value (and list count) to restore on error */
     unsigned char *saved = malloc(k->size);
-    int saved_count = k->type == CONFIG_INT_LIST ? *(int *)((char *)c + k->count_offset) : 0;
+    const bool counted = k->type == CONFIG_INT_LIST || k->type == CONFIG_IDENT_LIST;
+    int saved_count = counted ? *(int *)((char *)c + k->count_offset) : 0;
     if (!saved) {
         config_error(d, NULL, "out of memory");
         return -1;
@@ -83,7 +84,7 @@ int config_override_with(exp_config *c, const char *assignment, config_diag *d)
     memcpy(saved, (char *)c + k->offset, k->size);
     if (config_value_set_text(d, k, eq + 1, c) != 0 || d->errors != before) {
         memcpy((char *)c + k->offset, saved, k->size);
-        if (k->type == CONFIG_INT_LIST)
+        if (counted)
             *(int *)((char *)c + k->count_offset) = saved_count;
     }
     free(saved);
@@ -137,7 +138,7 @@ int config_apply_variant(exp_config *c, const char *variant_name)
     char label[CONFIG_NAME_MAX + 16], known[CONFIG_MAX_VARIANTS * (CONFIG_NAME_MAX + 2)] = "";
     const char *names[CONFIG_MAX_VARIANTS];
     size_t used = 0;
-    snprintf(label, sizeof label, "experiment '%.*s'", CONFIG_NAME_MAX - 1, c->name);
+    snprintf(label, sizeof label, "experiment '%.*s'", CONFIG_NAME_MAX - 1, c->run.name);
     for (int i = 0; i < n; i++) {
         names[i] = c->variants[i].name;
         used += (size_t)snprintf(known + used, sizeof known - used, "%s%.*s", i ? ", " : "",

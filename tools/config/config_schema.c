@@ -3,124 +3,145 @@
  * Adding a key is one row here and one field in exp_config; nothing else. */
 #include "tools/config/config_internal.h"
 #include "tools/config/text.h"
+#include "kernels/conv.h"
+#include "models/train_math.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const model_names[] = {"cnn", "resnet", NULL};
-static const char *const kernel_names[] = {"naive", "im2col", "winograd", "winograd_f2", NULL};
-static const char *const schedule_names[] = {"constant", "cosine", NULL};
-static const char *const sampling_names[] = {"bilinear", "nearest", NULL};
-static const char *const conv_init_names[] = {"he_normal", "uniform", NULL};
-static const char *const task_names[] = {"classify", "rotation", NULL};
+/* Choices come from the registries, in their order: a new kernel, model or
+   schedule is a choice here without a line in this file. */
+static const char *model_choice(int i)
+{
+    static const char *const names[] = {"cnn", "resnet"};
+    return i >= 0 && i < 2 ? names[i] : NULL;
+}
+static const char *kernel_choice(int i)
+{
+    const conv_kernel *k = conv_kernel_at(i);
+    return k ? k->name : NULL;
+}
+static const char *sampling_choice(int i)
+{
+    static const char *const names[] = {"bilinear", "nearest"};
+    return i >= 0 && i < 2 ? names[i] : NULL;
+}
+static const char *conv_init_choice(int i)
+{
+    static const char *const names[] = {"he_normal", "uniform"};
+    return i >= 0 && i < 2 ? names[i] : NULL;
+}
+static const char *index_choice(int i)
+{
+    static const char *const names[] = {"none", "base", "all"};
+    return i >= 0 && i < 3 ? names[i] : NULL;
+}
 
 #define FIELD(m) offsetof(exp_config, m), sizeof(((exp_config *)0)->m)
 #define INT_MAX_31 2147483647.0
 
-_Static_assert(sizeof(config_model) == sizeof(int), "enums are stored as int");
-_Static_assert(sizeof(config_kernel) == sizeof(int), "enums are stored as int");
-_Static_assert(sizeof(config_schedule) == sizeof(int), "enums are stored as int");
-_Static_assert(sizeof(config_sampling) == sizeof(int), "enums are stored as int");
-_Static_assert(sizeof(config_task) == sizeof(int), "enums are stored as int");
-_Static_assert(sizeof(config_conv_init) == sizeof(int), "enums are stored as int");
-
 const config_key config_schema[] = {
-    {"name", CONFIG_IDENT, FIELD(name), 0, 0, 0, CONFIG_REQUIRED | CONFIG_NOT_IN_VARIANT, NULL, NULL,
+    {"name", CONFIG_IDENT, FIELD(run.name), 0, 0, 0, CONFIG_REQUIRED | CONFIG_NOT_IN_VARIANT, NULL, NULL,
      "the experiment's identifier; names its results folder"},
     {"description", CONFIG_TEXT, FIELD(description), 0, 0, 0, CONFIG_REQUIRED | CONFIG_NOT_IN_VARIANT, NULL,
      NULL, "prose: what the experiment is and what it asks; opens its report"},
-    {"model.name", CONFIG_ENUM, FIELD(model.name), 0, 0, 0, 0, model_names, "cnn", "architecture"},
-    {"model.blocks", CONFIG_INT, FIELD(model.blocks), 0, 1, 18, 0, NULL, "3",
+    {"model.name", CONFIG_ENUM, FIELD(run.model.type), 0, 0, 0, 0, model_choice, "cnn", "architecture"},
+    {"model.blocks", CONFIG_INT, FIELD(run.model.blocks), 0, 1, 18, 0, NULL, "3",
      "resnet: basic blocks per stage (3 = resnet20)"},
-    {"model.width", CONFIG_INT, FIELD(model.width), 0, 4, 256, 0, NULL, "16",
+    {"model.width", CONFIG_INT, FIELD(run.model.width), 0, 4, 256, 0, NULL, "16",
      "resnet: channels of the first stage, doubled per stage"},
-    {"model.dropout", CONFIG_FLOAT, FIELD(model.dropout), 0, 0, 0.95, 0, NULL, "0.5",
+    {"model.dropout", CONFIG_FLOAT, FIELD(run.model.dropout), 0, 0, 0.95, 0, NULL, "0.5",
      "cnn: dropout before the last dense layer"},
-    {"model.conv_init", CONFIG_ENUM, FIELD(model.conv_init), 0, 0, 0, 0, conv_init_names, "he_normal",
+    {"model.conv_init", CONFIG_ENUM, FIELD(run.model.conv_init), 0, 0, 0, 0, conv_init_choice, "he_normal",
      "convolution weights at the start: he_normal (std sqrt(2/fan_in)) or uniform (±1/sqrt(fan_in), "
      "PyTorch's default)"},
-    {"kernel", CONFIG_ENUM, FIELD(kernel), 0, 0, 0, 0, kernel_names, "winograd",
+    {"kernel", CONFIG_ENUM, FIELD(run.kernel), 0, 0, 0, 0, kernel_choice, "winograd",
      "convolution algorithm (a declared fallback serves what it cannot)"},
-    {"task", CONFIG_ENUM, FIELD(task), 0, 0, 0, 0, task_names, "classify",
+    {"task", CONFIG_ENUM, FIELD(run.task), 0, 0, 0, 0, run_task_name, "classify",
      "classify: the ten classes; rotation: the self-supervised pretext task (which quarter turn was "
      "applied; no label used; evaluated on the validation images, never the test set)"},
-    {"data.dir", CONFIG_PATH, FIELD(data.dir), 0, 0, 0, 0, NULL, "/usr/share/datasets/fashion-mnist",
+    {"data.dir", CONFIG_PATH, FIELD(run.data.dir), 0, 0, 0, 0, NULL, "/usr/share/datasets/fashion-mnist",
      "folder of the Fashion-MNIST IDX files"},
-    {"data.train_images", CONFIG_INT, FIELD(data.train_images), 0, 0, 60000, 0, NULL, "0",
+    {"data.train_images", CONFIG_INT, FIELD(run.data.train_images), 0, 0, 60000, 0, NULL, "0",
      "training images used; 0 = all that are not held out"},
-    {"data.validation_images", CONFIG_INT, FIELD(data.validation_images), 0, 0, 30000, 0, NULL, "5000",
+    {"data.validation_images", CONFIG_INT, FIELD(run.data.validation_images), 0, 0, 30000, 0, NULL, "5000",
      "images held out of the training set for validation"},
-    {"data.test_images", CONFIG_INT, FIELD(data.test_images), 0, 0, 10000, 0, NULL, "0",
+    {"data.test_images", CONFIG_INT, FIELD(run.data.test_images), 0, 0, 10000, 0, NULL, "0",
      "test images evaluated; 0 = all"},
-    {"data.per_class", CONFIG_INT, FIELD(data.per_class), 0, 0, 5000, 0, NULL, "0",
+    {"data.per_class", CONFIG_INT, FIELD(run.data.per_class), 0, 0, 5000, 0, NULL, "0",
      "label budget: a class-balanced subset of this many training images per class; 0 = off"},
-    {"augmentation.rotation", CONFIG_FLOAT, FIELD(augmentation.rotation), 0, 0, 180, 0, NULL, "0",
+    {"augmentation.rotation", CONFIG_FLOAT, FIELD(run.augmentation.rotation), 0, 0, 180, 0, NULL, "0",
      "random rotation, ± degrees; 0 = off"},
-    {"augmentation.shift", CONFIG_FLOAT, FIELD(augmentation.shift), 0, 0, 14, 0, NULL, "0",
+    {"augmentation.shift", CONFIG_FLOAT, FIELD(run.augmentation.shift), 0, 0, 14, 0, NULL, "0",
      "random shift, ± pixels; 0 = off"},
-    {"augmentation.scale", CONFIG_FLOAT_PAIR, FIELD(augmentation.scale), 0, 0.25, 4, 0, NULL, "[1, 1]",
+    {"augmentation.scale", CONFIG_FLOAT_PAIR, FIELD(run.augmentation.scale), 0, 0.25, 4, 0, NULL, "[1, 1]",
      "random scale factor range [lo, hi]; [1, 1] = off"},
-    {"augmentation.flip", CONFIG_FLOAT, FIELD(augmentation.flip), 0, 0, 1, 0, NULL, "0",
+    {"augmentation.flip", CONFIG_FLOAT, FIELD(run.augmentation.flip), 0, 0, 1, 0, NULL, "0",
      "probability of a horizontal flip; 0 = off"},
-    {"augmentation.sampling", CONFIG_ENUM, FIELD(augmentation.sampling), 0, 0, 0, 0, sampling_names, "bilinear",
+    {"augmentation.sampling", CONFIG_ENUM, FIELD(run.augmentation.sampling), 0, 0, 0, 0, sampling_choice, "bilinear",
      "how the warp reads the source: bilinear interpolation or the nearest pixel"},
-    {"training.epochs", CONFIG_INT, FIELD(training.epochs), 0, 1, 1000, 0, NULL, "10",
+    {"training.epochs", CONFIG_INT, FIELD(run.training.epochs), 0, 1, 1000, 0, NULL, "10",
      "passes over the training images"},
-    {"training.batch", CONFIG_INT, FIELD(training.batch), 0, 1, 4096, 0, NULL, "128",
+    {"training.batch", CONFIG_INT, FIELD(run.training.batch), 0, 1, 4096, 0, NULL, "128",
      "images per optimiser step"},
-    {"training.learning_rate", CONFIG_FLOAT, FIELD(training.learning_rate), 0, 0, 10, CONFIG_LO_OPEN, NULL,
+    {"training.learning_rate", CONFIG_FLOAT, FIELD(run.training.learning_rate), 0, 0, 10, CONFIG_LO_OPEN, NULL,
      "1e-3", "Adam step size (peak, when scheduled)"},
-    {"training.beta1", CONFIG_FLOAT, FIELD(training.beta1), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.9",
+    {"training.beta1", CONFIG_FLOAT, FIELD(run.training.beta1), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.9",
      "Adam: decay of the first-moment estimate"},
-    {"training.beta2", CONFIG_FLOAT, FIELD(training.beta2), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.999",
+    {"training.beta2", CONFIG_FLOAT, FIELD(run.training.beta2), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.999",
      "Adam: decay of the second-moment estimate"},
-    {"training.epsilon", CONFIG_FLOAT, FIELD(training.epsilon), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1e-8",
+    {"training.epsilon", CONFIG_FLOAT, FIELD(run.training.epsilon), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1e-8",
      "Adam: added to the root of the second moment"},
-    {"training.weight_decay", CONFIG_FLOAT, FIELD(training.weight_decay), 0, 0, 1, 0, NULL, "0",
+    {"training.weight_decay", CONFIG_FLOAT, FIELD(run.training.weight_decay), 0, 0, 1, 0, NULL, "0",
      "decoupled weight decay (AdamW); 0 = off"},
-    {"training.schedule", CONFIG_ENUM, FIELD(training.schedule), 0, 0, 0, 0, schedule_names, "cosine",
+    {"training.schedule", CONFIG_ENUM, FIELD(run.training.schedule), 0, 0, 0, 0, lr_schedule_name, "cosine",
      "learning-rate schedule after the warm-up"},
-    {"training.warmup_epochs", CONFIG_FLOAT, FIELD(training.warmup_epochs), 0, 0, 1000, 0, NULL, "0",
+    {"training.warmup_epochs", CONFIG_FLOAT, FIELD(run.training.warmup_epochs), 0, 0, 1000, 0, NULL, "0",
      "linear warm-up from 0, in epochs; 0 = none"},
-    {"init.from", CONFIG_TEXT, FIELD(init.from), 0, 0, 0, 0, NULL, NULL,
+    {"init.from", CONFIG_TEXT, FIELD(run.init.from), 0, 0, 0, 0, NULL, NULL,
      "start from a pretrained trunk: an experiment's name (the checkpoint of its seed-0 run under the "
      "results root) or a checkpoint path; the classifier head starts fresh; empty = random initialisation"},
-    {"init.freeze_epochs", CONFIG_INT, FIELD(init.freeze_epochs), 0, 0, 1000, 0, NULL, "0",
+    {"init.freeze_epochs", CONFIG_INT, FIELD(run.init.freeze_epochs), 0, 0, 1000, 0, NULL, "0",
      "epochs during which only the head is updated"},
-    {"init.trunk_lr_scale", CONFIG_FLOAT, FIELD(init.trunk_lr_scale), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1",
+    {"init.trunk_lr_scale", CONFIG_FLOAT, FIELD(run.init.trunk_lr_scale), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1",
      "the trunk's learning rate as a fraction of the head's"},
-    {"seed", CONFIG_INT, FIELD(seed), 0, 0, INT_MAX_31, 0, NULL, "0",
+    {"seed", CONFIG_INT, FIELD(run.seed), 0, 0, INT_MAX_31, 0, NULL, "0",
      "keys every random stream: init, shuffling, augmentation, dropout"},
-    {"threads", CONFIG_INT, FIELD(threads), 0, 1, 64, 0, NULL, "2",
+    {"threads", CONFIG_INT, FIELD(run.threads), 0, 1, 64, 0, NULL, "2",
      "worker threads; results do not depend on it"},
     {"seeds", CONFIG_INT_LIST, FIELD(seeds), offsetof(exp_config, n_seeds), 0, INT_MAX_31, 0, NULL, "[]",
      "seeds to run for mean ± spread; [] = just 'seed'"},
     {"variants", CONFIG_VARIANTS, FIELD(variants), offsetof(exp_config, n_variants), 0, 0, CONFIG_NO_OVERRIDE,
      NULL, NULL, "ablation: named sets of overrides of the keys above"},
+    {"report.index", CONFIG_ENUM, FIELD(report.index), 0, 0, 0, CONFIG_FILE_ONLY, index_choice, "none",
+     "the index's headline table: none, the base configuration's row, or all variants' rows side by side"},
+    {"report.series", CONFIG_IDENT_LIST, FIELD(report.series), offsetof(exp_config, report.n_series), 0, 0,
+     CONFIG_FILE_ONLY, NULL, "[]",
+     "variant-name prefixes that form series (\"scratch\": scratch_600, scratch_all, ...), plotted against "
+     "training images"},
+    {"report.confusion", CONFIG_IDENT_LIST, FIELD(report.confusion), offsetof(exp_config, report.n_confusion), 0, 0,
+     CONFIG_FILE_ONLY, NULL, "[]", "the variants whose confusion matrices the report draws; [] = the first"},
 };
 const int config_schema_len = (int)(sizeof config_schema / sizeof config_schema[0]);
 _Static_assert(sizeof config_schema / sizeof config_schema[0] <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
 
-static const char *enum_name(const char *const *names, int n, int i)
+const char *config_model_name(const run_config *r)
 {
-    return i >= 0 && i < n ? names[i] : "?";
+    const char *name = model_choice(r->model.type);
+    return name ? name : "?";
 }
-const char *config_model_name(config_model m)
+const char *config_kernel_name(const run_config *r)
 {
-    return enum_name(model_names, 2, (int)m);
-}
-const char *config_kernel_name(config_kernel k)
-{
-    return enum_name(kernel_names, 4, (int)k);
-}
-const char *config_schedule_name(config_schedule s)
-{
-    return enum_name(schedule_names, 2, (int)s);
+    const char *name = kernel_choice(r->kernel);
+    return name ? name : "?";
 }
 
-const char *config_task_name(config_task t)
+int config_choices(const config_key *k, const char **out, int cap)
 {
-    return enum_name(task_names, 2, (int)t);
+    int n = 0;
+    while (n < cap && (out[n] = k->choice(n)))
+        n++;
+    return n;
 }
 
 const config_key *config_schema_find(const char *path)
@@ -145,8 +166,10 @@ void config_range_text(const config_key *k, char *out, size_t cap)
     if (k->type == CONFIG_ENUM) {
         size_t used = 0;
         out[0] = '\0';
-        for (int i = 0; k->choices[i] && used < cap; i++)
-            used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", k->choices[i]);
+        const char *names[CONFIG_MAX_CHOICES];
+        const int n = config_choices(k, names, CONFIG_MAX_CHOICES);
+        for (int i = 0; i < n && used < cap; i++)
+            used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", names[i]);
         return;
     }
     char lo[32], hi[32];

@@ -2,6 +2,7 @@
  * its schema row, the constraints between keys, and the variants (valid unique
  * names, overrides that name real keys with valid values). */
 #include "tools/config/config_internal.h"
+#include "data/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,43 +17,42 @@ static const yaml_mark_t *mark_of(const config_marks *m, const char *path)
 }
 
 /* Constraints between keys; errors at the later key's mark. */
-static void cross_check(const exp_config *c, config_diag *d, const config_marks *m)
+static void cross_check(const run_config *r, config_diag *d, const config_marks *m)
 {
-    int train = c->data.train_images, held = c->data.validation_images;
+    int train = r->data.train_images, held = r->data.validation_images;
     if (train > 0 && train + held > TRAINING_SET_IMAGES)
         config_error(d, mark_of(m, "data.train_images"),
                      "data.train_images %d + data.validation_images %d exceed the %d training images", train,
                      held, TRAINING_SET_IMAGES);
-    if (c->data.per_class > 0 && train > 0)
+    if (r->data.per_class > 0 && train > 0)
         config_error(d, mark_of(m, "data.per_class"),
                      "data.per_class %d and data.train_images %d both limit the training set; set one of them to 0",
-                     c->data.per_class, train);
-    if (c->data.per_class > 0 && c->task == CONFIG_TASK_ROTATION)
+                     r->data.per_class, train);
+    if (r->data.per_class > 0 && r->task == RUN_TASK_ROTATION)
         config_error(d, mark_of(m, "data.per_class"),
                      "data.per_class: a label budget means nothing to the rotation task, which uses no labels");
     if (held == 0)
         config_error(d, mark_of(m, "data.validation_images"), "data.validation_images: %s; hold some out",
-                     c->task == CONFIG_TASK_ROTATION
+                     r->task == RUN_TASK_ROTATION
                          ? "the rotation task is evaluated on the validation images (never the test set)"
                          : "0 leaves no images for epochs.csv's val_loss and val_accuracy, which would be nan");
-    if (c->init.freeze_epochs > 0 && !c->init.from[0])
+    if (r->init.freeze_epochs > 0 && !r->init.from[0])
         config_error(d, mark_of(m, "init.freeze_epochs"),
                      "init.freeze_epochs: there is no pretrained trunk to freeze; set init.from");
-    if (c->init.freeze_epochs > c->training.epochs)
+    if (r->init.freeze_epochs > r->training.epochs)
         config_error(d, mark_of(m, "init.freeze_epochs"), "init.freeze_epochs %d exceeds training.epochs %d",
-                     c->init.freeze_epochs, c->training.epochs);
-    int available = c->data.per_class > 0 ? 10 * c->data.per_class : train > 0 ? train : TRAINING_SET_IMAGES - held;
-    if (c->training.batch > available)
+                     r->init.freeze_epochs, r->training.epochs);
+    const int available = r->data.per_class > 0 ? 10 * r->data.per_class
+                          : train > 0              ? train
+                                                   : TRAINING_SET_IMAGES - held;
+    if (r->training.batch > available)
         config_error(d, mark_of(m, "training.batch"), "training.batch %d exceeds the %d training images",
-                     c->training.batch, available);
-    if (c->training.warmup_epochs > c->training.epochs)
+                     r->training.batch, available);
+    if (r->training.warmup_epochs > r->training.epochs)
         config_error(d, mark_of(m, "training.warmup_epochs"),
-                     "training.warmup_epochs %g exceeds training.epochs %d", c->training.warmup_epochs,
-                     c->training.epochs);
-    if (c->model.name == CONFIG_MODEL_RESNET && c->model.blocks < 1)
-        config_error(d, mark_of(m, "model.blocks"),
-                     "model.blocks: a resnet needs at least one block per stage");
-    if (c->augmentation.scale[0] > c->augmentation.scale[1])
+                     "training.warmup_epochs %g exceeds training.epochs %d", r->training.warmup_epochs,
+                     r->training.epochs);
+    if (r->augmentation.scale[0] > r->augmentation.scale[1])
         config_error(d, mark_of(m, "augmentation.scale"), "augmentation.scale: lo is greater than hi");
 }
 
@@ -64,11 +64,7 @@ static void check_variants(const exp_config *c, config_diag *d, const config_mar
                      CONFIG_MAX_VARIANTS);
         return;
     }
-    exp_config *scratch = malloc(sizeof *scratch);
-    if (!scratch) {
-        config_error(d, NULL, "out of memory");
-        return;
-    }
+    exp_config *scratch = checked_malloc(sizeof *scratch);
     for (int i = 0; i < c->n_variants; i++) {
         const config_variant *v = &c->variants[i];
         const yaml_mark_t *at = m ? &m->variant[i] : NULL;
@@ -89,6 +85,36 @@ static void check_variants(const exp_config *c, config_diag *d, const config_mar
     free(scratch);
 }
 
+/* The report: section names variants that exist: each series prefix gathers
+   at least one variant ("scratch" → scratch_600, ...), each confusion entry is
+   a variant's name. */
+static void check_report(const exp_config *c, config_diag *d, const config_marks *m)
+{
+    char known[CONFIG_MAX_VARIANTS * (CONFIG_NAME_MAX + 2) + 8] = "";
+    for (int i = 0; i < c->n_variants; i++)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", c->variants[i].name);
+    for (int s = 0; s < c->report.n_series; s++) {
+        const char *prefix = c->report.series[s];
+        const size_t n = strlen(prefix);
+        int members = 0;
+        for (int i = 0; i < c->n_variants; i++)
+            members += !strncmp(c->variants[i].name, prefix, n) && c->variants[i].name[n] == '_';
+        if (!members)
+            config_error(d, mark_of(m, "report.series"),
+                         "report.series: no variant is named '%s_...'; the variants are: %s", prefix,
+                         c->n_variants ? known : "none");
+    }
+    for (int s = 0; s < c->report.n_confusion; s++) {
+        int found = 0;
+        for (int i = 0; i < c->n_variants; i++)
+            found |= !strcmp(c->variants[i].name, c->report.confusion[s]);
+        if (!found)
+            config_error(d, mark_of(m, "report.confusion"),
+                         "report.confusion: there is no variant '%s'; the variants are: %s", c->report.confusion[s],
+                         c->n_variants ? known : "none");
+    }
+}
+
 int config_check(const exp_config *c, config_diag *d, const config_marks *marks, bool variants_on_base)
 {
     int before = d->errors;
@@ -98,28 +124,25 @@ int config_check(const exp_config *c, config_diag *d, const config_marks *marks,
     }
     if (d->errors != before)
         return -1;
-    cross_check(c, d, marks);
+    cross_check(&c->run, d, marks);
     check_variants(c, d, marks);
+    check_report(c, d, marks);
     if (!variants_on_base || d->errors != before)
         return d->errors == before ? 0 : -1;
-    exp_config *with = malloc(sizeof *with);
-    config_marks *at = malloc(sizeof *at);
-    if (!with || !at) {
-        config_error(d, NULL, "out of memory");
-    } else {
-        for (int i = 0; i < c->n_variants; i++) {
-            memcpy(with, c, sizeof *with);
-            if (config_apply_variant_at(with, i, d) != 0)
-                continue;
-            for (int j = 0; j < CONFIG_MAX_KEYS; j++) { /* point every complaint at the variant */
-                at->seen[j] = marks != NULL;
-                if (marks)
-                    at->key[j] = marks->variant[i];
-            }
-            d->variant = c->variants[i].name;
-            cross_check(with, d, at);
-            d->variant = NULL;
+    exp_config *with = checked_malloc(sizeof *with);
+    config_marks *at = checked_malloc(sizeof *at);
+    for (int i = 0; i < c->n_variants; i++) {
+        memcpy(with, c, sizeof *with);
+        if (config_apply_variant_at(with, i, d) != 0)
+            continue;
+        for (int j = 0; j < CONFIG_MAX_KEYS; j++) { /* point every complaint at the variant */
+            at->seen[j] = marks != NULL;
+            if (marks)
+                at->key[j] = marks->variant[i];
         }
+        d->variant = c->variants[i].name;
+        cross_check(&with->run, d, at);
+        d->variant = NULL;
     }
     free(with);
     free(at);
@@ -129,7 +152,7 @@ int config_check(const exp_config *c, config_diag *d, const config_marks *marks,
 int config_validate(const exp_config *c, const char *path)
 {
     char label[CONFIG_NAME_MAX + 16];
-    snprintf(label, sizeof label, "experiment '%.*s'", CONFIG_NAME_MAX - 1, c->name);
+    snprintf(label, sizeof label, "experiment '%.*s'", CONFIG_NAME_MAX - 1, c->run.name);
     config_diag d = {.file = path ? path : label};
     return config_check(c, &d, NULL, false);
 }

@@ -111,6 +111,8 @@ static const char *expects(const config_key *k)
         return "a list [lo, hi] of two numbers";
     case CONFIG_INT_LIST:
         return "a list of integers";
+    case CONFIG_IDENT_LIST:
+        return "a list of identifiers";
     case CONFIG_VARIANTS:
         return "a list of variants";
     }
@@ -287,20 +289,40 @@ static void set_enum(config_diag *d, const config_key *k, yaml_node_t *n, exp_co
     const char *s = scalar_text(d, k, n);
     if (!s)
         return;
-    int count = 0;
-    while (k->choices[count])
-        count++;
+    const char *names[CONFIG_MAX_CHOICES];
+    const int count = config_choices(k, names, CONFIG_MAX_CHOICES);
     for (int i = 0; i < count; i++)
-        if (strcmp(s, k->choices[i]) == 0) {
+        if (strcmp(s, names[i]) == 0) {
             *FIELD_PTR(int, k, c) = i;
             return;
         }
     char range[128], buf[48];
     config_range_text(k, range, sizeof range);
-    const char *near = config_closest(s, k->choices, count);
+    const char *near = config_closest(s, names, count);
     config_error(d, &n->start_mark, "%s: expected one of %s; got '%s'%s%s%s", k->path, range,
                  shown(s, n->data.scalar.length, buf), near ? " (did you mean '" : "", near ? near : "",
                  near ? "'?)" : "");
+}
+
+/* A CONFIG_IDENT_LIST's items (count checked): each stored as text, the
+   unused entries zeroed; config_value_check says which are not identifiers. */
+static void set_ident_list(config_diag *d, const config_key *k, yaml_node_t *n, yaml_document_t *doc, int count,
+                           exp_config *c)
+{
+    char *names = FIELD_PTR(char, k, c);
+    memset(names, 0, k->size);
+    for (int i = 0; i < count; i++) {
+        yaml_node_t *item = yaml_document_get_node(doc, n->data.sequence.items.start[i]);
+        const char *s = item ? scalar_text(d, k, item) : NULL;
+        if (!s)
+            continue;
+        if (item->data.scalar.length >= CONFIG_NAME_MAX)
+            config_error(d, &item->start_mark, "%s: item %d: %zu characters; at most %d", k->path, i + 1,
+                         item->data.scalar.length, CONFIG_NAME_MAX - 1);
+        else
+            config_store_string(names + (size_t)i * CONFIG_NAME_MAX, CONFIG_NAME_MAX, s, item->data.scalar.length);
+    }
+    *(int *)((char *)c + k->count_offset) = count;
 }
 
 static void set_list(config_diag *d, const config_key *k, yaml_node_t *n, yaml_document_t *doc, exp_config *c)
@@ -314,9 +336,9 @@ static void set_list(config_diag *d, const config_key *k, yaml_node_t *n, yaml_d
             config_error(d, &n->start_mark, "%s: expected %s, got %s", k->path, expects(k), kind_name(n));
         return;
     }
-    bool pair = k->type == CONFIG_FLOAT_PAIR;
+    bool pair = k->type == CONFIG_FLOAT_PAIR, idents = k->type == CONFIG_IDENT_LIST;
     int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-    int cap = pair ? 2 : (int)(k->size / sizeof(int));
+    int cap = pair ? 2 : idents ? (int)(k->size / CONFIG_NAME_MAX) : (int)(k->size / sizeof(int));
     if (pair && count != 2) {
         config_error(d, &n->start_mark, "%s: expected %s, got %d item%s", k->path, expects(k), count,
                      count == 1 ? "" : "s");
@@ -324,6 +346,10 @@ static void set_list(config_diag *d, const config_key *k, yaml_node_t *n, yaml_d
     }
     if (count > cap) {
         config_error(d, &n->start_mark, "%s: at most %d items, got %d", k->path, cap, count);
+        return;
+    }
+    if (idents) {
+        set_ident_list(d, k, n, doc, count, c);
         return;
     }
     for (int i = 0; i < count; i++) {
@@ -378,6 +404,7 @@ int config_value_set(config_diag *d, const config_key *k, yaml_document_t *doc, 
         break;
     case CONFIG_FLOAT_PAIR:
     case CONFIG_INT_LIST:
+    case CONFIG_IDENT_LIST:
         set_list(d, k, n, doc, c);
         break;
     case CONFIG_VARIANTS:
@@ -427,6 +454,29 @@ static void check_number(config_diag *d, const config_key *k, double v, const ch
     }
 }
 
+/* Each item an identifier, none twice, the count within the capacity. */
+static void check_ident_list(config_diag *d, const config_key *k, const exp_config *c, const yaml_mark_t *mark)
+{
+    const char *names = FIELD_PTR(const char, k, c);
+    const int count = *(const int *)((const char *)c + k->count_offset), cap = (int)(k->size / CONFIG_NAME_MAX);
+    if (count < 0 || count > cap) {
+        config_error(d, mark, "%s: %d items; at most %d", k->path, count, cap);
+        return;
+    }
+    for (int i = 0; i < count; i++) {
+        const char *s = names + (size_t)i * CONFIG_NAME_MAX;
+        char buf[48];
+        if (!memchr(s, '\0', CONFIG_NAME_MAX) || !config_is_ident(s))
+            config_error(d, mark, "%s: item %d: '%s' is not an identifier: use 1 to %d characters of a-z, 0-9, "
+                         "'_', '-'", k->path, i + 1, shown(s, strnlen(s, CONFIG_NAME_MAX), buf),
+                         CONFIG_NAME_MAX - 1);
+        for (int j = 0; j < i; j++)
+            if (!strncmp(names + (size_t)j * CONFIG_NAME_MAX, s, CONFIG_NAME_MAX))
+                config_error(d, mark, "%s: '%.*s' is listed twice (items %d and %d)", k->path, CONFIG_NAME_MAX - 1,
+                             s, j + 1, i + 1);
+    }
+}
+
 int config_value_check(config_diag *d, const config_key *k, const exp_config *c, const yaml_mark_t *mark)
 {
     int before = d->errors;
@@ -454,9 +504,8 @@ int config_value_check(config_diag *d, const config_key *k, const exp_config *c,
         check_number(d, k, *FIELD_PTR(const double, k, c), "", mark);
         break;
     case CONFIG_ENUM: {
-        int count = 0, v = *FIELD_PTR(const int, k, c);
-        while (k->choices[count])
-            count++;
+        const char *names[CONFIG_MAX_CHOICES];
+        const int count = config_choices(k, names, CONFIG_MAX_CHOICES), v = *FIELD_PTR(const int, k, c);
         if (v < 0 || v >= count)
             config_error(d, mark, "%s: choice number %d does not exist", k->path, v);
         break;
@@ -492,6 +541,9 @@ int config_value_check(config_diag *d, const config_key *k, const exp_config *c,
         }
         break;
     }
+    case CONFIG_IDENT_LIST:
+        check_ident_list(d, k, c, mark);
+        break;
     case CONFIG_VARIANTS: /* structure checked by config_check */
         break;
     }
@@ -626,10 +678,23 @@ int config_value_text(const config_key *k, const exp_config *c, char *out, size_
         used = (size_t)snprintf(out, cap, "%s", num);
         break;
     case CONFIG_ENUM: {
-        int count = 0, v = *FIELD_PTR(const int, k, c);
-        while (k->choices[count])
-            count++;
-        used = (size_t)snprintf(out, cap, "%s", v >= 0 && v < count ? k->choices[v] : "?");
+        const char *names[CONFIG_MAX_CHOICES];
+        const int count = config_choices(k, names, CONFIG_MAX_CHOICES), v = *FIELD_PTR(const int, k, c);
+        used = (size_t)snprintf(out, cap, "%s", v >= 0 && v < count ? names[v] : "?");
+        break;
+    }
+    case CONFIG_IDENT_LIST: {
+        const char *names = FIELD_PTR(const char, k, c);
+        const int count = *(const int *)((const char *)c + k->count_offset);
+        used = (size_t)snprintf(out, cap, "[");
+        for (int i = 0; i < count && used < cap; i++) {
+            char item[2 * CONFIG_NAME_MAX + 8];
+            if (config_quote(names + (size_t)i * CONFIG_NAME_MAX, item, sizeof item) < 0)
+                return -1;
+            used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", item);
+        }
+        if (used < cap)
+            used += (size_t)snprintf(out + used, cap - used, "]");
         break;
     }
     case CONFIG_FLOAT_PAIR:

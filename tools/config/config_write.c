@@ -2,6 +2,7 @@
  * every key in schema order with its doc and range as a comment, in a form that
  * config_load reads back to an identical struct (see tests/test_config.c). */
 #include "tools/config/config_internal.h"
+#include "data/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -115,18 +116,18 @@ static int write_variants(FILE *f, int indent, const exp_config *c, const config
     return 0;
 }
 
-int config_write(const exp_config *c, FILE *f)
+/* Every key in schema order; for a run, no report: section and `variants: []`. */
+static int write_keys(const exp_config *c, FILE *f, bool run)
 {
     size_t cap = 4 * sizeof c->description + 8; /* worst case: every byte escaped as \xNN */
-    char *text = malloc(cap);
-    if (!text) {
-        fprintf(stderr, "error: out of memory writing the configuration\n");
-        return -1;
-    }
+    char *text = checked_malloc(cap);
     fprintf(f, "# Fully resolved experiment configuration: every key, in schema order.\n");
     const char *prev = "";
-    for (int i = 0; i < config_schema_len; i++) {
+    int rc = 0;
+    for (int i = 0; i < config_schema_len && !rc; i++) {
         const config_key *k = &config_schema[i];
+        if (run && (k->flags & CONFIG_FILE_ONLY))
+            continue;
         /* open the sections this key is in that the previous key was not */
         int depth = shared_sections(prev, k->path);
         const char *p = k->path;
@@ -137,11 +138,10 @@ int config_write(const exp_config *c, FILE *f)
         prev = k->path;
         int indent = 2 * depth;
         const char *field = (const char *)c + k->offset;
-        if (k->type == CONFIG_VARIANTS) {
-            if (write_variants(f, indent, c, k) != 0) {
-                free(text);
-                return -1;
-            }
+        if (k->type == CONFIG_VARIANTS && run) {
+            comment(f, fprintf(f, "%*svariants: []", indent, ""), k);
+        } else if (k->type == CONFIG_VARIANTS) {
+            rc = write_variants(f, indent, c, k);
         } else if (k->type == CONFIG_TEXT && literal_ok(field)) {
             write_literal(f, indent, p, field, k);
         } else if (config_value_text(k, c, text, cap) >= 0) {
@@ -151,9 +151,19 @@ int config_write(const exp_config *c, FILE *f)
     }
     free(text);
     fflush(f);
-    if (ferror(f)) {
+    if (!rc && ferror(f)) {
         fprintf(stderr, "error: writing the configuration failed\n");
         return -1;
     }
-    return 0;
+    return rc;
+}
+
+int config_write(const exp_config *c, FILE *f)
+{
+    return write_keys(c, f, false);
+}
+
+int config_write_run(const exp_config *c, FILE *f)
+{
+    return write_keys(c, f, true);
 }

@@ -214,7 +214,7 @@ static void set_vars(const report_ctx *x, tmpl_vars *v)
         worst = s[g].accuracy_mean < s[worst].accuracy_mean ? g : worst;
     }
     char buf[4096];
-    tmpl_set(v, "experiment", "%s", r->config->name);
+    tmpl_set(v, "experiment", "%s", r->config->run.name);
     tmpl_set(v, "runs", "%d", r->n_runs);
     tmpl_set(v, "total_minutes", "%.1f", total_seconds(r) / 60);
     tmpl_set(v, "train_images", "%lld", (long long)first->train_images);
@@ -729,8 +729,8 @@ static int sum_view(report_ctx *x, confusion_view *cv)
             fprintf(stderr,
                     "%s: error: %d classes (task %s), but %s has %d (task %s); the runs of one variant "
                     "must be of one task\n",
-                    run->dir, run->classes, config_task_name(run->task), first->dir, first->classes,
-                    config_task_name(first->task));
+                    run->dir, run->classes, run_task_name(run->task), first->dir, first->classes,
+                    run_task_name(first->task));
             return -1;
         }
         for (int i = 0; i < METRIC_CLASSES; i++)
@@ -769,7 +769,7 @@ static int make_view(report_ctx *x, confusion_view *cv)
     return 0;
 }
 
-/* The group of variant `name` (results_check_report made sure there is one). */
+/* The group of variant `name` (config_load made sure there is one). */
 static int group_named(const exp_results *r, const char *name)
 {
     for (int g = 0; g < r->config->n_variants; g++)
@@ -784,7 +784,7 @@ static void plan(report_ctx *x)
 {
     const exp_results *r = x->r;
     const config_report *rep = &r->config->report;
-    x->pretext = results_run(r, 0, 0)->task == CONFIG_TASK_ROTATION;
+    x->pretext = results_run(r, 0, 0)->task == RUN_TASK_ROTATION;
     x->eval = x->pretext ? "validation" : "test";
     results_series(r, &x->series);
     x->has_series = x->series.n_series > 0;
@@ -822,7 +822,7 @@ static int render(report_ctx *x)
 {
     const exp_results *r = x->r;
     char fig_dir[1200], md[1300], rel[3][300], png[3][1600], tmpl[1300], work_dir[1024];
-    snprintf(x->name, sizeof x->name, "%s", r->config->name);
+    snprintf(x->name, sizeof x->name, "%s", r->config->run.name);
     x->template_path = find_template(r->yaml, tmpl, sizeof tmpl);
     snprintf(fig_dir, sizeof fig_dir, "%s/figures", x->out_dir);
     snprintf(md, sizeof md, "%s/%s.md", x->out_dir, x->name);

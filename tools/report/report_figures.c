@@ -77,7 +77,7 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
         params, sizeof params,
         "datafile='%s'; outfile='%s'; charttitle='%s: learning curves, mean over %s'; names='%s'; xstep=%d; "
         "maxepoch=%d",
-        dat, png, r->config->name, over, names, max_epochs > 20 ? (max_epochs + 19) / 20 : 1, max_epochs);
+        dat, png, r->config->run.name, over, names, max_epochs > 20 ? (max_epochs + 19) / 20 : 1, max_epochs);
     return report_gnuplot("curves.gp", params);
 }
 
@@ -119,7 +119,7 @@ int figure_ablation(const exp_results *r, const char *work, const char *png)
         params, sizeof params,
         "datafile='%s'; seedsfile='%s'; outfile='%s'; charttitle='%s: %s accuracy per variant, mean ± 1 sd "
         "over %s (the axis starts at %.0f %%)'; ylo=%.0f; yhi=%.0f; ngroups=%d",
-        dat, seeds, png, r->config->name, r->runs[0].task == CONFIG_TASK_ROTATION ? "pretext" : "test", over,
+        dat, seeds, png, r->config->run.name, r->runs[0].task == RUN_TASK_ROTATION ? "pretext" : "test", over,
         ylo, ylo, yhi, r->n_groups);
     return report_gnuplot("ablation.gp", params);
 }
@@ -156,13 +156,13 @@ int figure_series(const exp_results *r, const exp_series *s, const char *work, c
         snprintf(ticks + strlen(ticks), sizeof ticks - strlen(ticks), "%s%.0f", x ? " " : "",
                  s->train_images[x]);
     const double span = fmax(hi - lo, 1);
-    const bool pretext = r->runs[0].task == CONFIG_TASK_ROTATION;
+    const bool pretext = r->runs[0].task == RUN_TASK_ROTATION;
     snprintf(
         params, sizeof params,
         "datafile='%s'; outfile='%s'; charttitle='%s: %s accuracy against training-set size, mean ± 1 sd "
         "over the seeds of each variant (no bar: a single run)'; names='%s'; ylabel='%s accuracy (%%)'; "
         "xticks='%s'; xlo=%.1f; xhi=%.1f; ylo=%.0f; yhi=%.0f",
-        dat, png, r->config->name, pretext ? "pretext" : "test", names, pretext ? "pretext" : "test", ticks,
+        dat, png, r->config->run.name, pretext ? "pretext" : "test", names, pretext ? "pretext" : "test", ticks,
         xlo / 1.6, xhi * 1.6, fmax(0, floor(lo - 0.15 * span)), fmin(100, ceil(hi + 0.15 * span)));
     return report_gnuplot("series.gp", params);
 }

@@ -59,7 +59,7 @@ static int check_label(const exp_results *r, int group, const pick *pk, const fm
     if (idx < (int)test->count && test->labels[idx] == pk->m->truth)
         return 0;
     char dir[1200];
-    results_run_dir(r->root, r->config->name, results_variant(r, group), pk->seed, dir, sizeof dir);
+    results_run_dir(r->root, r->config->run.name, results_variant(r, group), pk->seed, dir, sizeof dir);
     if (idx >= (int)test->count)
         fprintf(stderr,
                 "%s/misclassified.csv: error: test image %d, but the test split in %s has %zu; the run "

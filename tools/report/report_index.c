@@ -53,14 +53,14 @@ static void augmentation_text(const exp_config *c, char *buf, size_t len)
 #define PART(...)                                                                                            \
     (n += (size_t)snprintf(buf + n, len - n, "%s", n ? ", " : ""),                                           \
      n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__))
-    if (c->augmentation.rotation > 0)
-        PART("rotation ±%g°", c->augmentation.rotation);
-    if (c->augmentation.shift > 0)
-        PART("shift ±%g px", c->augmentation.shift);
-    if (c->augmentation.scale[0] != 1 || c->augmentation.scale[1] != 1)
-        PART("scale %g–%g", c->augmentation.scale[0], c->augmentation.scale[1]);
-    if (c->augmentation.flip > 0)
-        PART("flip %g", c->augmentation.flip);
+    if (c->run.augmentation.rotation > 0)
+        PART("rotation ±%g°", c->run.augmentation.rotation);
+    if (c->run.augmentation.shift > 0)
+        PART("shift ±%g px", c->run.augmentation.shift);
+    if (c->run.augmentation.scale[0] != 1 || c->run.augmentation.scale[1] != 1)
+        PART("scale %g–%g", c->run.augmentation.scale[0], c->run.augmentation.scale[1]);
+    if (c->run.augmentation.flip > 0)
+        PART("flip %g", c->run.augmentation.flip);
 #undef PART
     if (!n)
         snprintf(buf, len, "none");
@@ -141,7 +141,7 @@ static int write_experiment(FILE *f, const summary *s, const exp_config *c, int 
     const int n_arms = base ? 1 : c->n_variants;
     for (int a = 0; a < n_arms; a++) {
         int rows[MAX_ROWS];
-        const int n = rows_of(s, c->name, base ? "-" : c->variants[a].name, rows);
+        const int n = rows_of(s, c->run.name, base ? "-" : c->variants[a].name, rows);
         if (n == 0)
             continue;
         if ((*written)++ == 0)
@@ -173,7 +173,7 @@ static void write_no_rows(FILE *f, const exp_config *const *experiments, int n, 
     int listed = 0;
     for (int e = 0; e < n; e++)
         if (experiments[e]->report.index != CONFIG_INDEX_NONE)
-            fprintf(f, "%s%s", listed++ ? ", " : "None of the headline experiments (", experiments[e]->name);
+            fprintf(f, "%s%s", listed++ ? ", " : "None of the headline experiments (", experiments[e]->run.name);
     if (listed)
         fprintf(f, ") has results in `%s` yet.\n", path);
     else
@@ -315,7 +315,7 @@ static int is_yaml(const struct dirent *e)
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp((*(const exp_config *const *)a)->name, (*(const exp_config *const *)b)->name);
+    return strcmp((*(const exp_config *const *)a)->run.name, (*(const exp_config *const *)b)->run.name);
 }
 
 /* Every DIR/\*.yaml, loaded and sorted by experiment name into *out (free each

@@ -231,7 +231,7 @@ static int load_mistakes(run_result *run)
             count[v[1]][v[2]]++;
         run->mistakes[i] = (run_mistake){ (int)v[0], (int)v[1], (int)v[2] };
     }
-    for (int i = 0; i < METRIC_CLASSES && !rc && run->task == CONFIG_TASK_CLASSIFY; i++)
+    for (int i = 0; i < METRIC_CLASSES && !rc && run->task == RUN_TASK_CLASSIFY; i++)
         for (int j = 0; j < METRIC_CLASSES && !rc; j++)
             if (count[i][j] != (i == j ? 0 : run->confusion[i][j])) {
                 fprintf(stderr,
@@ -252,8 +252,8 @@ static int load_config(run_result *run)
     exp_config *c = checked_malloc(sizeof *c);
     const int rc = config_load(path, c);
     if (rc == 0) {
-        snprintf(run->data_dir, sizeof run->data_dir, "%s", c->data.dir);
-        run->task = c->task;
+        snprintf(run->data_dir, sizeof run->data_dir, "%s", c->run.data.dir);
+        run->task = c->run.task;
     }
     free(c);
     return rc;
@@ -282,7 +282,7 @@ static int load_run(const exp_results *r, run_result *run)
         fprintf(stderr,
                 "%s: error: no results of experiment %s%s%s, seed %d (%s); run `%s`, or `%s` for "
                 "every run\n",
-                run->dir, r->config->name, run->variant[0] ? ", variant " : "", run->variant, run->seed, why,
+                run->dir, r->config->run.name, run->variant[0] ? ", variant " : "", run->variant, run->seed, why,
                 cmd, all);
         char partial[1300];
         snprintf(partial, sizeof partial, "%s.partial", run->dir);
@@ -328,7 +328,7 @@ int results_load(const char *yaml, const char *root, exp_results *r)
             run_result *run = results_run(r, g, k);
             run->variant = results_variant(r, g);
             run->seed = r->groups[g].seeds[k];
-            results_run_dir(root, r->config->name, run->variant, run->seed, run->dir, sizeof run->dir);
+            results_run_dir(root, r->config->run.name, run->variant, run->seed, run->dir, sizeof run->dir);
             if (load_run(r, run)) /* go on: report every missing run at once */
                 status = -1;
         }
@@ -379,12 +379,12 @@ static int find_or_add(char list[][CONFIG_NAME_MAX], int *n, const char *name)
 }
 
 /* The first series of report.series from `from` on that gathers the variant
-   named `name` (it is SERIES_SUFFIX, SUFFIX not empty), or -1. */
+   named `name`: it is SERIES_SUFFIX, as config_validate reads it; or -1. */
 static int series_gathering(const config_report *rep, const char *name, int from)
 {
     for (int i = from; i < rep->n_series; i++) {
         const size_t n = strlen(rep->series[i]);
-        if (strncmp(name, rep->series[i], n) == 0 && name[n] == '_' && name[n + 1])
+        if (strncmp(name, rep->series[i], n) == 0 && name[n] == '_')
             return i;
     }
     return -1;
@@ -438,15 +438,6 @@ void results_series(const exp_results *r, exp_series *s)
     sort_suffixes(s, images);
 }
 
-/* "a, b, c": the experiment's variants, for an error message. */
-static const char *variant_list(const exp_config *c, char *buf, size_t len)
-{
-    size_t n = (size_t)snprintf(buf, len, "%s", c->n_variants ? "" : "none (the experiment has no variants)");
-    for (int v = 0; v < c->n_variants && n < len; v++)
-        n += (size_t)snprintf(buf + n, len - n, "%s%s", v ? ", " : "", c->variants[v].name);
-    return buf;
-}
-
 /* -1 when list[i] repeats an earlier entry (an error printed), else 0. */
 static int repeated(const char list[][CONFIG_NAME_MAX], int i, const char *key, const char *path)
 {
@@ -458,49 +449,22 @@ static int repeated(const char list[][CONFIG_NAME_MAX], int i, const char *key, 
     return 0;
 }
 
-static int find_variant(const exp_config *c, const char *name)
-{
-    for (int v = 0; v < c->n_variants; v++)
-        if (strcmp(c->variants[v].name, name) == 0)
-            return v;
-    return -1;
-}
-
 int results_check_report(const exp_config *c, const char *path)
 {
     const config_report *rep = &c->report;
-    char variants[CONFIG_MAX_VARIANTS * (CONFIG_NAME_MAX + 2) + 64];
-    variant_list(c, variants, sizeof variants);
     int status = 0;
-    for (int i = 0; i < rep->n_series; i++) {
+    for (int i = 0; i < rep->n_series; i++)
         status |= repeated(rep->series, i, "report.series", path);
-        int gathered = 0;
-        for (int v = 0; v < c->n_variants; v++)
-            gathered += series_gathering(rep, c->variants[v].name, i) == i;
-        if (!gathered) {
-            fprintf(stderr,
-                    "%s: error: report.series names '%s', but no variant is named %s_SUFFIX; a series is "
-                    "the prefix of its variants' names, and the variants are: %s\n",
-                    path, rep->series[i], rep->series[i], variants);
-            status = -1;
-        }
-    }
-    for (int v = 0; v < c->n_variants; v++) {
+    for (int i = 0; i < rep->n_confusion; i++)
+        status |= repeated(rep->confusion, i, "report.confusion", path);
+    for (int v = 0; v < c->n_variants && !status; v++) {
         const int first = series_gathering(rep, c->variants[v].name, 0),
                   second = first < 0 ? -1 : series_gathering(rep, c->variants[v].name, first + 1);
-        if (second >= 0 && strcmp(rep->series[first], rep->series[second]) != 0) {
+        if (second >= 0) {
             fprintf(stderr,
                     "%s: error: variant '%s' is in two series of report.series, '%s' and '%s'; rename the "
                     "variant or one series\n",
                     path, c->variants[v].name, rep->series[first], rep->series[second]);
-            status = -1;
-        }
-    }
-    for (int i = 0; i < rep->n_confusion; i++) {
-        status |= repeated(rep->confusion, i, "report.confusion", path);
-        if (find_variant(c, rep->confusion[i]) < 0) {
-            fprintf(stderr, "%s: error: report.confusion names '%s', which is not a variant; the variants "
-                            "are: %s\n", path, rep->confusion[i], variants);
             status = -1;
         }
     }
@@ -509,5 +473,5 @@ int results_check_report(const exp_config *c, const char *path)
 
 const char *results_class_name(const run_result *run, int k)
 {
-    return run->task == CONFIG_TASK_ROTATION ? pretext_class_name(k) : fmnist_class_name(k);
+    return run->task == RUN_TASK_ROTATION ? pretext_class_name(k) : fmnist_class_name(k);
 }

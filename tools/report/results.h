@@ -39,7 +39,7 @@ typedef struct run_result {
     const char *variant; /* "" for the base experiment */
     int seed;
     char dir[1200];   /* ROOT/NAME/[VARIANT/]seedS */
-    config_task task; /* of its config.yaml: classify, or the rotation pretext */
+    int task; /* run_task */ /* of its config.yaml: classify, or the rotation pretext */
     int classes;      /* of its confusion matrix: 10, or 4 quarter turns */
     int epochs;
     int64_t train_images;     /* per epoch */
@@ -113,10 +113,10 @@ void results_summarise(const exp_results *r, int group, group_summary *s);
 /* The declared series (above); s->n_series is 0 when report.series is empty.
    Assumes results_check_report passed. */
 void results_series(const exp_results *r, exp_series *s);
-/* The report: section's variant names against the variants: every series
-   gathers at least one variant and no variant is in two; every confusion entry
-   is a variant; none listed twice.  0, or -1 after an error per problem,
-   "PATH: error: ...", listing the experiment's variants. */
+/* What config_load leaves to the report in the report: section: no series or
+   confusion entry listed twice, no variant gathered by two series ("a" and
+   "a_b" both gather a_b_1).  0, or -1 after an error per problem,
+   "PATH: error: ...".  (config_load checks that each entry names variants.) */
 int results_check_report(const exp_config *c, const char *path);
 /* Name of class k of the run's task: "T-shirt/top", ... or "0°", "90°", ... */
 const char *results_class_name(const run_result *run, int k);

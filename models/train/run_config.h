@@ -1,0 +1,65 @@
+/* models/train/run_config.h — one run's resolved configuration: what the
+ * training engine needs, and nothing of the experiment file around it (its
+ * description, variants, seeds or report options).
+ *
+ * tools/config/ parses and validates an experiment's YAML into an exp_config
+ * whose `run` member is this struct, applies a variant, a seed and overrides,
+ * and hands the result to train_run by value.  Every field is checked there
+ * (ranges, cross-key rules), so the engine only reports what it cannot know in
+ * advance (a missing data file, a model that does not fit its input).
+ *
+ * Choices are indices into their registries: model.type into the model types
+ * (models/model.h), kernel into the convolution kernels (kernels/conv.h),
+ * training.schedule and training.optimizer into the tables of
+ * models/train_math.h, augmentation.sampling into data/augment.h's names. */
+#ifndef PROBADOR_MODELS_TRAIN_RUN_CONFIG_H
+#define PROBADOR_MODELS_TRAIN_RUN_CONFIG_H
+
+#include "data/augment.h"
+
+#define RUN_NAME_MAX 64   /* identifiers [a-z0-9_-], 1..63 characters + NUL */
+#define RUN_PATH_MAX 1024
+
+/* What the network is trained to predict. */
+typedef enum run_task {
+    RUN_TASK_CLASSIFY, /* the ten clothing classes */
+    RUN_TASK_ROTATION, /* the self-supervised pretext task: which quarter turn was applied */
+    RUN_TASK_COUNT
+} run_task;
+const char *run_task_name(int task); /* "classify", "rotation"; NULL out of range */
+
+typedef struct run_config {
+    char name[RUN_NAME_MAX]; /* the experiment's name: messages, summary rows */
+    struct {
+        int type;       /* model_type_at(type) */
+        int blocks;     /* resnet: basic blocks per stage */
+        int width;      /* resnet: channels of the first stage */
+        double dropout; /* cnn: before the last dense layer */
+        int conv_init;  /* conv_init (models/model.h) */
+    } model;
+    int kernel; /* conv_kernel_at(kernel) */
+    int task;   /* run_task */
+    struct {
+        char dir[RUN_PATH_MAX];
+        int train_images;      /* 0 = all not held out */
+        int validation_images; /* held out of the training set */
+        int test_images;       /* 0 = all */
+        int per_class;         /* > 0: a class-balanced subset of this many per class */
+    } data;
+    struct { double rotation, shift, scale[2], flip; int sampling; } augmentation; /* TEMP until aug_params */
+    struct {
+        int epochs, batch;
+        double learning_rate, beta1, beta2, epsilon;
+        double weight_decay; /* decoupled */
+        int schedule;        /* lr_schedule_at(schedule) */
+        double warmup_epochs;
+    } training;
+    struct {
+        char from[RUN_PATH_MAX]; /* "" = random init; an experiment name or a checkpoint path */
+        int freeze_epochs;       /* trunk not updated for this many epochs */
+        double trunk_lr_scale;   /* trunk learning rate = this × the head's */
+    } init;
+    int seed, threads;
+} run_config;
+
+#endif

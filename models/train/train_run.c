@@ -1,0 +1,157 @@
+/* models/train/train_run.c — train_run: set-up, the epochs, the final
+ * evaluation and the result files (see train.h). */
+#include "models/train/train_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/alloc.h"
+#include "data/pretext.h"
+#include "models/checkpoint.h"
+
+void train_weights_hash(const model *m, char out[17])
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *blocks[2] = { (const unsigned char *)m->params, (const unsigned char *)m->state };
+    const size_t sizes[2] = { m->num_params * sizeof(float), m->num_state * sizeof(float) };
+    for (int b = 0; b < 2; b++)
+        for (size_t i = 0; i < sizes[b]; i++)
+            h = (h ^ blocks[b][i]) * 0x100000001b3ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* The network of the run: built, initialised, its trunk loaded when
+   fine-tuning.  0, or -1 after an error. */
+static int build_model(run_state *s)
+{
+    const run_config *c = s->c;
+    char err[1024];
+    const model_type *type = model_type_at(c->model.type);
+    model_desc desc = { "", c->model.blocks, c->model.width, (float)c->model.dropout, s->classes, { 1, 28, 28 } };
+    snprintf(desc.name, sizeof desc.name, "%s", type->name);
+    model_desc_canonical(&desc); /* the fields its type does not read are zero */
+    if (model_build(&s->m, &desc, s->kernel, c->training.batch, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", c->name, err);
+        return -1;
+    }
+    model_print_summary(&s->m, stderr);
+    model_init_params(&s->m, (uint64_t)c->seed, (conv_init)c->model.conv_init);
+    if (s->opt->init_path) {
+        uint32_t crc;
+        if (checkpoint_load_trunk(s->opt->init_path, &s->m, &crc, err, sizeof err)) {
+            fprintf(stderr, "%s\n", err);
+            return -1;
+        }
+        fprintf(stderr, "%s: trunk initialised from %s (CRC %08x); the head starts fresh\n", c->name,
+                s->opt->init_path, crc);
+    }
+    s->head_off = s->m.layers[checkpoint_head_layer(&s->m)].param_off;
+    return 0;
+}
+
+/* Everything before the first epoch; the data and the model first, so that a
+   run that cannot have them leaves no folder.  0, or -1 after an error. */
+static int set_up(run_state *s, train_result *res)
+{
+    const run_config *c = s->c;
+    if (run_data_load(c, &s->d))
+        return -1;
+    s->pretext = c->task == RUN_TASK_ROTATION;
+    s->classes = s->pretext ? PRETEXT_CLASSES : METRIC_CLASSES;
+    s->pretext_seed = s->pretext ? c->seed : -1;
+    s->kernel = conv_kernel_at(c->kernel);
+    s->schedule = lr_schedule_at(c->training.schedule);
+    s->aug = (aug_params){ (float)c->augmentation.rotation, (float)c->augmentation.shift,
+                           (float)c->augmentation.scale[0], (float)c->augmentation.scale[1],
+                           (float)c->augmentation.flip, c->augmentation.sampling == 1 };
+    s->opt_fn = optimizer_at(0); /* Adam: the configuration has no choice of optimiser yet */
+    if (build_model(s))
+        return -1;
+    s->steps_per_epoch = (s->d.n_train + c->training.batch - 1) / c->training.batch;
+    s->total_steps = (uint64_t)s->steps_per_epoch * c->training.epochs;
+    s->warmup = (uint64_t)llround(c->training.warmup_epochs * s->steps_per_epoch);
+    s->labels = checked_malloc((size_t)s->m.max_batch * sizeof *s->labels);
+    s->predicted = checked_malloc((size_t)s->m.max_batch * sizeof *s->predicted);
+    s->dlogits = checked_malloc((size_t)s->m.max_batch * s->classes * sizeof *s->dlogits);
+    run_append(&s->epochs_csv, "%s", run_epochs_header);
+    run_append(&s->timing_csv, "%s", run_timing_header);
+    const train_options *opt = s->opt;
+    if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: error: cannot create the results folder: %s\n", opt->out_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(s->checkpoint, sizeof s->checkpoint, "%s/checkpoint.bin", opt->out_dir);
+    const bool resuming = opt->resume && !(access(s->checkpoint, F_OK) != 0 && errno == ENOENT);
+    if (opt->resume && !resuming)
+        fprintf(stderr, "%s: note: --resume: no checkpoint at %s, so the run starts from epoch 1\n", c->name,
+                s->checkpoint);
+    if (resuming)
+        return run_resume(s, res);
+    char init_txt[1200]; /* what --resume will compare with */
+    snprintf(init_txt, sizeof init_txt, "%s/init.txt", opt->out_dir);
+    remove(init_txt);
+    return run_write_text(opt->out_dir, "config.yaml", opt->config_yaml) ||
+                   (opt->init_note && run_write_text(opt->out_dir, "init.txt", opt->init_note))
+               ? -1
+               : 0;
+}
+
+/* The final model on the test set (never a best epoch); the rotation task
+   never touches the test set: its final figures are on the held-out
+   validation images.  Then every result file.  0, or -1 after an error. */
+static int finish(run_state *s, train_result *res)
+{
+    const run_data *d = &s->d;
+    const batch_source *src = s->pretext ? &d->train_src : &d->test_src;
+    const uint32_t *idx = s->pretext ? d->val_idx : d->test_idx;
+    const int n_final = s->pretext ? d->n_val : d->n_test;
+    uint8_t *predictions = checked_malloc((size_t)n_final + 1);
+    run_evaluate(s, src, idx, n_final, &res->test, predictions);
+    if (res->test.count && !run_loss_is_finite(s, res->test.loss_sum / res->test.count,
+                                               "the final model on the %s images", s->pretext ? "validation" : "test")) {
+        free(predictions);
+        return -1;
+    }
+    train_weights_hash(&s->m, res->weights_hash);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    res->peak_rss_mib = ru.ru_maxrss / 1024.0;
+    const int rc = run_write_results(s, res, predictions, n_final);
+    free(predictions);
+    return rc;
+}
+
+static void free_state(run_state *s)
+{
+    free(s->epochs_csv), free(s->timing_csv);
+    free(s->labels), free(s->predicted), free(s->dlogits);
+    model_free(&s->m);
+    run_data_free(&s->d);
+}
+
+int train_run(run_config c, const train_options *opt, train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    omp_set_num_threads(c.threads);
+    run_state s;
+    memset(&s, 0, sizeof s);
+    s.c = &c, s.opt = opt;
+    int rc = set_up(&s, res);
+    const int last = opt->stop_after_epochs > 0 && opt->stop_after_epochs < c.training.epochs
+                         ? opt->stop_after_epochs
+                         : c.training.epochs;
+    for (int epoch = s.first_epoch; !rc && epoch < last; epoch++)
+        rc = run_epoch(&s, epoch, res);
+    res->images_per_second = res->train_seconds > 0 ? res->train_images / res->train_seconds : 0;
+    if (!rc && last == c.training.epochs)
+        rc = finish(&s, res);
+    free_state(&s);
+    return rc ? -1 : 0;
+}

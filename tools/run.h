@@ -1,0 +1,15 @@
+/* tools/run.h — `probador run`'s bridge from an experiment's configuration to
+ * the training engine, for the command and the tests. */
+#ifndef PROBADOR_TOOLS_RUN_H
+#define PROBADOR_TOOLS_RUN_H
+
+#include "models/train/train.h"
+#include "tools/config/config.h"
+
+/* train_run on c's run, with what only the configuration knows filled into
+   opt: the run's config.yaml text (config_write_run) and, on --resume, the
+   check that the folder's config.yaml is this run's (config_run_differences).
+   0, or -1 with an error printed. */
+int run_train(const exp_config *c, train_options opt, train_result *res);
+
+#endif
