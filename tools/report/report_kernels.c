@@ -2,6 +2,8 @@
  * reports/data/kernels.csv, its environment sidecar and the template
  * tools/report/kernels.md.in, with gnuplot charts under reports/figures/.
  *
+ * The template and reports/data/external_reference.csv (outside figures the
+ * report quotes) are the repository's, found from the program (report_repo_path).
  * The kernels, layers and passes are those of the CSV, in the order of their
  * first row there (the order `probador bench` measures them in).  The speed
  * targets the report checks are the table below; the template words them. */
@@ -68,8 +70,9 @@ typedef struct kdata {
 
 /* The report's inputs and where its pieces go. */
 typedef struct kreport {
-    const char *csv_path, *tmpl_path, *out_path, *ext_path;
+    const char *csv_path, *tmpl_path, *out_path;
     char fig_dir[1100], work[PATH_MAX], tmpl_buf[PATH_MAX];
+    char ext_path[PATH_MAX]; /* the quoted outside figures, part of the report like its template */
     csv_table t, ext;
     kdata d;
     tmpl_vars v;
@@ -601,7 +604,6 @@ static int render(kreport *k)
 static int parse_args(int argc, char **argv, kreport *k)
 {
     k->csv_path = "reports/data/kernels.csv", k->out_path = "reports/kernels.md";
-    k->ext_path = "reports/data/external_reference.csv";
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--csv"))
             k->csv_path = argv[++i];
@@ -615,11 +617,11 @@ static int parse_args(int argc, char **argv, kreport *k)
             return 2;
         }
     }
-    if (!k->tmpl_path) { /* the template beside the charts' scripts, wherever we run from */
-        if (report_repo_path("tools/report/kernels.md.in", k->tmpl_buf, sizeof k->tmpl_buf))
-            return 1;
-        k->tmpl_path = k->tmpl_buf;
-    }
+    /* the template beside the charts' scripts, wherever we run from */
+    if ((!k->tmpl_path && report_repo_path("tools/report/kernels.md.in", k->tmpl_buf, sizeof k->tmpl_buf)) ||
+        report_repo_path("reports/data/external_reference.csv", k->ext_path, sizeof k->ext_path))
+        return 1;
+    k->tmpl_path = k->tmpl_path ? k->tmpl_path : k->tmpl_buf;
     return 0;
 }
 
