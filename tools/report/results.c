@@ -438,26 +438,11 @@ void results_series(const exp_results *r, exp_series *s)
     sort_suffixes(s, images);
 }
 
-/* -1 when list[i] repeats an earlier entry (an error printed), else 0. */
-static int repeated(const char list[][CONFIG_NAME_MAX], int i, const char *key, const char *path)
-{
-    for (int j = 0; j < i; j++)
-        if (strcmp(list[j], list[i]) == 0) {
-            fprintf(stderr, "%s: error: %s lists '%s' twice; remove one\n", path, key, list[i]);
-            return -1;
-        }
-    return 0;
-}
-
 int results_check_report(const exp_config *c, const char *path)
 {
     const config_report *rep = &c->report;
     int status = 0;
-    for (int i = 0; i < rep->n_series; i++)
-        status |= repeated(rep->series, i, "report.series", path);
-    for (int i = 0; i < rep->n_confusion; i++)
-        status |= repeated(rep->confusion, i, "report.confusion", path);
-    for (int v = 0; v < c->n_variants && !status; v++) {
+    for (int v = 0; v < c->n_variants; v++) {
         const int first = series_gathering(rep, c->variants[v].name, 0),
                   second = first < 0 ? -1 : series_gathering(rep, c->variants[v].name, first + 1);
         if (second >= 0) {
@@ -468,7 +453,7 @@ int results_check_report(const exp_config *c, const char *path)
             status = -1;
         }
     }
-    return status ? -1 : 0;
+    return status;
 }
 
 const char *results_class_name(const run_result *run, int k)

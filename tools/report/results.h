@@ -113,10 +113,10 @@ void results_summarise(const exp_results *r, int group, group_summary *s);
 /* The declared series (above); s->n_series is 0 when report.series is empty.
    Assumes results_check_report passed. */
 void results_series(const exp_results *r, exp_series *s);
-/* What config_load leaves to the report in the report: section: no series or
-   confusion entry listed twice, no variant gathered by two series ("a" and
-   "a_b" both gather a_b_1).  0, or -1 after an error per problem,
-   "PATH: error: ...".  (config_load checks that each entry names variants.) */
+/* What config_load leaves to the report in the report: section: no variant is
+   gathered by two series ("a" and "a_b" both gather a_b_1).  0, or -1 after an
+   error per such variant, "PATH: error: ...".  (config_load checks that each
+   entry names variants, once.) */
 int results_check_report(const exp_config *c, const char *path);
 /* Name of class k of the run's task: "T-shirt/top", ... or "0°", "90°", ... */
 const char *results_class_name(const run_result *run, int k);
