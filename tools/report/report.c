@@ -129,6 +129,50 @@ int report_mkdirs(const char *path)
     return 0;
 }
 
+FILE *report_open_data(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "%s: error: cannot write the chart's data: %s\n", path, strerror(errno));
+    return f;
+}
+
+int report_close_data(FILE *f, const char *path)
+{
+    if (fclose(f) == 0)
+        return 0;
+    fprintf(stderr, "%s: error: cannot write the chart's data (disk full?)\n", path);
+    return -1;
+}
+
+/* The option of options[] named argv[i], or NULL. */
+static const report_option *find_option(const report_option *options, const char *arg)
+{
+    for (; options && options->name; options++)
+        if (strcmp(options->name, arg) == 0)
+            return options;
+    return NULL;
+}
+
+int report_args(int argc, char **argv, const char *usage, const report_option *options, const char **positional)
+{
+    for (int i = 1; i < argc; i++) {
+        const report_option *o = i + 1 < argc ? find_option(options, argv[i]) : NULL;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (o)
+            *o->value = argv[++i];
+        else if (positional && !*positional && argv[i][0] != '-')
+            *positional = argv[i];
+        else {
+            fprintf(stderr, "probador report %s: error: unexpected '%s'\n%s", argv[0], argv[i], usage);
+            return 2;
+        }
+    }
+    return -1;
+}
+
 const char *report_mean_sd(double mean, double sd, char *buf, size_t len)
 {
     if (isnan(sd))
@@ -151,9 +195,10 @@ char *report_read_text(const char *path)
 static const char report_usage[] =
     "usage: probador report kernels [--csv PATH] [--template PATH] [--out PATH]\n"
     "       probador report experiment experiments/NAME.yaml [--results DIR] [--out-dir DIR]\n"
-    "       probador report index [--results DIR] [--out-dir DIR]\n"
-    "  --results DIR   the results root the runs are in (default reports/results)\n"
-    "  --out-dir DIR   where the reports go, charts in DIR/figures (default reports)\n";
+    "       probador report index [--experiments DIR] [--results DIR] [--out-dir DIR]\n"
+    "  --results DIR      the results root the runs are in (default reports/results)\n"
+    "  --out-dir DIR      where the reports go, charts in DIR/figures (default reports)\n"
+    "  --experiments DIR  the experiment files whose report.index the index follows (default experiments)\n";
 
 int report_main(int argc, char **argv)
 {

@@ -3,6 +3,7 @@
 #define PROBADOR_TOOLS_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tools/report/template.h"
 
@@ -24,6 +25,22 @@ int report_gnuplot(const char *script, const char *params);
 int report_work_dir(char *buf, size_t len);
 /* Creates a directory and its parents (mkdir -p); 0 or -1. */
 int report_mkdirs(const char *path);
+/* A chart's data file, opened for writing / closed; NULL or -1 with an error
+   naming it printed. */
+FILE *report_open_data(const char *path);
+int report_close_data(FILE *f, const char *path);
+/* An option NAME VALUE of a report command, setting *value. */
+typedef struct report_option {
+    const char *name;
+    const char **value;
+} report_option;
+/* Reads argv[1..argc-1] (argv[0] the report's name): --help or -h prints
+   `usage` on stdout; each NAME VALUE of options[] (ended by a NULL name) sets
+   its value; one argument without a dash sets *positional when positional is
+   not NULL.  Returns -1 when the command should go on, else its exit code: 0
+   after --help, 2 after "probador report NAME: error: unexpected 'ARG'" and the
+   usage on stderr. */
+int report_args(int argc, char **argv, const char *usage, const report_option *options, const char **positional);
 /* "91.23 ± 0.45" (2 decimals), or "91.23 ± —" when sd is NaN (a single run). */
 const char *report_mean_sd(double mean, double sd, char *buf, size_t len);
 /* The whole text file, NUL-terminated (free it); NULL with an error printed. */

@@ -858,20 +858,10 @@ int report_experiment_write(const exp_results *r, const char *out_dir)
 int report_experiment(int argc, char **argv)
 {
     const char *yaml = NULL, *root = RESULTS_DEFAULT_ROOT, *out_dir = "reports";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (i + 1 < argc && !strcmp(argv[i], "--results"))
-            root = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--out-dir"))
-            out_dir = argv[++i];
-        else if (argv[i][0] == '-' || yaml) {
-            fprintf(stderr, "probador report experiment: error: unexpected '%s'\n%s", argv[i], usage_text);
-            return 2;
-        } else
-            yaml = argv[i];
-    }
+    const report_option options[] = { { "--results", &root }, { "--out-dir", &out_dir }, { NULL, NULL } };
+    const int exit_code = report_args(argc, argv, usage_text, options, &yaml);
+    if (exit_code >= 0)
+        return exit_code;
     if (!yaml) {
         fprintf(stderr, "probador report experiment: error: no experiment file given\n%s", usage_text);
         return 2;

@@ -354,21 +354,12 @@ static int load_experiments(const char *dir, exp_config ***out)
 int report_index(int argc, char **argv)
 {
     const char *root = RESULTS_DEFAULT_ROOT, *out_dir = "reports", *dir = DEFAULT_EXPERIMENTS_DIR;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (i + 1 < argc && !strcmp(argv[i], "--results"))
-            root = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--out-dir"))
-            out_dir = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--experiments"))
-            dir = argv[++i];
-        else {
-            fprintf(stderr, "probador report index: error: unexpected '%s'\n%s", argv[i], usage_text);
-            return 2;
-        }
-    }
+    const report_option options[] = {
+        { "--results", &root }, { "--out-dir", &out_dir }, { "--experiments", &dir }, { NULL, NULL }
+    };
+    const int exit_code = report_args(argc, argv, usage_text, options, NULL);
+    if (exit_code >= 0)
+        return exit_code;
     exp_config **experiments = NULL;
     const int n = load_experiments(dir, &experiments);
     const int rc = n < 0 ? -1 : report_index_write((const exp_config *const *)experiments, n, root, out_dir);

@@ -192,20 +192,29 @@ static void set_text(tmpl_vars *v, const char *key, text *t)
     *t = (text){ 0 };
 }
 
-static FILE *open_data(const char *path)
+/* WORK/NAME.dat, a chart's data, opened for writing; its path in dat. */
+static FILE *chart_data(const kreport *k, const char *name, char *dat, size_t len)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "%s: error: cannot write the chart's data: %s\n", path, strerror(errno));
-    return f;
+    snprintf(dat, len, "%s/%s.dat", k->work, name);
+    return report_open_data(dat);
 }
 
-static int close_data(FILE *f, const char *path)
+/* The header of a chart's data file and of its table: `label`, then each name,
+   its table heading the name and `heading`, its column rules `rule`. */
+static void table_head(FILE *f, text *s, const char *label, const char *const *names, int n, const char *heading,
+                       const char *rule)
 {
-    if (fclose(f) == 0)
-        return 0;
-    fprintf(stderr, "%s: error: cannot write the chart's data (disk full?)\n", path);
-    return -1;
+    fprintf(f, "%s", label);
+    add(s, "| %s |", label);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, " %s", names[i]);
+        add(s, " %s%s", names[i], heading);
+    }
+    fprintf(f, "\n");
+    add(s, "\n|---|");
+    for (int i = 0; i < n; i++)
+        add(s, "%s", rule);
+    add(s, "\n");
 }
 
 /* A bar chart of WORK/NAME.dat (a label and `ncols` columns, the first `nbars`
@@ -279,8 +288,7 @@ static int pass_sections(kreport *k)
         char key[64], name[64], dat[PATH_MAX + 128], title[512];
         text s = { 0 };
         snprintf(name, sizeof name, "kernels_%s", d->passes[p]);
-        snprintf(dat, sizeof dat, "%s/%s.dat", k->work, name);
-        FILE *f = open_data(dat);
+        FILE *f = chart_data(k, name, dat, sizeof dat);
         if (!f)
             return -1;
         speed_table(d, d->passes[p], d->max_threads, f, &s);
@@ -293,7 +301,7 @@ static int pass_sections(kreport *k)
         snprintf(title, sizeof title, "%s, batch %d, %d threads (GFLOP/s from the direct count)", d->passes[p],
                  d->rows[0].n, d->max_threads);
         /* the kernels' bars, then BLIS sgemm and the FMA peak */
-        if (close_data(f, dat) || bar_chart(k, name, key, title, "GFLOP/s", d->num_kernels, d->num_kernels + 3, 0))
+        if (report_close_data(f, dat) || bar_chart(k, name, key, title, "GFLOP/s", d->num_kernels, d->num_kernels + 3, 0))
             return -1;
     }
     return 0;
@@ -313,96 +321,90 @@ static const krow *worst_error(const kdata *d, const char *kernel, const char *p
     return worst;
 }
 
+/* A table and its chart's data side by side: a row per rows[], a column per
+   cols[]; `cell` writes one cell to both. */
+typedef struct grid {
+    const char *name, *label, *table_key; /* WORK/NAME.dat; the first column's heading; the template's key */
+    const char *const *rows, *const *cols;
+    int n_rows, n_cols;
+    bool quote_rows;             /* row names quoted in the data (gnuplot's labels may hold dots) */
+    const char *heading, *rule;  /* after each column's name in the table's header; its rule */
+    void (*cell)(kreport *k, int row, int col, FILE *f, text *s);
+} grid;
+
+static int write_grid(kreport *k, const grid *g)
+{
+    char dat[PATH_MAX + 128];
+    FILE *f = chart_data(k, g->name, dat, sizeof dat);
+    if (!f)
+        return -1;
+    text s = { 0 };
+    table_head(f, &s, g->label, g->cols, g->n_cols, g->heading, g->rule);
+    for (int r = 0; r < g->n_rows; r++) {
+        fprintf(f, g->quote_rows ? "\"%s\"" : "%s", g->rows[r]);
+        add(&s, "| %s |", g->rows[r]);
+        for (int c = 0; c < g->n_cols; c++)
+            g->cell(k, r, c, f, &s);
+        fprintf(f, "\n");
+        add(&s, "\n");
+    }
+    set_text(&k->v, g->table_key, &s);
+    return report_close_data(f, dat);
+}
+
+/* Kernel `row`'s largest error on pass `col`, and err.KERNEL.PASS. */
+static void error_cell(kreport *k, int row, int col, FILE *f, text *s)
+{
+    const kdata *d = &k->d;
+    const krow *w = worst_error(d, d->kernels[row], d->passes[col]);
+    const double worst = w ? w->err : 0;
+    fprintf(f, " %.4g", worst);
+    add(s, " %.2e (%s) | %.1e |", worst, w ? w->impl : "", w ? w->tol : 0.0);
+    char key[128];
+    snprintf(key, sizeof key, "err.%s.%s", d->kernels[row], d->passes[col]);
+    tmpl_set(&k->v, key, "%.1e", worst);
+}
+
 /* table.errors: each kernel's largest error per pass, its chart, err.KERNEL.PASS. */
 static int error_section(kreport *k)
 {
     const kdata *d = &k->d;
-    char dat[PATH_MAX + 128], key[128];
-    snprintf(dat, sizeof dat, "%s/kernels_error.dat", k->work);
-    FILE *f = open_data(dat);
-    if (!f)
-        return -1;
-    text s = { 0 };
-    fprintf(f, "kernel");
-    add(&s, "| kernel |");
-    for (int p = 0; p < d->num_passes; p++) {
-        fprintf(f, " %s", d->passes[p]);
-        add(&s, " %s: max error (ran) | tolerance |", d->passes[p]);
-    }
-    fprintf(f, "\n");
-    add(&s, "\n|---|");
-    for (int p = 0; p < d->num_passes; p++)
-        add(&s, "---:|---:|");
-    add(&s, "\n");
-    for (int kk = 0; kk < d->num_kernels; kk++) {
-        fprintf(f, "%s", d->kernels[kk]);
-        add(&s, "| %s |", d->kernels[kk]);
-        for (int p = 0; p < d->num_passes; p++) {
-            const krow *w = worst_error(d, d->kernels[kk], d->passes[p]);
-            const double worst = w ? w->err : 0;
-            fprintf(f, " %.4g", worst);
-            add(&s, " %.2e (%s) | %.1e |", worst, w ? w->impl : "", w ? w->tol : 0.0);
-            snprintf(key, sizeof key, "err.%s.%s", d->kernels[kk], d->passes[p]);
-            tmpl_set(&k->v, key, "%.1e", worst);
-        }
-        fprintf(f, "\n");
-        add(&s, "\n");
-    }
-    set_text(&k->v, "table.errors", &s);
-    if (close_data(f, dat))
-        return -1;
-    return bar_chart(k, "kernels_error", "figure.error",
-                     "largest error over all layers, relative to the sum of absolute terms", "max relative error",
-                     d->num_passes, d->num_passes + 1, 1);
+    const grid g = { "kernels_error", "kernel", "table.errors", d->kernels, d->passes, d->num_kernels,
+                     d->num_passes, false, ": max error (ran) | tolerance |", "---:|---:|", error_cell };
+    return write_grid(k, &g) ||
+                   bar_chart(k, "kernels_error", "figure.error",
+                             "largest error over all layers, relative to the sum of absolute terms",
+                             "max relative error", d->num_passes, d->num_passes + 1, 1)
+               ? -1
+               : 0;
 }
 
-/* The workspace of a kernel on a layer, MiB (its first row there); NaN if none. */
-static double workspace_mib(const kdata *d, const char *kernel, const char *layer)
+/* The workspace of kernel `col` on layer `row`, MiB (its first row there); NaN if none. */
+static void workspace_cell(kreport *k, int row, int col, FILE *f, text *s)
 {
-    for (int i = 0; i < d->count; i++)
-        if (!strcmp(d->rows[i].kernel, kernel) && !strcmp(d->rows[i].layer, layer))
-            return d->rows[i].ws_bytes / 1048576.0;
-    return NAN;
+    const kdata *d = &k->d;
+    const krow *r = NULL;
+    for (int i = 0; i < d->count && !r; i++)
+        if (!strcmp(d->rows[i].kernel, d->kernels[col]) && !strcmp(d->rows[i].layer, d->layers[row]))
+            r = &d->rows[i];
+    const double mib = r ? r->ws_bytes / 1048576.0 : NAN;
+    fprintf(f, " %.4f", mib);
+    add(s, " %.2f |", mib);
 }
 
 /* table.workspace: each kernel's workspace per layer, and its chart. */
 static int workspace_section(kreport *k)
 {
     const kdata *d = &k->d;
-    char dat[PATH_MAX + 128], title[128];
-    snprintf(dat, sizeof dat, "%s/kernels_workspace.dat", k->work);
-    FILE *f = open_data(dat);
-    if (!f)
-        return -1;
-    text s = { 0 };
-    fprintf(f, "layer");
-    add(&s, "| layer |");
-    for (int kk = 0; kk < d->num_kernels; kk++) {
-        fprintf(f, " %s", d->kernels[kk]);
-        add(&s, " %s |", d->kernels[kk]);
-    }
-    fprintf(f, "\n");
-    add(&s, "\n|---|");
-    for (int kk = 0; kk < d->num_kernels; kk++)
-        add(&s, "---:|");
-    add(&s, "\n");
-    for (int l = 0; l < d->num_layers; l++) {
-        fprintf(f, "\"%s\"", d->layers[l]);
-        add(&s, "| %s |", d->layers[l]);
-        for (int kk = 0; kk < d->num_kernels; kk++) {
-            const double mib = workspace_mib(d, d->kernels[kk], d->layers[l]);
-            fprintf(f, " %.4f", mib);
-            add(&s, " %.2f |", mib);
-        }
-        fprintf(f, "\n");
-        add(&s, "\n");
-    }
-    set_text(&k->v, "table.workspace", &s);
-    if (close_data(f, dat))
-        return -1;
+    const grid g = { "kernels_workspace", "layer", "table.workspace", d->layers, d->kernels, d->num_layers,
+                     d->num_kernels, true, " |", "---:|", workspace_cell };
+    char title[128];
     snprintf(title, sizeof title, "workspace per layer, batch %d (MiB)", d->rows[0].n);
-    return bar_chart(k, "kernels_workspace", "figure.workspace", title, "MiB", d->num_kernels, d->num_kernels + 1,
-                     0);
+    return write_grid(k, &g) ||
+                   bar_chart(k, "kernels_workspace", "figure.workspace", title, "MiB", d->num_kernels,
+                             d->num_kernels + 1, 0)
+               ? -1
+               : 0;
 }
 
 /* A target's figure as the report prints it: a share "83 %" or a speed-up "1.52×". */
@@ -601,35 +603,35 @@ static int render(kreport *k)
     return 0;
 }
 
+static const char usage_text[] =
+    "usage: probador report kernels [--csv PATH] [--template PATH] [--out PATH]\n"
+    "  writes OUT (default reports/kernels.md) and its charts in figures/ beside it from the benchmark\n"
+    "  CSV (default reports/data/kernels.csv) and its PATH.env; the template defaults to\n"
+    "  tools/report/kernels.md.in of the program's repository\n";
+
+/* -1 when the report should be made, else the exit code. */
 static int parse_args(int argc, char **argv, kreport *k)
 {
     k->csv_path = "reports/data/kernels.csv", k->out_path = "reports/kernels.md";
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 < argc && !strcmp(argv[i], "--csv"))
-            k->csv_path = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--template"))
-            k->tmpl_path = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--out"))
-            k->out_path = argv[++i];
-        else {
-            fprintf(stderr, "probador report kernels: error: unknown option '%s' (known: --csv PATH, "
-                            "--template PATH, --out PATH)\n", argv[i]);
-            return 2;
-        }
-    }
+    const report_option options[] = {
+        { "--csv", &k->csv_path }, { "--template", &k->tmpl_path }, { "--out", &k->out_path }, { NULL, NULL }
+    };
+    const int exit_code = report_args(argc, argv, usage_text, options, NULL);
+    if (exit_code >= 0)
+        return exit_code;
     /* the template beside the charts' scripts, wherever we run from */
     if ((!k->tmpl_path && report_repo_path("tools/report/kernels.md.in", k->tmpl_buf, sizeof k->tmpl_buf)) ||
         report_repo_path("reports/data/external_reference.csv", k->ext_path, sizeof k->ext_path))
         return 1;
     k->tmpl_path = k->tmpl_path ? k->tmpl_path : k->tmpl_buf;
-    return 0;
+    return -1;
 }
 
 int report_kernels(int argc, char **argv)
 {
     kreport *k = checked_calloc(1, sizeof *k);
     int rc = parse_args(argc, argv, k);
-    if (rc == 0)
+    if (rc < 0)
         rc = render(k) ? 1 : 0;
     tmpl_free(&k->v);
     csv_free(&k->t);
