@@ -7,7 +7,7 @@
  * the report is written whole or not at all.
  *
  * What the report shows beyond the runs' tables is declared in the experiment
- * file's report: section (results.h checks its names against the variants):
+ * file's report: section (config_load checks its names against the variants):
  * Series: report.series lists variant-name prefixes, each gathering the
  * variants named PREFIX_SUFFIX (results_series); when there is any, a section
  * plots each series' accuracy against the mean training images of its
@@ -83,7 +83,7 @@ typedef struct report_ctx {
     bool declared_views; /* the confusion views are those of report.confusion */
     char work[1200];     /* the charts' data files: WORK_DIR/NAME */
     int n_views;
-    confusion_view *views; /* n_groups of them at most */
+    confusion_view *views; /* report.confusion's, or the first group's */
 } report_ctx;
 
 static const char usage_text[] =

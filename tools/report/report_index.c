@@ -2,7 +2,7 @@
  * [--results ROOT] [--out-dir OUT]`: OUT/README.md, the front page of the
  * reports.
  *
- * The headline table lists the experiments whose file (DIR/\*.yaml, read with
+ * The headline table lists the experiments whose file (DIR/NAME.yaml, read with
  * config_load) sets report.index, in the order of their names (strcmp: cnn,
  * resnet20, transfer): with `base`, the base configuration's row; with `all`,
  * a row per variant in the file's order, so that the arms of a comparison
@@ -318,7 +318,7 @@ static int by_name(const void *a, const void *b)
     return strcmp((*(const exp_config *const *)a)->run.name, (*(const exp_config *const *)b)->run.name);
 }
 
-/* Every DIR/\*.yaml, loaded and sorted by experiment name into *out (free each
+/* Every DIR/NAME.yaml, loaded and sorted by experiment name into *out (free each
    and the array); their count, or -1 with the errors printed. */
 static int load_experiments(const char *dir, exp_config ***out)
 {
