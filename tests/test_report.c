@@ -1,18 +1,25 @@
-/* tests/test_report.c — `probador report experiment` and `report index` on
- * small results the test writes itself: an experiment "fake" with variants a
- * and b × seeds 0, 4, 7, each run folder with its CSVs, config and sidecars
- * (the gallery's images are the real test split, as the runs' data.dir says).
- * Checks the report's numbers against mean ± sd worked out here from the
- * inputs, the summed confusion table, per-class scores, the most-confused
+/* tests/test_report.c — the report renderers on small inputs the test writes
+ * itself.  `report experiment`: an experiment "fake" with variants a, b, c
+ * (seeds 0, 4, 7; c just 1), each run folder with its CSVs, config and
+ * sidecars (the gallery's images are the real test split, as the runs'
+ * data.dir says); the report's numbers against mean ± sd worked out here from
+ * the inputs, the summed confusion table, per-class scores, the most-confused
  * pairs, the findings template, the charts, the provenance.  A second
  * experiment "budget" (variants a_2, b_2, a_1, b_1, a_all, b_all: two series
- * over three training-set sizes) checks the series table and chart, the
- * series' template variables and one confusion section per *_all variant;
- * results_series is checked on its own on hand-made names.  Then that a
- * missing run, a ragged CSV, an unknown placeholder and a foreign file in the
- * way are compiler-style errors that leave the old report alone; and the
- * index's headline table and list of reports. */
+ * over three training-set sizes) is rendered twice: without a report: section
+ * (no series, one confusion matrix: nothing comes from the names), then with
+ * series [a, b] and confusion [b_all, a_all] (the series table, chart and
+ * template variables; a confusion section per listed variant, in the listed
+ * order).  results_series and results_check_report on hand-made
+ * configurations.  Then that a missing run, a ragged CSV, an unknown
+ * placeholder, a report: name that is no variant and a foreign file in the way
+ * are compiler-style errors that leave the old report alone; the index's
+ * headline table as each experiment file's report.index asks, and its list of
+ * reports; `report kernels` on a made-up benchmark (the targets table); and
+ * both reports rendered from another working directory. */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -136,7 +143,7 @@ static void write_run_config(const char *experiment_yaml, const char *variant, i
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    assert_int_equal(config_write(c, f), 0);
+    assert_int_equal(config_write_run(c, f), 0);
     fclose(f);
     free(c);
 }
@@ -209,6 +216,18 @@ static void write_run(int v, int k)
     write_run_of(yaml, "fake", variant_names[v], v, k, seed_of(v, k), TRAIN_IMAGES, 0);
 }
 
+static const char fixture_yaml[] = "name: fake\n"
+                                   "description: >\n"
+                                   "  A made-up ablation for the report test. It has two\n"
+                                   "  variants.\n\n"
+                                   "  A second paragraph.\n"
+                                   "model:\n  name: cnn\n"
+                                   "seeds: [0, 4, 7]\n"
+                                   "variants:\n"
+                                   "  - name: a\n    description: the first | one\n    set: {training.batch: 64}\n"
+                                   "  - name: b\n    set: {augmentation.flip: 0, training.epochs: 2}\n"
+                                   "  - name: c\n    set: {seeds: [1]}\n";
+
 static const char fixture_template[] =
     "Best {{best_variant}}, worst {{worst_variant}}, {{best_minus_worst}} points apart; a: "
     "{{a.accuracy_mean}} ± {{a.accuracy_sd}} over {{a.runs}} runs; {{runs}} runs, {{total_minutes}} minutes "
@@ -221,24 +240,20 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    snprintf(base, sizeof base, "%s", test_tmp_path("report"));
+    /* absolute: one test renders from another working directory */
+    const char *dir = test_fresh_path("report");
+    shell("mkdir -p %s/experiments", dir);
+    char abs[PATH_MAX];
+    if (!realpath(dir, abs) || strlen(abs) >= sizeof base) {
+        fprintf(stderr, "%s: cannot make it absolute in %zu bytes: %s\n", dir, sizeof base, strerror(errno));
+        return -1;
+    }
+    memcpy(base, abs, strlen(abs) + 1);
     snprintf(yaml, sizeof yaml, "%s/experiments/fake.yaml", base);
     snprintf(tmpl, sizeof tmpl, "%s/experiments/fake.md", base);
     snprintf(root, sizeof root, "%s/results", base);
     snprintf(out, sizeof out, "%s/out", base);
-    shell("rm -rf %s", base);
-    shell("mkdir -p %s/experiments", base);
-    test_write_file(yaml, "name: fake\n"
-                          "description: >\n"
-                          "  A made-up ablation for the report test. It has two\n"
-                          "  variants.\n\n"
-                          "  A second paragraph.\n"
-                          "model:\n  name: cnn\n"
-                          "seeds: [0, 4, 7]\n"
-                          "variants:\n"
-                          "  - name: a\n    description: the first | one\n    set: {training.batch: 64}\n"
-                          "  - name: b\n    set: {augmentation.flip: 0, training.epochs: 2}\n"
-                          "  - name: c\n    set: {seeds: [1]}\n");
+    test_write_file(yaml, fixture_yaml);
     test_write_file(tmpl, fixture_template);
     for (int v = 0; v < NVAR; v++)
         for (int k = 0; k < n_seeds(v); k++)
@@ -254,22 +269,21 @@ static int teardown(void **state)
 
 /* ---- running the command ---------------------------------------------------- */
 
-/* report_main(argv) with stderr captured into *err (also echoed); its exit code. */
-static int report(char **err, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
-                  const char *a6)
+/* report_main("report", args..., NULL) with stderr captured into *err (also
+   echoed); its exit code. */
+static int report_args(char **err, const char *const *args)
 {
-    char *argv[8] = {
-        "report", (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, (char *)a6, NULL
-    };
+    char *argv[16] = { "report" };
     int argc = 1;
-    while (argv[argc])
-        argc++;
+    while (args[argc - 1] && argc < 15)
+        argv[argc] = (char *)args[argc - 1], argc++;
     test_stderr_begin();
     const int rc = report_main(argc, argv);
     *err = test_stderr_end();
     fputs(*err, stderr);
     return rc;
 }
+#define report(err, ...) report_args(err, (const char *const[]){ __VA_ARGS__, NULL })
 
 static int report_experiment_ok(void)
 {
@@ -321,12 +335,26 @@ static void test_stats_and_pairs(void **state)
     assert_int_equal(confusion_top_pairs(m, 3, p), 0);
 }
 
-static void test_experiment_report(void **state)
+/* Every PNG named, present and not nearly empty: OUT/figures/PREFIXNAME.png. */
+static void expect_charts(const char *prefix, const char *const *names, int n)
 {
-    assert_int_equal(report_experiment_ok(), 0);
-    char *md = read_report("fake.md"), line[2048];
+    char path[800];
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/figures/%s%s.png", out, prefix, names[i]);
+        struct stat st;
+        if (stat(path, &st) != 0 || st.st_size < 1000)
+            fail_msg("%s is missing or nearly empty", path);
+        char *png = test_read_file(path);
+        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+        free(png);
+    }
+}
 
-    /* per variant: mean ± sample sd (n − 1) over the seeds, worked out here */
+/* fake's results: per variant mean ± sample sd (n − 1) over the seeds, worked out
+   here, every run's row, and the findings. */
+static void check_results(const char *md)
+{
+    char line[2048];
     double mean_acc[NVAR], total_seconds = 0;
     for (int v = 0; v < NVAR; v++) {
         const int n = n_seeds(v);
@@ -357,7 +385,6 @@ static void test_experiment_report(void **state)
     expect(md, "| a | 3 | 87.33 ± 3.06 |");
     expect(md, "| b | 3 | 86.33 ± 3.06 |");
     expect(md, "| c | 1 | 88.00 ± — |");
-
     /* findings: the template with its variables */
     snprintf(
         line, sizeof line,
@@ -367,10 +394,13 @@ static void test_experiment_report(void **state)
     expect(md, "## Findings\n\n");
     expect(md, line);
     expect(md, "Best c, worst b, 1.67 points apart;");
-    /* the description's paragraphs, verbatim */
-    expect(md, "A made-up ablation for the report test. It has two variants.\n\nA second paragraph.\n");
+}
 
-    /* the confusion matrix of variant a, summed over its seeds */
+/* fake's one confusion section: variant a's matrix summed over its seeds, the
+   per-class scores and the most-confused pairs. */
+static void check_confusion(const char *md)
+{
+    char line[2048];
     int64_t sum[10][10] = { { 0 } }, m[10][10];
     for (int k = 0; k < NSEED; k++) {
         fixture_confusion(0, k, m);
@@ -378,10 +408,9 @@ static void test_experiment_report(void **state)
             for (int j = 0; j < 10; j++)
                 sum[i][j] += m[i][j];
     }
-    expect(md, "## Confusion matrix\n\nFor variant `a` (the first listed; no variant's name ends in `_all`), "
-               "summed over its 3 seeds: 300 test images, 38 misclassified.");
+    expect(md, "## Confusion matrix\n\nFor variant `a` (the first listed, as the experiment file's "
+               "`report.confusion` names none), summed over its 3 seeds: 300 test images, 38 misclassified.");
     assert_null(strstr(md, "## Confusion matrix:"));
-    assert_null(strstr(md, "## Accuracy against training-set size")); /* a, b, c: no series */
     expect(
         md,
         "| true ↓ predicted → | T-shirt/top | Trouser | Pullover | Dress | Coat | Sandal | Shirt | Sneaker | "
@@ -410,6 +439,17 @@ static void test_experiment_report(void **state)
     assert_non_null(p3);
     assert_true(p1 < p2 && p2 < p3);
     assert_null(strstr(md, "Ankle boot ↔"));
+}
+
+static void test_experiment_report(void **state)
+{
+    assert_int_equal(report_experiment_ok(), 0);
+    char *md = read_report("fake.md"), line[2048];
+    check_results(md);
+    check_confusion(md);
+    assert_null(strstr(md, "## Accuracy against training-set size")); /* no report.series */
+    /* the description's paragraphs, verbatim */
+    expect(md, "A made-up ablation for the report test. It has two variants.\n\nA second paragraph.\n");
 
     /* configuration, reproduction, provenance */
     expect(md, "| a | the first \\| one | `training.batch=64` | 0, 4, 7 |");
@@ -427,71 +467,94 @@ static void test_experiment_report(void **state)
     char path[800];
     snprintf(path, sizeof path, "%s/figures/fake-series.png", out);
     assert_int_equal(access(path, F_OK), -1);
-
-    /* the charts: PNGs, not empty */
     static const char *const charts[] = { "curves", "ablation", "confusion", "gallery" };
-    for (int i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s/figures/fake-%s.png", out, charts[i]);
-        struct stat st;
-        if (stat(path, &st) != 0 || st.st_size < 1000)
-            fail_msg("%s is missing or nearly empty", path);
-        char *png = test_read_file(path);
-        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
-        free(png);
-    }
+    expect_charts("fake-", charts, 4);
 }
 
-/* ---- variants as series: SERIES_SUFFIX ---------------------------------------- */
+/* ---- series: report.series ------------------------------------------------------ */
 
-/* results_series on hand-made results: which names make series, and the
-   suffixes in order of training images (fewest first, YAML order on a tie). */
-static bool series_of(const char *const *names, int n, const int *images, exp_series *s)
-{
-    exp_config *c = calloc(1, sizeof *c);
+/* A hand-made experiment: variants names[0..n-1], one run each of images[v]
+   training images, report.series the NULL-terminated `series`. */
+typedef struct hand_made {
+    exp_config c;
     run_result runs[CONFIG_MAX_VARIANTS];
-    memset(runs, 0, sizeof runs);
-    exp_results r = { .config = c, .n_groups = n, .n_runs = n, .runs = runs };
-    c->n_variants = n;
+    exp_results r;
+} hand_made;
+
+static hand_made *make_experiment(const char *const *names, int n, const int *images, const char *const *series)
+{
+    hand_made *h = calloc(1, sizeof *h);
+    h->r = (exp_results){ .config = &h->c, .n_groups = n, .n_runs = n, .runs = h->runs };
+    h->c.n_variants = n;
     for (int v = 0; v < n; v++) {
-        snprintf(c->variants[v].name, sizeof c->variants[v].name, "%s", names[v]);
-        r.groups[v] = (run_group){ .first = v, .n_seeds = 1 };
-        runs[v].train_images = images[v];
+        snprintf(h->c.variants[v].name, sizeof h->c.variants[v].name, "%s", names[v]);
+        h->r.groups[v] = (run_group){ .first = v, .n_seeds = 1 };
+        h->runs[v].train_images = images[v];
     }
-    const bool found = results_series(&r, s);
-    free(c);
-    return found;
+    for (; series && series[h->c.report.n_series]; h->c.report.n_series++)
+        snprintf(h->c.report.series[h->c.report.n_series], CONFIG_NAME_MAX, "%s", series[h->c.report.n_series]);
+    return h;
 }
 
 static void test_series_rules(void **state)
 {
     exp_series s;
-    static const int images[] = { 500, 500, 50, 50, 500, 500 };
-    static const char *const ok[] = { "x_big", "long_name_big", "x_small",
-                                      "long_name_small", "x_eq", "long_name_eq" };
-    assert_true(series_of(ok, 6, images, &s));
+    static const int images[] = { 500, 500, 50, 50, 500, 500, 7 };
+    static const char *const names[] = { "x_big",        "long_name_big", "x_small", "long_name_small",
+                                         "x_eq",         "long_name_eq",  "other" };
+    /* declared as long_name, x: that order, whatever the file's */
+    hand_made *h = make_experiment(names, 7, images, (const char *const[]){ "long_name", "x", NULL });
+    results_series(&h->r, &s);
     assert_int_equal(s.n_series, 2);
-    assert_string_equal(s.series[0], "x");
-    assert_string_equal(s.series[1], "long_name"); /* cut at the last underscore */
-    assert_int_equal(s.n_suffixes, 3);
-    assert_string_equal(s.suffixes[0], "small"); /* fewest images first, then YAML order */
+    assert_string_equal(s.series[0], "long_name");
+    assert_string_equal(s.series[1], "x");
+    assert_int_equal(s.n_suffixes, 3); /* "other" is in no series */
+    assert_string_equal(s.suffixes[0], "small"); /* fewest images first, then file order */
     assert_string_equal(s.suffixes[1], "big");
     assert_string_equal(s.suffixes[2], "eq");
-    assert_true(s.train_images[0] == 50 && s.train_images[1] == 500);
-    assert_true(s.group[0][0] == 2 && s.group[1][0] == 3 && s.group[0][2] == 4 && s.group[1][1] == 1);
+    assert_true(s.train_images[0] == 50 && s.train_images[1] == 500 && s.train_images[2] == 500);
+    assert_true(s.group[1][0] == 2 && s.group[0][0] == 3 && s.group[1][2] == 4 && s.group[0][1] == 1);
+    free(h);
 
-    static const char *const one_shared[] = { "x_1", "y_1", "x_2", "y_3" };
-    assert_false(series_of(one_shared, 4, images, &s));
-    static const char *const plain[] = { "x_1", "y_1", "x_2", "y_2", "none" };
-    assert_false(series_of(plain, 5, images, &s));
-    static const char *const empty_part[] = { "x_1", "y_1", "x_2", "y_" };
-    assert_false(series_of(empty_part, 4, images, &s));
-    static const char *const one_series[] = { "x_1", "x_2", "x_3" };
-    assert_false(series_of(one_series, 3, images, &s));
-    /* a third series without anything in common does not matter */
-    static const char *const three[] = { "x_1", "y_1", "x_2", "y_2", "z_9" };
-    assert_true(series_of(three, 5, images, &s));
-    assert_int_equal(s.n_series, 3);
-    assert_int_equal(s.group[2][0], -1);
+    /* no series declared: none, whatever the names */
+    h = make_experiment(names, 6, images, NULL);
+    results_series(&h->r, &s);
+    assert_int_equal(s.n_series, 0);
+    assert_int_equal(s.n_suffixes, 0);
+    free(h);
+
+    /* a series without a suffix the other has: -1 there (x_2 has 50 images, so 2 comes first) */
+    static const char *const uneven[] = { "x_1", "y_1", "x_2" };
+    h = make_experiment(uneven, 3, images, (const char *const[]){ "x", "y", NULL });
+    results_series(&h->r, &s);
+    assert_int_equal(s.n_suffixes, 2);
+    assert_string_equal(s.suffixes[0], "2");
+    assert_true(s.group[0][0] == 2 && s.group[1][0] == -1 && s.group[0][1] == 0 && s.group[1][1] == 1);
+    free(h);
+}
+
+/* results_check_report's error on c, with its message checked. */
+static void expect_report_error(const exp_config *c, const char *want)
+{
+    test_stderr_begin();
+    const int rc = results_check_report(c, "x.yaml");
+    char *err = test_stderr_end();
+    if (rc != -1 || !strstr(err, want))
+        fail_msg("expected an error with '%s', got %d and:\n%s", want, rc, err);
+    free(err);
+}
+
+static void test_report_section_checks(void **state)
+{
+    static const int images[] = { 1, 1, 1, 1 };
+    static const char *const names[] = { "x_y_1", "x_2", "x_y_2", "z" };
+    hand_made *h = make_experiment(names, 4, images, (const char *const[]){ "x", "x_y", NULL });
+    expect_report_error(&h->c, "x.yaml: error: variant 'x_y_1' is in two series of report.series, 'x' and 'x_y'");
+    h->c.report.n_series = 1;
+    assert_int_equal(results_check_report(&h->c, "x.yaml"), 0);
+    snprintf(h->c.report.series[0], CONFIG_NAME_MAX, "x_y");
+    assert_int_equal(results_check_report(&h->c, "x.yaml"), 0);
+    free(h);
 }
 
 /* Experiment "budget": series a and b over suffixes 2, 1, all in the YAML
@@ -555,11 +618,12 @@ static void mean_sd_text(double mean, double sd, char *buf, size_t len)
         snprintf(buf, len, "%.2f ± %.2f", mean, sd);
 }
 
-static void test_series_report(void **state)
+/* budget.yaml, with `report_section` (a YAML block, or "") at its end; its path. */
+static const char *write_budget_yaml(const char *report_section)
 {
-    char syaml[700], stmpl[700], text[4096];
+    static char syaml[700];
+    char text[4096];
     snprintf(syaml, sizeof syaml, "%s/experiments/budget.yaml", base);
-    snprintf(stmpl, sizeof stmpl, "%s/experiments/budget.md", base);
     int n = snprintf(text, sizeof text,
                      "name: budget\ndescription: Two series over three label budgets.\nmodel:\n  name: cnn\n"
                      "seeds: [0, 1, 2]\nvariants:\n");
@@ -568,25 +632,60 @@ static void test_series_report(void **state)
                       ser[v].size == 2 ? "seeds: [0]"
                       : ser[v].size    ? "data.per_class: 100"
                                        : "data.per_class: 20");
+    snprintf(text + n, sizeof text - (size_t)n, "%s", report_section);
     test_write_file(syaml, text);
-    test_write_file(stmpl, "Differences: 1 {{1.difference}} (time {{1.seconds_ratio}}), 2 {{2.difference}}, "
-                           "all {{all.difference}} (time {{all.seconds_ratio}}); a_1 on {{a_1.train_images}} "
-                           "images, b_all on {{b_all.train_images}}.\n");
+    return syaml;
+}
+
+/* budget's runs, and no findings template. */
+static void write_budget_runs(void)
+{
+    const char *syaml = write_budget_yaml("");
     for (int v = 0; v < NSER; v++)
         for (int k = 0; k < ser_seeds(v); k++)
             write_run_of(syaml, "budget", ser[v].name, v, k, k, ser_images(v, k),
                          ser_bags[ser[v].series][ser[v].size]);
+    char stmpl[700];
+    snprintf(stmpl, sizeof stmpl, "%s/experiments/budget.md", base);
+    remove(stmpl);
+}
+
+/* budget's report, its file ending in `report_section`. */
+static char *render_budget(const char *report_section)
+{
+    const char *syaml = write_budget_yaml(report_section);
     char *err;
     assert_int_equal(report(&err, "experiment", syaml, "--results", root, "--out-dir", out), 0);
     free(err);
-    char *md = read_report("budget.md"), line[2048], a[64], b[64];
+    return read_report("budget.md");
+}
 
-    /* the table: a row per suffix, fewest training images first */
-    expect(md, "## Accuracy against training-set size\n\n");
+/* Names of the form SERIES_SUFFIX and *_all decide nothing by themselves. */
+static void test_series_not_inferred(void **state)
+{
+    write_budget_runs();
+    char *md = render_budget("");
+    assert_null(strstr(md, "## Accuracy against training-set size"));
+    expect(md, "## Confusion matrix\n\nFor variant `a_2` (the first listed, as the experiment file's "
+               "`report.confusion` names none), summed over its 3 seeds:");
+    assert_null(strstr(md, "## Confusion matrix:"));
+    free(md);
+    char path[800];
+    snprintf(path, sizeof path, "%s/figures/budget-confusion.png", out);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
+/* The series table: a row per suffix, fewest training images first; returns
+   each suffix's difference b − a and time ratio b / a. */
+static void check_series_table(const char *md, double *difference, double *ratio)
+{
+    char line[2048], a[64], b[64];
+    expect(md, "## Accuracy against training-set size\n\nThe experiment file's `report.series` declares 2 "
+               "series (`a`, `b`), each gathering the variants named SERIES_SUFFIX, over 3 suffixes (`1`, "
+               "`2`, `all`).");
     expect(md, "| suffix | training images | a test accuracy % | b test accuracy % | difference b − a | "
                "a s/run | b s/run | time ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     const char *row[NSIZE];
-    double difference[NSIZE], ratio[NSIZE];
     for (int size = 0; size < NSIZE; size++) {
         const int va = ser_variant(0, size), vb = ser_variant(1, size);
         const ser_stats sa = ser_summary(va), sb = ser_summary(vb);
@@ -606,7 +705,54 @@ static void test_series_report(void **state)
     expect(md, "\n| 1 | 103 | 77.33 ± 3.06 (3) | 79.33 ± 3.06 (3) | +2.00 |");
     expect(md, "\n| all | 10000 | 83.00 ± — (1) | 84.00 ± — (1) | +1.00 |");
     expect(md, "(figures/budget-series.png)");
+}
 
+/* One confusion section per variant report.confusion lists, in its order (b_all
+   first), each with its own matrix and figures. */
+static void check_declared_confusion(const char *md)
+{
+    char line[2048];
+    const char *ca = strstr(md, "## Confusion matrix: a_all\n"), *cb = strstr(md, "## Confusion matrix: b_all\n");
+    assert_non_null(ca);
+    assert_non_null(cb);
+    assert_true(cb < ca);
+    assert_null(strstr(md, "## Confusion matrix\n"));
+    for (int side = 0; side < 2; side++) {
+        const int v = ser_variant(side, 2);
+        const char *section = side ? cb : ca, *end = side ? ca : md + strlen(md);
+        snprintf(line, sizeof line,
+                 "For variant `%s` (each variant the experiment file's `report.confusion` names has a "
+                 "confusion matrix of its own: `b_all`, `a_all`), summed over its 1 seed: 100 test images, %.0f "
+                 "misclassified.",
+                 ser[v].name, 100 - ser_accuracy(v, 0));
+        const char *at = strstr(section, line);
+        if (!at || at > end)
+            fail_msg("the section of %s lacks, or misplaces, the line\n%s", ser[v].name, line);
+        /* its Bag row: the variant's own Bag → Dress errors */
+        const int bags = ser_bags[side][2];
+        snprintf(line, sizeof line, "\n| Bag | 0 | 0 | 0 | %d | 0 | 0 | 0 | 0 | %d | 0 |\n", bags, 10 - bags);
+        at = strstr(section, line);
+        if (!at || at > end)
+            fail_msg("the confusion table of %s lacks the row\n%s", ser[v].name, line);
+        snprintf(line, sizeof line, "(figures/budget-confusion-%s.png)", ser[v].name);
+        expect(section, line);
+        snprintf(line, sizeof line, "(figures/budget-gallery-%s.png)", ser[v].name);
+        expect(section, line);
+    }
+}
+
+static void test_series_report(void **state)
+{
+    char stmpl[700], line[2048];
+    write_budget_runs();
+    snprintf(stmpl, sizeof stmpl, "%s/experiments/budget.md", base);
+    test_write_file(stmpl, "Differences: 1 {{1.difference}} (time {{1.seconds_ratio}}), 2 {{2.difference}}, "
+                           "all {{all.difference}} (time {{all.seconds_ratio}}); a_1 on {{a_1.train_images}} "
+                           "images, b_all on {{b_all.train_images}}.\n");
+    char *md = render_budget("report:\n  series: [a, b]\n  confusion: [b_all, a_all]\n");
+    remove(stmpl);
+    double difference[NSIZE], ratio[NSIZE];
+    check_series_table(md, difference, ratio);
     /* the template's series variables */
     snprintf(line, sizeof line,
              "Differences: 1 %+.2f (time %.2f), 2 %+.2f, all %+.2f (time %.2f); a_1 on 103 images, b_all on "
@@ -614,52 +760,11 @@ static void test_series_report(void **state)
              difference[0], ratio[0], difference[1], difference[2], ratio[2]);
     expect(md, line);
     expect(md, "Differences: 1 +2.00 (time ");
-
-    /* one confusion section per *_all variant, in YAML order, each its own matrix */
-    const char *ca = strstr(md, "## Confusion matrix: a_all\n"),
-               *cb = strstr(md, "## Confusion matrix: b_all\n");
-    assert_non_null(ca);
-    assert_non_null(cb);
-    assert_true(ca < cb);
-    assert_null(strstr(md, "## Confusion matrix\n"));
-    for (int side = 0; side < 2; side++) {
-        const int v = ser_variant(side, 2);
-        snprintf(line, sizeof line,
-                 "For variant `%s` (each variant whose name ends in `_all` has a confusion matrix of its "
-                 "own: `a_all`, `b_all`), summed over its 1 seed: 100 test images, %.0f misclassified.",
-                 ser[v].name, 100 - ser_accuracy(v, 0));
-        const char *at = strstr(md, line);
-        if (!at || at < (side ? cb : ca) || (!side && at > cb))
-            fail_msg("the section of %s lacks, or misplaces, the line\n%s", ser[v].name, line);
-        /* its Bag row: the variant's own Bag → Dress errors */
-        const int bags = ser_bags[side][2];
-        snprintf(line, sizeof line, "\n| Bag | 0 | 0 | 0 | %d | 0 | 0 | 0 | 0 | %d | 0 |\n", bags, 10 - bags);
-        at = strstr(side ? cb : ca, line);
-        if (!at || (!side && at > cb))
-            fail_msg("the confusion table of %s lacks the row\n%s", ser[v].name, line);
-        snprintf(line, sizeof line, "(figures/budget-confusion-%s.png)", ser[v].name);
-        expect(side ? cb : ca, line);
-        snprintf(line, sizeof line, "(figures/budget-gallery-%s.png)", ser[v].name);
-        expect(side ? cb : ca, line);
-    }
+    check_declared_confusion(md);
     free(md);
-
-    /* the charts: PNGs, not empty; no confusion chart without a variant's name */
-    static const char *const charts[] = { "series",        "curves",        "ablation",
-                                          "confusion-a_all", "confusion-b_all", "gallery-a_all",
-                                          "gallery-b_all" };
-    char path[800];
-    for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
-        snprintf(path, sizeof path, "%s/figures/budget-%s.png", out, charts[i]);
-        struct stat st;
-        if (stat(path, &st) != 0 || st.st_size < 1000)
-            fail_msg("%s is missing or nearly empty", path);
-        char *png = test_read_file(path);
-        assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
-        free(png);
-    }
-    snprintf(path, sizeof path, "%s/figures/budget-confusion.png", out);
-    assert_int_equal(access(path, F_OK), -1);
+    static const char *const charts[] = { "series", "curves", "ablation", "confusion-a_all", "confusion-b_all",
+                                          "gallery-a_all", "gallery-b_all" };
+    expect_charts("budget-", charts, 7);
 }
 
 /* A failure must leave the previous report byte for byte, and say what to do. */
@@ -714,6 +819,20 @@ static void test_errors_name_the_path_and_the_fix(void **state)
     expect_failure(want, "did you mean '{{a.accuracy_mean}}'");
     test_write_file(tmpl, fixture_template);
 
+    /* report: names that are no variant, or one listed twice */
+    static const char *const bad_report[][2] = {
+        { "report: {series: [zz]}\n", "no variant is named 'zz_...'; the variants are: a, b, c" },
+        { "report: {confusion: [a, nope]}\n", "there is no variant 'nope'; the variants are: a, b, c" },
+        { "report: {confusion: [b, b]}\n", "report.confusion: 'b' is listed twice" },
+    };
+    for (size_t i = 0; i < sizeof bad_report / sizeof bad_report[0]; i++) {
+        snprintf(want, sizeof want, "%s%s", fixture_yaml, bad_report[i][0]);
+        test_write_file(yaml, want);
+        snprintf(want, sizeof want, "%s:", yaml); /* the file is named */
+        expect_failure(want, bad_report[i][1]);
+    }
+    test_write_file(yaml, fixture_yaml);
+
     /* a report of the same name that another command wrote is not replaced */
     char md[800];
     snprintf(md, sizeof md, "%s/fake.md", out);
@@ -766,37 +885,53 @@ static void test_pretext_report(void **state)
     free(md);
 }
 
-/* The index: headline rows from a summary.csv, augmentation from the runs'
-   configurations, a link where the report exists, and every report listed. */
-static void test_index(void **state)
+/* ---- the index ------------------------------------------------------------------ */
+
+static char ires[700], iout[700], iexp[700];
+
+/* The index's experiment files (IEXP/NAME.yaml) and runs: cnn and resnet20 with
+   index base, transfer with index all (its variants listed finetune_all first),
+   augmentation without; each run's config.yaml with its augmentation. */
+static void write_index_inputs(void)
 {
-    char ires[700], iout[700], path[1200], dir[1000];
+    char path[1200], dir[1000];
     snprintf(ires, sizeof ires, "%s/index-results", base);
     snprintf(iout, sizeof iout, "%s/index-out", base);
+    snprintf(iexp, sizeof iexp, "%s/index-experiments", base);
     shell("mkdir -p %s", iout);
+    shell("mkdir -p %s", iexp);
     static const struct {
-        const char *experiment, *variant, *augmentation;
+        const char *experiment, *variant, *yaml;
         int seed;
     } runs[] = {
-        { "cnn", "", "augmentation: {rotation: 10, shift: 2, scale: [0.9, 1.1], flip: 0.5}\n", 0 },
-        { "cnn", "", "augmentation: {rotation: 10, shift: 2, scale: [0.9, 1.1], flip: 0.5}\n", 1 },
-        { "resnet20", "", "augmentation: {rotation: 0, shift: 0, scale: [1, 1], flip: 0}\n", 0 },
-        { "transfer", "finetune_all", "augmentation: {rotation: 0, shift: 1, scale: [1, 1], flip: 0}\n", 0 },
+        { "cnn", "", "augmentation: {rotation: 10, shift: 2, scale: [0.9, 1.1], flip: 0.5}\nreport: {index: base}\n",
+          0 },
+        { "cnn", "", NULL, 1 },
+        { "resnet20", "", "augmentation: {rotation: 0, shift: 0, scale: [1, 1], flip: 0}\nreport: {index: base}\n",
+          0 },
+        { "transfer", "finetune_all",
+          "augmentation: {rotation: 0, shift: 1, scale: [1, 1], flip: 0}\nvariants:\n  - name: finetune_all\n"
+          "    set: {training.epochs: 5}\n  - name: scratch\n    set: {training.epochs: 4}\n"
+          "report: {index: all}\n",
+          0 },
+        { "transfer", "scratch", NULL, 0 },
+        { "augmentation", "none", "variants:\n  - name: none\n    set: {augmentation.flip: 0}\n", 0 },
     };
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s.yaml", base, runs[i].experiment);
-        write_text(path, "name: %s\ndescription: x\n%s", runs[i].experiment, runs[i].augmentation);
+        snprintf(path, sizeof path, "%s/%s.yaml", iexp, runs[i].experiment);
+        if (runs[i].yaml)
+            write_text(path, "name: %s\ndescription: x\n%s", runs[i].experiment, runs[i].yaml);
         snprintf(dir, sizeof dir, "%s/%s%s%s/seed%d", ires, runs[i].experiment, runs[i].variant[0] ? "/" : "",
                  runs[i].variant, runs[i].seed);
         shell("mkdir -p %s", dir);
-        write_run_config(path, "", runs[i].seed, dir);
+        write_run_config(path, runs[i].variant, runs[i].seed, dir);
     }
     snprintf(path, sizeof path, "%s/summary.csv", ires);
     test_write_file(path, "experiment,variant,seed,model,kernel,epochs,train_images,test_accuracy,test_loss,"
                           "train_seconds,train_images_per_second,weights_hash,commit\n"
                           "cnn,-,0,cnn,winograd,15,55000,0.920000,0.25,600.0,1375.0,h,c\n"
                           "augmentation,none,0,cnn,winograd,8,6000,0.800000,0.5,60.0,800.0,h,c\n"
-                          "transfer,scratch,0,resnet,im2col,5,1000,0.700000,0.9,30.0,10.0,h,c\n"
+                          "transfer,scratch,0,resnet,im2col,4,1000,0.700000,0.9,30.0,10.0,h,c\n"
                           "transfer,finetune_all,0,resnet,im2col,5,1000,0.881000,0.4,45.0,10.0,h,c\n"
                           "cnn,-,1,cnn,winograd,15,55000,0.925000,0.24,660.0,1250.0,h,c\n"
                           "resnet20,-,0,resnet,winograd,15,55000,0.931000,0.2,1800.0,458.3,h,c\n");
@@ -810,24 +945,44 @@ static void test_index(void **state)
                     "this.*\n\nprobador trains through one interface\n(`conv.h`). This report times them.\n");
     snprintf(path, sizeof path, "%s/README.md", iout);
     test_write_file(path, "# old index\n");
+}
 
-    char *err;
-    assert_int_equal(report(&err, "index", "--results", ires, "--out-dir", iout, NULL), 0);
+/* `report index --experiments IEXP ...`: its exit code, OUT/README.md in *md. */
+static int render_index(char **md, char **err)
+{
+    char path[800];
+    const int rc = report(err, "index", "--experiments", iexp, "--results", ires, "--out-dir", iout);
+    snprintf(path, sizeof path, "%s/README.md", iout);
+    *md = test_read_file(path);
+    assert_non_null(*md);
+    return rc;
+}
+
+/* The headline rows: the experiments with report.index in name order, transfer's
+   arms in its file's order; augmentation (no index) left out. */
+static void test_index(void **state)
+{
+    write_index_inputs();
+    char *md, *err;
+    assert_int_equal(render_index(&md, &err), 0);
     free(err);
-    char *md = test_read_file(path);
-    assert_non_null(md);
     char line[1024];
     /* cnn: 92.0 and 92.5 → 92.25 ± 0.35, 630 s a run */
     snprintf(line, sizeof line,
              "| cnn | cnn | winograd | rotation ±10°, shift ±2 px, scale 0.9–1.1, flip 0.5 | "
              "92.25 ± %.2f (2 seeds) | 10.5 min | [cnn.md](cnn.md) |\n",
              sqrt(0.125));
-    expect(md, line);
-    expect(md,
-           "| resnet20 | resnet | winograd | none | 93.10 ± — (1 seed) | 30.0 min | not rendered yet |\n");
-    expect(md, "| transfer (finetune_all) | resnet | im2col | shift ±1 px | 88.10 ± — (1 seed) | 45 s | not "
-               "rendered yet |\n");
-    assert_null(strstr(md, "scratch"));
+    const char *rows[4] = {
+        strstr(md, line),
+        strstr(md, "| resnet20 | resnet | winograd | none | 93.10 ± — (1 seed) | 30.0 min | not rendered yet |\n"),
+        strstr(md, "| transfer (finetune_all) | resnet | im2col | shift ±1 px | 88.10 ± — (1 seed) | 45 s | not "
+                   "rendered yet |\n"),
+        strstr(md, "| transfer (scratch) | resnet | im2col | shift ±1 px | 70.00 ± — (1 seed) | 30 s | not "
+                   "rendered yet |\n"),
+    };
+    for (int i = 0; i < 4; i++)
+        if (!rows[i] || (i && rows[i] < rows[i - 1]))
+            fail_msg("headline row %d missing or out of order in\n%s", i, md);
     assert_null(strstr(md, "| augmentation ("));
     const char *k1 = strstr(md, "- [Experiment `cnn`](cnn.md): The basic network, et al. (2016) said.\n"),
                *k2 = strstr(md, "- [Convolution kernels](kernels.md): probador trains through one interface "
@@ -839,16 +994,132 @@ static void test_index(void **state)
     free(md);
 }
 
+/* No experiment asks for the index; one asks for its base but has variants. */
+static void test_index_without_headline(void **state)
+{
+    char path[800], *md, *err;
+    write_index_inputs();
+    static const char *const names[] = { "cnn", "resnet20", "transfer" };
+    for (int i = 0; i < 3; i++) { /* drop every report: line */
+        snprintf(path, sizeof path, "%s/%s.yaml", iexp, names[i]);
+        char *text = test_read_file(path);
+        *strstr(text, "report:") = '\0';
+        test_write_file(path, text);
+        free(text);
+    }
+    assert_int_equal(render_index(&md, &err), 0);
+    expect(md, "No experiment file sets `report.index` (base or all), so none is a headline experiment.\n");
+    assert_null(strstr(md, "| cnn |"));
+    free(md), free(err);
+
+    snprintf(path, sizeof path, "%s/augmentation.yaml", iexp);
+    test_write_file(path, "name: augmentation\ndescription: x\nvariants:\n  - name: none\n"
+                          "    set: {augmentation.flip: 0}\nreport: {index: base}\n");
+    assert_int_equal(render_index(&md, &err), 1);
+    snprintf(path, sizeof path, "%s/augmentation.yaml: error: report.index is base, but the experiment has "
+             "variants", iexp);
+    if (!strstr(err, path))
+        fail_msg("expected '%s' in\n%s", path, err);
+    free(md), free(err);
+}
+
+/* ---- report kernels ------------------------------------------------------------ */
+
+/* A made-up benchmark: kernels im2col, winograd_f2, winograd on layers cnn.conv2
+   (32→32 3×3, every target applies), small (16→16 3×3: only im2col / sgemm),
+   thin (8→8 3×3: listed, none applies) and proj (1×1: not listed), every pass
+   at 1 and 2 threads.  Forward at 2 threads: im2col at 90 % of sgemm on
+   cnn.conv2, 75 % on small (below the 80 % target), 60 % on thin (too few
+   channels to count); winograd_f2 1.25× and winograd 2× im2col's speed. */
+static void write_kernels_csv(const char *csv)
+{
+    static const struct {
+        const char *name;
+        int c, k, r, stride;
+        double im2col_gflops;
+    } layers[] = { { "cnn.conv2", 32, 32, 3, 1, 90 },
+                   { "small", 16, 16, 3, 1, 75 },
+                   { "thin", 8, 8, 3, 1, 60 },
+                   { "proj", 32, 64, 1, 2, 50 } };
+    static const char *const kernels[] = { "im2col", "winograd_f2", "winograd" }, *const passes[] = {
+        "forward", "backward_data", "backward_weights"
+    };
+    static const double median_ms[] = { 2.0, 1.6, 1.0 }; /* per kernel */
+    char text[16384];
+    int n = snprintf(text, sizeof text,
+                     "kernel,pass,layer,impl,n,c,h,w,k,r,s,stride,pad,threads,verified,median_ms,gflops,"
+                     "sgemm_gflops,peak_gflops,max_rel_err,tolerance,workspace_bytes\n");
+    for (int l = 0; l < 4; l++)
+        for (int kk = 0; kk < 3; kk++)
+            for (int p = 0; p < 3; p++)
+                for (int th = 1; th <= 2; th++)
+                    n += snprintf(text + n, sizeof text - (size_t)n,
+                                  "%s,%s,%s,%s,8,%d,14,14,%d,%d,%d,%d,1,%d,1,%.1f,%.1f,100.0,%d.0,1e-07,1e-06,"
+                                  "1048576\n",
+                                  kernels[kk], passes[p], layers[l].name, kernels[kk], layers[l].c, layers[l].k,
+                                  layers[l].r, layers[l].r, layers[l].stride, th, median_ms[kk],
+                                  kk ? 120.0 : layers[l].im2col_gflops, 200 * th);
+    test_write_file(csv, text);
+    snprintf(text, sizeof text, "%s.env", csv);
+    test_write_file(text, "commit: abc123\ndate: 2024-01-01\ncpu: Test CPU\ncores: 2\ncompiler: gcc test\n"
+                          "blis_version: 0.9.0\nblis_arch: skx\nreps: 3\nmax_seconds: 1\ncflags: -O3\n"
+                          "blis_build: static\nblis_sgemm_1thread: skx 100\n");
+}
+
+/* The targets: their table (a column each, the layers they apply to) and the
+   template's sentences with the table's thresholds. */
+static void check_kernel_targets(const char *md)
+{
+    expect(md, "should reach at least 80 % of BLIS `sgemm`");
+    expect(md, "should be at least 1.5× faster than im2col");
+    expect(md, "| layer | shape | im2col / sgemm | winograd_f2 speed-up over im2col | winograd speed-up over "
+               "im2col |\n|---|---|---:|---:|---:|\n| cnn.conv2 | 32→32 14×14 3×3 s1 | 90 % | 1.25× | 2.00× |\n"
+               "| small | 16→16 14×14 3×3 s1 | 75 % | – | – |\n| thin | 8→8 14×14 3×3 s1 | – | – | – |\n\n");
+    expect(md, "the lowest ratio is **75 %**\n  (small); the target does **not** hold.");
+    expect(md, "**2.00×** (cnn.conv2); the target\n  holds. F(2×2) manages 1.25×\n  at worst (cnn.conv2).");
+}
+
+/* ---- from another working directory ------------------------------------------ */
+
+/* Both reports from a folder that holds no tools/: the renderers find their
+   scripts and templates from the program, not the working directory. */
+static void test_render_from_another_directory(void **state)
+{
+    char cwd[PATH_MAX], csv[700], md[700];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(csv, sizeof csv, "%s/kernels.csv", base);
+    snprintf(md, sizeof md, "%s/kernels.md", out);
+    write_kernels_csv(csv);
+    assert_int_equal(chdir(base), 0);
+    char *experiment[] = { "report", "experiment", yaml, "--results", root, "--out-dir", out, NULL };
+    char *kernels[] = { "report", "kernels", "--csv", csv, "--out", md, NULL };
+    const int rc_experiment = report_main(7, experiment), rc_kernels = report_main(6, kernels);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(rc_experiment, 0);
+    assert_int_equal(rc_kernels, 0);
+    char *text = read_report("kernels.md");
+    assert_null(strstr(text, "{{"));
+    check_kernel_targets(text);
+    expect(text, "oneDNN's direct convolution reaches\n135 GFLOP/s"); /* reports/data/external_reference.csv */
+    free(text);
+    static const char *const charts[] = { "forward", "backward_data", "backward_weights", "error", "workspace" };
+    expect_charts("kernels_", charts, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_and_pairs),
         cmocka_unit_test(test_experiment_report),
         cmocka_unit_test(test_series_rules),
+        cmocka_unit_test(test_report_section_checks),
+        cmocka_unit_test(test_series_not_inferred),
         cmocka_unit_test(test_series_report),
         cmocka_unit_test(test_errors_name_the_path_and_the_fix),
         cmocka_unit_test(test_pretext_report),
         cmocka_unit_test(test_index),
+        cmocka_unit_test(test_index_without_headline),
+        cmocka_unit_test(test_render_from_another_directory),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown);
 }

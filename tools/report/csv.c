@@ -1,6 +1,7 @@
 /* tools/report/csv.c — a strict reader for the suite's CSV files (see the header). */
 #include "tools/report/csv.h"
 
+#include "data/alloc.h"
 #include "data/regular_file.h"
 
 #include <errno.h>
@@ -55,15 +56,11 @@ int csv_load(const char *path, csv_table *t)
             t->cols = 1;
             for (const char *c = line; *c; c++)
                 t->cols += *c == ',';
-            /* a row of cols fields takes at least cols bytes: no more rows than that */
+            /* a row of cols fields takes at least cols bytes: no more rows than that,
+               so the cells' pointers are bounded by the file's CSV_MAX_BYTES */
             max_rows = (size_t)lines < size / t->cols ? (size_t)lines : size / t->cols;
-            t->header = calloc((size_t)t->cols, sizeof *t->header);
-            t->cells = calloc((max_rows + 1) * t->cols, sizeof *t->cells);
-            if (!t->header || !t->cells) {
-                fprintf(stderr, "%s: error: out of memory for a table of %d columns\n", path, t->cols);
-                csv_free(t);
-                return -1;
-            }
+            t->header = checked_calloc((size_t)t->cols, sizeof *t->header);
+            t->cells = checked_calloc((max_rows + 1) * t->cols, sizeof *t->cells);
             split(line, t->header, t->cols);
             continue;
         }

@@ -2,13 +2,20 @@
 #include "tools/report/report.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "data/regular_file.h"
 #include "tools/cli.h"
+
+/* The largest text file the reports read whole: a run's config.yaml or
+   overrides.txt, a report being replaced; all are a few KiB. */
+#define REPORT_TEXT_MAX_BYTES (16u << 20)
 
 int report_read_env(const char *path, tmpl_vars *v)
 {
@@ -33,17 +40,76 @@ int report_read_env(const char *path, tmpl_vars *v)
     return 0;
 }
 
+/* The repository's root, found once: the nearest folder above the program that
+   holds a Makefile; NULL when there is none (the error printed the first time). */
+static const char *repo_root(void)
+{
+    static char root[PATH_MAX];
+    static int found; /* 0 not looked yet, 1 found, -1 not found */
+    if (found)
+        return found > 0 ? root : NULL;
+    found = -1;
+    const ssize_t n = readlink("/proc/self/exe", root, sizeof root - 1);
+    if (n <= 0) {
+        fprintf(stderr, "/proc/self/exe: error: cannot find the running program: %s; the report's gnuplot "
+                        "scripts and templates are found from it\n", strerror(errno));
+        return NULL;
+    }
+    root[n] = '\0';
+    char exe[PATH_MAX], makefile[PATH_MAX + 16];
+    snprintf(exe, sizeof exe, "%s", root);
+    for (char *slash; (slash = strrchr(root, '/'));) {
+        *slash = '\0';
+        snprintf(makefile, sizeof makefile, "%s/Makefile", root);
+        if (access(makefile, F_OK) == 0) {
+            found = 1;
+            return root;
+        }
+    }
+    fprintf(stderr, "%s: error: no folder above the program holds a Makefile; run the probador built in "
+                    "its repository (build/probador), whose tools/report/ holds the report's gnuplot scripts "
+                    "and templates\n", exe);
+    return NULL;
+}
+
+int report_repo_path(const char *relative, char *buf, size_t len)
+{
+    const char *root = repo_root();
+    if (!root)
+        return -1;
+    if ((size_t)snprintf(buf, len, "%s/%s", root, relative) < len)
+        return 0;
+    fprintf(stderr, "%s/%s: error: path too long\n", root, relative);
+    return -1;
+}
+
 int report_gnuplot(const char *script, const char *params)
 {
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "gnuplot -e \"%s\" %s", params, script);
+    char path[PATH_MAX], relative[256], cmd[16384];
+    snprintf(relative, sizeof relative, "tools/report/%s", script);
+    if (report_repo_path(relative, path, sizeof path))
+        return -1;
+    if (strchr(path, '\'')) { /* the shell command quotes it with ' */
+        fprintf(stderr, "%s: error: the repository's path holds a ', which the gnuplot command cannot "
+                        "quote; move the repository\n", path);
+        return -1;
+    }
+    if ((size_t)snprintf(cmd, sizeof cmd, "gnuplot -e \"%s\" '%s'", params, path) >= sizeof cmd) {
+        fprintf(stderr, "%s: error: the chart's parameters are too long: %s\n", path, params);
+        return -1;
+    }
     int rc = system(cmd);
     if (rc != 0) {
         fprintf(stderr, "%s: error: gnuplot failed (exit %d) on: %s; is gnuplot installed (make deps)?\n",
-                script, rc, params);
+                path, rc, params);
         return -1;
     }
     return 0;
+}
+
+int report_work_dir(char *buf, size_t len)
+{
+    return report_repo_path("build/report", buf, len) || report_mkdirs(buf) ? -1 : 0;
 }
 
 int report_mkdirs(const char *path)
@@ -63,6 +129,50 @@ int report_mkdirs(const char *path)
     return 0;
 }
 
+FILE *report_open_data(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "%s: error: cannot write the chart's data: %s\n", path, strerror(errno));
+    return f;
+}
+
+int report_close_data(FILE *f, const char *path)
+{
+    if (fclose(f) == 0)
+        return 0;
+    fprintf(stderr, "%s: error: cannot write the chart's data (disk full?)\n", path);
+    return -1;
+}
+
+/* The option of options[] named argv[i], or NULL. */
+static const report_option *find_option(const report_option *options, const char *arg)
+{
+    for (; options && options->name; options++)
+        if (strcmp(options->name, arg) == 0)
+            return options;
+    return NULL;
+}
+
+int report_args(int argc, char **argv, const char *usage, const report_option *options, const char **positional)
+{
+    for (int i = 1; i < argc; i++) {
+        const report_option *o = i + 1 < argc ? find_option(options, argv[i]) : NULL;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (o)
+            *o->value = argv[++i];
+        else if (positional && !*positional && argv[i][0] != '-')
+            *positional = argv[i];
+        else {
+            fprintf(stderr, "probador report %s: error: unexpected '%s'\n%s", argv[0], argv[i], usage);
+            return 2;
+        }
+    }
+    return -1;
+}
+
 const char *report_mean_sd(double mean, double sd, char *buf, size_t len)
 {
     if (isnan(sd))
@@ -74,28 +184,21 @@ const char *report_mean_sd(double mean, double sd, char *buf, size_t len)
 
 char *report_read_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    long size = -1;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (text = malloc((size_t)size + 1)) && fread(text, 1, (size_t)size, f) == (size_t)size) {
-        text[size] = '\0';
-        fclose(f);
-        return text;
-    }
-    fprintf(stderr, "%s: error: cannot read: %s\n", path, f ? "read error" : strerror(errno));
-    free(text);
-    if (f)
-        fclose(f);
-    return NULL;
+    char why[256];
+    size_t size;
+    char *text = regular_read(path, REPORT_TEXT_MAX_BYTES, &size, why, sizeof why);
+    if (!text)
+        fprintf(stderr, "%s: error: cannot read: %s\n", path, why);
+    return text;
 }
 
 static const char report_usage[] =
     "usage: probador report kernels [--csv PATH] [--template PATH] [--out PATH]\n"
     "       probador report experiment experiments/NAME.yaml [--results DIR] [--out-dir DIR]\n"
-    "       probador report index [--results DIR] [--out-dir DIR]\n"
-    "  --results DIR   the results root the runs are in (default reports/results)\n"
-    "  --out-dir DIR   where the reports go, charts in DIR/figures (default reports)\n";
+    "       probador report index [--experiments DIR] [--results DIR] [--out-dir DIR]\n"
+    "  --results DIR      the results root the runs are in (default reports/results)\n"
+    "  --out-dir DIR      where the reports go, charts in DIR/figures (default reports)\n"
+    "  --experiments DIR  the experiment files whose report.index the index follows (default experiments)\n";
 
 int report_main(int argc, char **argv)
 {

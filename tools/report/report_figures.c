@@ -11,22 +11,6 @@
 
 #include "tools/report/report.h"
 
-static FILE *open_data(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "%s: error: cannot write the chart's data: %s\n", path, strerror(errno));
-    return f;
-}
-
-static int close_data(FILE *f, const char *path)
-{
-    if (fclose(f) == 0)
-        return 0;
-    fprintf(stderr, "%s: error: cannot write the chart's data (disk full?)\n", path);
-    return -1;
-}
-
 /* "3 seeds", or "the seeds of each variant" when they differ. */
 static void seeds_text(const exp_results *r, char *buf, size_t len)
 {
@@ -40,7 +24,7 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
 {
     char dat[1200], names[CONFIG_MAX_VARIANTS * CONFIG_NAME_MAX] = "", params[8192];
     snprintf(dat, sizeof dat, "%s-curves.dat", work);
-    FILE *f = open_data(dat);
+    FILE *f = report_open_data(dat);
     if (!f)
         return -1;
     int max_epochs = 1;
@@ -69,7 +53,7 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
         }
         fprintf(f, "\n\n"); /* the next gnuplot data block (index) */
     }
-    if (close_data(f, dat))
+    if (report_close_data(f, dat))
         return -1;
     char over[64];
     seeds_text(r, over, sizeof over);
@@ -78,7 +62,7 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
         "datafile='%s'; outfile='%s'; charttitle='%s: learning curves, mean over %s'; names='%s'; xstep=%d; "
         "maxepoch=%d",
         dat, png, r->config->run.name, over, names, max_epochs > 20 ? (max_epochs + 19) / 20 : 1, max_epochs);
-    return report_gnuplot("tools/report/curves.gp", params);
+    return report_gnuplot("curves.gp", params);
 }
 
 int figure_ablation(const exp_results *r, const char *work, const char *png)
@@ -86,7 +70,7 @@ int figure_ablation(const exp_results *r, const char *work, const char *png)
     char dat[1200], seeds[1200], params[8192];
     snprintf(dat, sizeof dat, "%s-ablation.dat", work);
     snprintf(seeds, sizeof seeds, "%s-ablation-seeds.dat", work);
-    FILE *f = open_data(dat), *s = f ? open_data(seeds) : NULL;
+    FILE *f = report_open_data(dat), *s = f ? report_open_data(seeds) : NULL;
     if (!s) {
         if (f)
             fclose(f);
@@ -107,7 +91,7 @@ int figure_ablation(const exp_results *r, const char *work, const char *png)
             lo = fmin(lo, acc), hi = fmax(hi, acc);
         }
     }
-    const int rc = close_data(s, seeds) | close_data(f, dat);
+    const int rc = report_close_data(s, seeds) | report_close_data(f, dat);
     if (rc)
         return -1;
     /* the interesting differences are small: zoom in on them, and say so */
@@ -121,14 +105,14 @@ int figure_ablation(const exp_results *r, const char *work, const char *png)
         "over %s (the axis starts at %.0f %%)'; ylo=%.0f; yhi=%.0f; ngroups=%d",
         dat, seeds, png, r->config->run.name, r->runs[0].task == RUN_TASK_ROTATION ? "pretext" : "test", over,
         ylo, ylo, yhi, r->n_groups);
-    return report_gnuplot("tools/report/ablation.gp", params);
+    return report_gnuplot("ablation.gp", params);
 }
 
 int figure_series(const exp_results *r, const exp_series *s, const char *work, const char *png)
 {
     char dat[1200], names[CONFIG_MAX_VARIANTS * CONFIG_NAME_MAX] = "", params[8192];
     snprintf(dat, sizeof dat, "%s-series.dat", work);
-    FILE *f = open_data(dat);
+    FILE *f = report_open_data(dat);
     if (!f)
         return -1;
     double xlo = INFINITY, xhi = -INFINITY, lo = INFINITY, hi = -INFINITY;
@@ -149,7 +133,7 @@ int figure_series(const exp_results *r, const exp_series *s, const char *work, c
         }
         fprintf(f, "\n\n"); /* the next gnuplot data block (index) */
     }
-    if (close_data(f, dat))
+    if (report_close_data(f, dat))
         return -1;
     char ticks[CONFIG_MAX_VARIANTS * 24] = ""; /* the suffixes' training images label the axis */
     for (int x = 0; x < s->n_suffixes; x++)
@@ -164,7 +148,7 @@ int figure_series(const exp_results *r, const exp_series *s, const char *work, c
         "xticks='%s'; xlo=%.1f; xhi=%.1f; ylo=%.0f; yhi=%.0f",
         dat, png, r->config->run.name, pretext ? "pretext" : "test", names, pretext ? "pretext" : "test", ticks,
         xlo / 1.6, xhi * 1.6, fmax(0, floor(lo - 0.15 * span)), fmin(100, ceil(hi + 0.15 * span)));
-    return report_gnuplot("tools/report/series.gp", params);
+    return report_gnuplot("series.gp", params);
 }
 
 int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classes, const char *const *names,
@@ -172,7 +156,7 @@ int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classe
 {
     char dat[1200], params[8192];
     snprintf(dat, sizeof dat, "%s-confusion.dat", work);
-    FILE *f = open_data(dat);
+    FILE *f = report_open_data(dat);
     if (!f)
         return -1;
     fprintf(f, "# predicted, true, share of the true class, count\n");
@@ -184,11 +168,11 @@ int figure_confusion(const int64_t m[METRIC_CLASSES][METRIC_CLASSES], int classe
             fprintf(f, "%d %d %.6f %lld\n", j, i, row ? (double)m[i][j] / row : 0.0, (long long)m[i][j]);
         fprintf(f, "\n");
     }
-    if (close_data(f, dat))
+    if (report_close_data(f, dat))
         return -1;
     int len = snprintf(params, sizeof params, "datafile='%s'; outfile='%s'; charttitle='%s'; nclasses=%d",
                        dat, png, title, classes);
     for (int c = 0; c < classes; c++)
         len += snprintf(params + len, sizeof params - (size_t)len, "; n%d='%s'", c, names[c]);
-    return report_gnuplot("tools/report/confusion.gp", params);
+    return report_gnuplot("confusion.gp", params);
 }

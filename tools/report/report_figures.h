@@ -1,5 +1,5 @@
 /* tools/report/report_figures.h — the charts of an experiment report.  Each writes its
- * data under `work` (a path prefix such as "build/report/cnn") and renders a
+ * data under `work` (a path prefix such as ROOT/build/report/cnn, report_work_dir) and renders a
  * PNG with a gnuplot script in tools/ (pngcairo, DejaVu Sans, the house colours
  * of tools/report/bars.gp).  0, or -1 with an error printed. */
 #ifndef PROBADOR_TOOLS_REPORT_FIGURES_H

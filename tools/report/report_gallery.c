@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/alloc.h"
 #include "data/fashion_mnist.h"
 #include "tools/report/report.h"
 
@@ -85,7 +86,7 @@ int figure_gallery(const exp_results *r, int group, const confusion_pair *pairs,
         return -1;
     }
     const int width = GALLERY_PER_PAIR * STRIDE_X, height = n_pairs * ROW_H;
-    uint8_t *canvas = calloc((size_t)width * height, 1);
+    uint8_t *canvas = checked_calloc((size_t)width * height, 1);
     char dat[1200], labels[1200], params[8192];
     snprintf(dat, sizeof dat, "%s-gallery.dat", work);
     snprintf(labels, sizeof labels, "%s-gallery-labels.dat", work);
@@ -137,5 +138,5 @@ int figure_gallery(const exp_results *r, int group, const confusion_pair *pairs,
     snprintf(params, sizeof params,
              "datafile='%s'; labelfile='%s'; outfile='%s'; width=%d; height=%d; scale=%d", dat, labels, png,
              width, height, SCALE);
-    return report_gnuplot("tools/report/gallery.gp", params);
+    return report_gnuplot("gallery.gp", params);
 }

@@ -1,10 +1,18 @@
-/* tools/report/report_index.c — `probador report index [--results DIR] [--out-dir OUT]`:
- * OUT/README.md, the front page of the reports.  The headline table has one row
- * per (experiment, variant) of DIR/summary.csv among the headline experiments
- * (cnn, resnet20, and transfer's pretrained* and finetune* variants; whichever
- * have runs), with each run's augmentation read from its config.yaml.  Then
- * every Markdown report in OUT with its title and first sentence. */
+/* tools/report/report_index.c — `probador report index [--experiments DIR]
+ * [--results ROOT] [--out-dir OUT]`: OUT/README.md, the front page of the
+ * reports.
+ *
+ * The headline table lists the experiments whose file (DIR/NAME.yaml, read with
+ * config_load) sets report.index, in the order of their names (strcmp: cnn,
+ * resnet20, transfer): with `base`, the base configuration's row; with `all`,
+ * a row per variant in the file's order, so that the arms of a comparison
+ * (scratch_600, finetune_600, ...) stand side by side.  Each row sums the
+ * rows of ROOT/summary.csv of that (experiment, variant), in its file order; a
+ * variant without any is left out.  Each row's augmentation is read from its
+ * first run's config.yaml.  Then every Markdown report in OUT with its title
+ * and first sentence. */
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,38 +20,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/alloc.h"
 #include "data/atomic_file.h"
 #include "tools/report/csv.h"
 #include "tools/report/report.h"
 #include "tools/report/results.h"
 #include "tools/report/stats.h"
 
-static const struct {
-    const char *experiment;
-    const char *prefixes[3]; /* variants shown: those starting with one of these; none listed = all */
-} headline[] = {
-    { "cnn", { NULL } },
-    { "resnet20", { NULL } },
-    { "transfer", { "pretrained", "finetune", NULL } },
-};
-enum { NUM_HEADLINE = sizeof headline / sizeof headline[0] };
+#define DEFAULT_EXPERIMENTS_DIR "experiments"
+enum { MAX_ROWS = CONFIG_MAX_SEEDS * 4 }; /* summary.csv rows summed into one table row */
 
 static const char usage_text[] =
-    "usage: probador report index [--results DIR] [--out-dir OUT]\n"
-    "  writes OUT/README.md: the headline results from DIR/summary.csv and a list of the reports in OUT\n"
-    "  (default: reports/results, reports)\n";
+    "usage: probador report index [--experiments DIR] [--results DIR] [--out-dir OUT]\n"
+    "  writes OUT/README.md: the headline results from DIR/summary.csv of the experiments in\n"
+    "  --experiments (default experiments) whose report.index is base or all, and a list of the\n"
+    "  reports in OUT (default: reports/results, reports)\n";
 
 enum { COL_EXPERIMENT, COL_VARIANT, COL_SEED, COL_MODEL, COL_KERNEL, COL_ACCURACY, COL_SECONDS, NUM_COLS };
 
-static bool shown_variant(int h, const char *variant)
-{
-    if (!headline[h].prefixes[0])
-        return true;
-    for (int i = 0; headline[h].prefixes[i]; i++)
-        if (!strncmp(variant, headline[h].prefixes[i], strlen(headline[h].prefixes[i])))
-            return true;
-    return false;
-}
+/* ROOT/summary.csv and its columns. */
+typedef struct summary {
+    csv_table t;
+    int col[NUM_COLS];
+    const char *root, *out_dir;
+} summary;
 
 /* "rotation ±10°, shift ±2 px, scale 0.9–1.1, flip 0.5", the active ones only, or "none". */
 static void augmentation_text(const exp_config *c, char *buf, size_t len)
@@ -66,14 +66,34 @@ static void augmentation_text(const exp_config *c, char *buf, size_t len)
         snprintf(buf, len, "none");
 }
 
-/* One table row: the summary rows rows[0..n-1] of one (experiment, variant). */
-static int write_row(FILE *f, const csv_table *t, const int *col, const int *rows, int n, const char *root,
-                     const char *out_dir)
+/* The augmentation of the run of summary row r0, from its config.yaml. */
+static int run_augmentation(const summary *s, int r0, const char *exp, const char *v, char *buf, size_t len)
 {
-    const int r0 = rows[0];
+    const csv_table *t = &s->t;
+    char dir[1300], path[1400];
+    results_run_dir(s->root, exp, v, atoi(csv_cell(t, r0, s->col[COL_SEED])), dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    exp_config *c = checked_malloc(sizeof *c);
+    const int rc = config_load(path, c);
+    if (rc)
+        fprintf(stderr,
+                "%s: note: listed in %s; rerun it with `build/probador run experiments/%s.yaml%s%s "
+                "--seed %s`\n",
+                dir, t->path, exp, v[0] ? " --variant " : "", v, csv_cell(t, r0, s->col[COL_SEED]));
+    else
+        augmentation_text(c, buf, len);
+    free(c);
+    return rc;
+}
+
+/* One table row: the summary rows rows[0..n-1] of one (experiment, variant). */
+static int write_row(FILE *f, const summary *s, const int *rows, int n)
+{
+    const csv_table *t = &s->t;
+    const int *col = s->col, r0 = rows[0];
     const char *exp = csv_cell(t, r0, col[COL_EXPERIMENT]), *variant = csv_cell(t, r0, col[COL_VARIANT]);
     const char *v = strcmp(variant, "-") ? variant : "";
-    double acc[CONFIG_MAX_SEEDS * 4], seconds = 0, mean, sd;
+    double acc[MAX_ROWS], seconds = 0, mean, sd;
     for (int i = 0; i < n; i++) {
         acc[i] = 100 * csv_num(t, rows[i], col[COL_ACCURACY]);
         seconds += csv_num(t, rows[i], col[COL_SECONDS]) / n;
@@ -85,21 +105,10 @@ static int write_row(FILE *f, const csv_table *t, const int *col, const int *row
         }
     }
     stats_mean_sd(acc, n, &mean, &sd);
-    char dir[1300], path[1400], aug[256], ms[64], link[1400];
-    results_run_dir(root, exp, v, atoi(csv_cell(t, r0, col[COL_SEED])), dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/config.yaml", dir);
-    exp_config *c = malloc(sizeof *c);
-    if (config_load(path, c)) {
-        fprintf(stderr,
-                "%s: note: listed in %s; rerun it with `build/probador run experiments/%s.yaml%s%s "
-                "--seed %s`\n",
-                dir, t->path, exp, v[0] ? " --variant " : "", v, csv_cell(t, r0, col[COL_SEED]));
-        free(c);
+    char path[1400], aug[256], ms[64], link[1400];
+    if (run_augmentation(s, r0, exp, v, aug, sizeof aug))
         return -1;
-    }
-    augmentation_text(c, aug, sizeof aug);
-    free(c);
-    snprintf(path, sizeof path, "%s/%s.md", out_dir, exp);
+    snprintf(path, sizeof path, "%s/%s.md", s->out_dir, exp);
     if (access(path, F_OK) == 0)
         snprintf(link, sizeof link, "[%s.md](%s.md)", exp, exp);
     else
@@ -114,7 +123,66 @@ static int write_row(FILE *f, const csv_table *t, const int *col, const int *row
     return 0;
 }
 
-static int write_headline(FILE *f, const char *root, const char *out_dir)
+/* The summary rows of (experiment, variant), "-" the base, in file order. */
+static int rows_of(const summary *s, const char *exp, const char *variant, int *rows)
+{
+    int n = 0;
+    for (int i = 0; i < s->t.rows && n < MAX_ROWS; i++)
+        if (!strcmp(csv_cell(&s->t, i, s->col[COL_EXPERIMENT]), exp) &&
+            !strcmp(csv_cell(&s->t, i, s->col[COL_VARIANT]), variant))
+            rows[n++] = i;
+    return n;
+}
+
+/* The rows report.index asks of one experiment; *written counts the table's rows. */
+static int write_experiment(FILE *f, const summary *s, const exp_config *c, int *written)
+{
+    const bool base = c->report.index == CONFIG_INDEX_BASE || c->n_variants == 0;
+    const int n_arms = base ? 1 : c->n_variants;
+    for (int a = 0; a < n_arms; a++) {
+        int rows[MAX_ROWS];
+        const int n = rows_of(s, c->run.name, base ? "-" : c->variants[a].name, rows);
+        if (n == 0)
+            continue;
+        if ((*written)++ == 0)
+            fprintf(f, "| experiment | model | kernel | augmentation | test accuracy %% | training time per "
+                       "run | report |\n|---|---|---|---|---:|---:|---|\n");
+        if (write_row(f, s, rows, n))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_summary(const char *path, summary *s)
+{
+    static const char *const names[NUM_COLS] = { "experiment", "variant",       "seed",         "model",
+                                                 "kernel",     "test_accuracy", "train_seconds" };
+    if (csv_load(path, &s->t))
+        return -1;
+    for (int i = 0; i < NUM_COLS; i++)
+        if ((s->col[i] = csv_col(&s->t, names[i])) < 0) {
+            csv_free(&s->t);
+            return -1;
+        }
+    return 0;
+}
+
+/* When the table has no row: which experiments it would list, or that none asks. */
+static void write_no_rows(FILE *f, const exp_config *const *experiments, int n, const char *path)
+{
+    int listed = 0;
+    for (int e = 0; e < n; e++)
+        if (experiments[e]->report.index != CONFIG_INDEX_NONE)
+            fprintf(f, "%s%s", listed++ ? ", " : "None of the headline experiments (", experiments[e]->run.name);
+    if (listed)
+        fprintf(f, ") has results in `%s` yet.\n", path);
+    else
+        fprintf(f, "No experiment file sets `report.index` (base or all), so none is a headline "
+                   "experiment.\n");
+}
+
+static int write_headline(FILE *f, const exp_config *const *experiments, int n, const char *root,
+                          const char *out_dir)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/summary.csv", root);
@@ -128,41 +196,17 @@ static int write_headline(FILE *f, const char *root, const char *out_dir)
         fprintf(f, "No results yet: run `make reproduce`.\n\n");
         return 0;
     }
-    csv_table t;
-    static const char *const names[NUM_COLS] = { "experiment", "variant",       "seed",         "model",
-                                                 "kernel",     "test_accuracy", "train_seconds" };
-    int col[NUM_COLS];
-    if (csv_load(path, &t))
+    summary s = { .root = root, .out_dir = out_dir };
+    if (load_summary(path, &s))
         return -1;
-    for (int i = 0; i < NUM_COLS; i++)
-        if ((col[i] = csv_col(&t, names[i])) < 0) {
-            csv_free(&t);
-            return -1;
-        }
-    int *rows = malloc(sizeof *rows * (size_t)(t.rows + 1)), *done = calloc((size_t)t.rows + 1, sizeof *done);
-    int rc = 0, groups = 0;
-    for (int h = 0; h < NUM_HEADLINE && !rc; h++)
-        for (int i = 0; i < t.rows && !rc; i++) {
-            const char *exp = csv_cell(&t, i, col[COL_EXPERIMENT]), *var = csv_cell(&t, i, col[COL_VARIANT]);
-            if (done[i] || strcmp(exp, headline[h].experiment) || !shown_variant(h, var))
-                continue;
-            int n = 0; /* this (experiment, variant)'s rows, seeds in file order */
-            for (int j = i; j < t.rows && n < CONFIG_MAX_SEEDS * 4; j++)
-                if (!done[j] && !strcmp(csv_cell(&t, j, col[COL_EXPERIMENT]), exp) &&
-                    !strcmp(csv_cell(&t, j, col[COL_VARIANT]), var))
-                    rows[n++] = j, done[j] = 1;
-            if (groups++ == 0)
-                fprintf(f,
-                        "| experiment | model | kernel | augmentation | test accuracy %% | training time per "
-                        "run | report |\n|---|---|---|---|---:|---:|---|\n");
-            rc = write_row(f, &t, col, rows, n, root, out_dir);
-        }
-    if (!rc && groups == 0)
-        fprintf(f, "None of the headline experiments (cnn, resnet20, transfer) has results in `%s` yet.\n",
-                path);
+    int rc = 0, written = 0;
+    for (int e = 0; e < n && !rc; e++)
+        if (experiments[e]->report.index != CONFIG_INDEX_NONE)
+            rc = write_experiment(f, &s, experiments[e], &written);
+    if (!rc && written == 0)
+        write_no_rows(f, experiments, n, path);
     fprintf(f, "\n");
-    free(rows), free(done);
-    csv_free(&t);
+    csv_free(&s.t);
     return rc;
 }
 
@@ -237,29 +281,15 @@ static int write_list(FILE *f, const char *out_dir)
     return rc;
 }
 
-int report_index(int argc, char **argv)
+int report_index_write(const exp_config *const *experiments, int n, const char *root, const char *out_dir)
 {
-    const char *root = RESULTS_DEFAULT_ROOT, *out_dir = "reports";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (i + 1 < argc && !strcmp(argv[i], "--results"))
-            root = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--out-dir"))
-            out_dir = argv[++i];
-        else {
-            fprintf(stderr, "probador report index: error: unexpected '%s'\n%s", argv[i], usage_text);
-            return 2;
-        }
-    }
     char md[1100];
     snprintf(md, sizeof md, "%s/README.md", out_dir);
     if (report_mkdirs(out_dir))
-        return 1;
+        return -1;
     atomic_file out;
     if (!atomic_open(&out, md))
-        return 1;
+        return -1;
     fprintf(out.f,
             "# probador: results\n\n*Generated by `build/probador report index` — do not edit; regenerate "
             "with `make report`.*\n\n"
@@ -267,12 +297,74 @@ int report_index(int argc, char **argv)
             "reports on them: every number here is read from the results in `%s`, which `make reproduce` "
             "regenerates where its inputs changed.\n\n",
             root);
-    if (write_headline(out.f, root, out_dir) || write_list(out.f, out_dir)) {
+    if (write_headline(out.f, experiments, n, root, out_dir) || write_list(out.f, out_dir)) {
         atomic_abort(&out);
-        return 1;
+        return -1;
     }
     if (!atomic_commit(&out))
-        return 1;
+        return -1;
     fprintf(stderr, "report: wrote %s\n", md);
     return 0;
+}
+
+static int is_yaml(const struct dirent *e)
+{
+    const size_t n = strlen(e->d_name);
+    return n > 5 && !strcmp(e->d_name + n - 5, ".yaml");
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const exp_config *const *)a)->run.name, (*(const exp_config *const *)b)->run.name);
+}
+
+/* Every DIR/NAME.yaml, loaded and sorted by experiment name into *out (free each
+   and the array); their count, or -1 with the errors printed. */
+static int load_experiments(const char *dir, exp_config ***out)
+{
+    struct dirent **list;
+    const int n = scandir(dir, &list, is_yaml, alphasort);
+    if (n < 0) {
+        fprintf(stderr, "%s: error: cannot list the experiment files: %s; give the folder of the YAML "
+                        "files with --experiments DIR\n", dir, strerror(errno));
+        return -1;
+    }
+    exp_config **c = checked_calloc((size_t)n + 1, sizeof *c);
+    int status = 0;
+    for (int i = 0; i < n; i++) {
+        char path[1300];
+        snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+        c[i] = checked_malloc(sizeof *c[i]);
+        if (config_load(path, c[i]))
+            status = -1; /* go on: every broken file at once */
+        else if (c[i]->report.index == CONFIG_INDEX_BASE && c[i]->n_variants > 0) {
+            fprintf(stderr, "%s: error: report.index is base, but the experiment has variants, so no run "
+                            "of the base alone; use report.index: all\n", path);
+            status = -1;
+        }
+        free(list[i]);
+    }
+    free(list);
+    if (status == 0)
+        qsort(c, (size_t)n, sizeof *c, by_name);
+    *out = c;
+    return status ? -1 : n;
+}
+
+int report_index(int argc, char **argv)
+{
+    const char *root = RESULTS_DEFAULT_ROOT, *out_dir = "reports", *dir = DEFAULT_EXPERIMENTS_DIR;
+    const report_option options[] = {
+        { "--results", &root }, { "--out-dir", &out_dir }, { "--experiments", &dir }, { NULL, NULL }
+    };
+    const int exit_code = report_args(argc, argv, usage_text, options, NULL);
+    if (exit_code >= 0)
+        return exit_code;
+    exp_config **experiments = NULL;
+    const int n = load_experiments(dir, &experiments);
+    const int rc = n < 0 ? -1 : report_index_write((const exp_config *const *)experiments, n, root, out_dir);
+    for (int i = 0; experiments && experiments[i]; i++)
+        free(experiments[i]);
+    free(experiments);
+    return rc ? 1 : 0;
 }

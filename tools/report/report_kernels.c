@@ -1,15 +1,59 @@
 /* tools/report/report_kernels.c — `probador report kernels`: reports/kernels.md from
  * reports/data/kernels.csv, its environment sidecar and the template
- * tools/report/kernels.md.in, with gnuplot charts under reports/figures/. */
+ * tools/report/kernels.md.in, with gnuplot charts under reports/figures/.
+ *
+ * The template and reports/data/external_reference.csv (outside figures the
+ * report quotes) are the repository's, found from the program (report_repo_path).
+ * The kernels, layers and passes are those of the CSV, in the order of their
+ * first row there (the order `probador bench` measures them in).  The speed
+ * targets the report checks are the table below; the template words them. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/alloc.h"
 #include "data/atomic_file.h"
 #include "tools/report/csv.h"
 #include "tools/report/report.h"
+
+/* ---- the speed targets ------------------------------------------------------ */
+
+/* One target, checked layer by layer on `pass` at the largest thread count:
+   `kernel` against `baseline` (NULL: BLIS sgemm on the same GEMM, the figure
+   being the kernel's share of its GFLOP/s; otherwise the speed-up, the
+   baseline's median time over the kernel's), on the layers with
+   filter × filter filters (stride 1 only when `stride1`) and at least min_c
+   input and min_k output channels.  The template's "The speed targets" section
+   reads target.KEY.min (the worst layer's figure), .layer (that layer),
+   .threshold and .verdict ("holds" / "does **not** hold"; threshold 0: the
+   figure is shown, not judged).  The table of targets has one column per
+   entry, headed `column`, in this order. */
+typedef struct speed_target {
+    const char *key, *column;
+    const char *kernel, *baseline, *pass;
+    int filter;
+    bool stride1;
+    int min_c, min_k;
+    double threshold;
+} speed_target;
+
+static const speed_target targets[] = {
+    { "im2col_sgemm", "im2col / sgemm", "im2col", NULL, "forward", 3, false, 16, 0, 0.8 },
+    { "winograd_f2_im2col", "winograd_f2 speed-up over im2col", "winograd_f2", "im2col", "forward", 3, true,
+      32, 32, 0 },
+    { "winograd_im2col", "winograd speed-up over im2col", "winograd", "im2col", "forward", 3, true, 32, 32,
+      1.5 },
+};
+enum { NUM_TARGETS = sizeof targets / sizeof targets[0] };
+
+/* ---- the benchmark's rows ------------------------------------------------------ */
+
+enum { MAX_KERNELS = 16, MAX_LAYERS = 64, MAX_PASSES = 3 };
 
 typedef struct krow {
     const char *kernel, *pass, *layer, *impl;
@@ -20,17 +64,43 @@ typedef struct krow {
 typedef struct kdata {
     krow *rows;
     int count;
-    const char *kernels[16], *layers[64], *passes[3];
+    const char *kernels[MAX_KERNELS], *layers[MAX_LAYERS], *passes[MAX_PASSES];
     int num_kernels, num_layers, num_passes, max_threads;
 } kdata;
 
-static void add_unique(const char **list, int *count, int cap, const char *name)
+/* The report's inputs and where its pieces go. */
+typedef struct kreport {
+    const char *csv_path, *tmpl_path, *out_path;
+    char fig_dir[1100], work[PATH_MAX], tmpl_buf[PATH_MAX];
+    char ext_path[PATH_MAX]; /* the quoted outside figures, part of the report like its template */
+    csv_table t, ext;
+    kdata d;
+    tmpl_vars v;
+} kreport;
+
+/* Appends `name` to list[0..*count-1] if absent; -1 when the list is full. */
+static int add_unique(const char **list, int *count, int cap, const char *name)
 {
     for (int i = 0; i < *count; i++)
         if (strcmp(list[i], name) == 0)
-            return;
-    if (*count < cap)
-        list[(*count)++] = name;
+            return 0;
+    if (*count == cap)
+        return -1;
+    list[(*count)++] = name;
+    return 0;
+}
+
+static void read_row(const csv_table *t, int i, const int *col, krow *r)
+{
+    r->kernel = csv_cell(t, i, col[0]), r->pass = csv_cell(t, i, col[1]);
+    r->layer = csv_cell(t, i, col[2]), r->impl = csv_cell(t, i, col[3]);
+    int *ints[] = { &r->n, &r->c, &r->h, &r->w, &r->k, &r->r, &r->s, &r->stride, &r->pad, &r->threads,
+                    &r->verified };
+    for (int j = 0; j < 11; j++)
+        *ints[j] = (int)csv_num(t, i, col[4 + j]);
+    double *dbl[] = { &r->median_ms, &r->gflops, &r->sgemm, &r->peak, &r->err, &r->tol, &r->ws_bytes };
+    for (int j = 0; j < 7; j++)
+        *dbl[j] = csv_num(t, i, col[15 + j]);
 }
 
 static int load_rows(const csv_table *t, kdata *d)
@@ -43,28 +113,25 @@ static int load_rows(const csv_table *t, kdata *d)
     for (int i = 0; i < NCOL; i++)
         if ((col[i] = csv_col(t, names[i])) < 0)
             return -1;
-    d->rows = calloc((size_t)t->rows, sizeof *d->rows);
+    if (t->rows == 0) {
+        fprintf(stderr, "%s: error: no benchmark rows; rerun `make bench`\n", t->path);
+        return -1;
+    }
+    d->rows = checked_calloc((size_t)t->rows, sizeof *d->rows);
     d->count = t->rows;
     for (int i = 0; i < t->rows; i++) {
         krow *r = &d->rows[i];
-        r->kernel = csv_cell(t, i, col[0]), r->pass = csv_cell(t, i, col[1]);
-        r->layer = csv_cell(t, i, col[2]), r->impl = csv_cell(t, i, col[3]);
-        int *ints[] = { &r->n, &r->c, &r->h, &r->w, &r->k, &r->r, &r->s, &r->stride, &r->pad, &r->threads,
-                        &r->verified };
-        for (int j = 0; j < 11; j++)
-            *ints[j] = (int)csv_num(t, i, col[4 + j]);
-        double *dbl[] = { &r->median_ms, &r->gflops, &r->sgemm, &r->peak, &r->err, &r->tol, &r->ws_bytes };
-        for (int j = 0; j < 7; j++)
-            *dbl[j] = csv_num(t, i, col[15 + j]);
-        add_unique(d->kernels, &d->num_kernels, 16, r->kernel);
-        add_unique(d->layers, &d->num_layers, 64, r->layer);
-        add_unique(d->passes, &d->num_passes, 3, r->pass);
+        read_row(t, i, col, r);
+        if (add_unique(d->kernels, &d->num_kernels, MAX_KERNELS, r->kernel) ||
+            add_unique(d->layers, &d->num_layers, MAX_LAYERS, r->layer) ||
+            add_unique(d->passes, &d->num_passes, MAX_PASSES, r->pass)) {
+            fprintf(stderr, "%s:%d: error: more than %d kernels, %d layers or %d passes; the report has room "
+                            "for no more: split the benchmark\n",
+                    t->path, i + 2, MAX_KERNELS, MAX_LAYERS, MAX_PASSES);
+            return -1;
+        }
         if (r->threads > d->max_threads)
             d->max_threads = r->threads;
-    }
-    if (d->count == 0) {
-        fprintf(stderr, "%s: error: no benchmark rows; rerun `make bench`\n", t->path);
-        return -1;
     }
     return 0;
 }
@@ -95,329 +162,481 @@ static const char *shape_text(const krow *r, char *buf, size_t len)
     return buf;
 }
 
-/* Appends printf output to a growing string. */
-static void cat(char **s, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void cat(char **s, size_t *len, const char *fmt, ...)
+/* ---- output helpers ------------------------------------------------------------ */
+
+/* A growing Markdown text. */
+typedef struct text {
+    char *s;
+    size_t len;
+} text;
+
+static void add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(text *t, const char *fmt, ...)
 {
-    char buf[4096];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    const int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    *s = realloc(*s, *len + (size_t)n + 1);
-    memcpy(*s + *len, buf, (size_t)n + 1);
-    *len += (size_t)n;
+    t->s = checked_realloc(t->s, t->len + (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
 }
 
-/* GFLOP/s table of one pass at one thread count; writes the chart data too. */
-static char *speed_table(const kdata *d, const char *pass, int threads, const char *datafile)
+/* Sets template variable `key` to the text and empties it. */
+static void set_text(tmpl_vars *v, const char *key, text *t)
 {
-    char *s = NULL, shape[64];
-    size_t len = 0;
-    FILE *dat = datafile ? fopen(datafile, "w") : NULL;
-    cat(&s, &len, "| layer | shape |");
+    tmpl_set(v, key, "%s", t->s ? t->s : "");
+    free(t->s);
+    *t = (text){ 0 };
+}
+
+/* WORK/NAME.dat, a chart's data, opened for writing; its path in dat. */
+static FILE *chart_data(const kreport *k, const char *name, char *dat, size_t len)
+{
+    snprintf(dat, len, "%s/%s.dat", k->work, name);
+    return report_open_data(dat);
+}
+
+/* The header of a chart's data file and of its table: `label`, then each name,
+   its table heading the name and `heading`, its column rules `rule`. */
+static void table_head(FILE *f, text *s, const char *label, const char *const *names, int n, const char *heading,
+                       const char *rule)
+{
+    fprintf(f, "%s", label);
+    add(s, "| %s |", label);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, " %s", names[i]);
+        add(s, " %s%s", names[i], heading);
+    }
+    fprintf(f, "\n");
+    add(s, "\n|---|");
+    for (int i = 0; i < n; i++)
+        add(s, "%s", rule);
+    add(s, "\n");
+}
+
+/* A bar chart of WORK/NAME.dat (a label and `ncols` columns, the first `nbars`
+   of them bars) into FIGURES/NAME.png (tools/report/bars.gp), and template
+   variable `key` naming it for the report. */
+static int bar_chart(kreport *k, const char *name, const char *key, const char *title, const char *ylabel,
+                     int nbars, int ncols, int logy)
+{
+    char params[8192];
+    snprintf(params, sizeof params,
+             "datafile='%s/%s.dat'; outfile='%s/%s.png'; charttitle='%s'; ylabel='%s'; nbars=%d; ncols=%d; "
+             "logy=%d",
+             k->work, name, k->fig_dir, name, title, ylabel, nbars, ncols, logy);
+    tmpl_set(&k->v, key, "figures/%s.png", name);
+    return report_gnuplot("bars.gp", params);
+}
+
+/* ---- the sections ---------------------------------------------------------------- */
+
+/* GFLOP/s of one pass at one thread count, a row per layer; writes the chart's
+   data to `dat` too unless it is NULL. */
+static void speed_table(const kdata *d, const char *pass, int threads, FILE *dat, text *s)
+{
+    char shape[64];
+    add(s, "| layer | shape |");
     if (dat)
         fprintf(dat, "layer");
     for (int k = 0; k < d->num_kernels; k++) {
-        cat(&s, &len, " %s |", d->kernels[k]);
+        add(s, " %s |", d->kernels[k]);
         if (dat)
             fprintf(dat, " %s", d->kernels[k]);
     }
-    cat(&s, &len, " BLIS sgemm | FMA peak | best / peak |\n|---|---|");
+    add(s, " BLIS sgemm | FMA peak | best / peak |\n|---|---|");
     if (dat)
         fprintf(dat, " \"BLIS sgemm\" \"FMA peak\"\n");
     for (int k = 0; k < d->num_kernels + 3; k++)
-        cat(&s, &len, "---:|");
-    cat(&s, &len, "\n");
+        add(s, "---:|");
+    add(s, "\n");
     for (int l = 0; l < d->num_layers; l++) {
         const krow *any = find(d, d->kernels[0], pass, d->layers[l], threads);
         if (!any)
             continue;
-        double best = 0, sgemm = any->sgemm, peak = any->peak;
-        cat(&s, &len, "| %s | %s |", d->layers[l], shape_text(any, shape, sizeof shape));
+        double best = 0;
+        add(s, "| %s | %s |", d->layers[l], shape_text(any, shape, sizeof shape));
         if (dat)
             fprintf(dat, "\"%s\"", d->layers[l]);
         for (int k = 0; k < d->num_kernels; k++) {
             const krow *r = find(d, d->kernels[k], pass, d->layers[l], threads);
-            if (!r) {
-                cat(&s, &len, " – |");
-                if (dat)
-                    fprintf(dat, " NaN");
-                continue;
-            }
-            const char *fb = strstr(r->impl, "(fallback)");
-            cat(&s, &len, " %.1f%s%s |", r->gflops, fb ? " ↪" : "", r->verified ? "" : " ✗");
-            if (dat)
+            if (r) {
+                add(s, " %.1f%s%s |", r->gflops, strstr(r->impl, "(fallback)") ? " ↪" : "",
+                    r->verified ? "" : " ✗");
+                best = r->gflops > best ? r->gflops : best;
+            } else
+                add(s, " – |");
+            if (dat && r)
                 fprintf(dat, " %.3f", r->gflops);
-            if (r->gflops > best)
-                best = r->gflops;
+            else if (dat)
+                fprintf(dat, " NaN");
         }
-        cat(&s, &len, " %.1f | %.1f | %.0f %% |\n", sgemm, peak, 100 * best / peak);
+        add(s, " %.1f | %.1f | %.0f %% |\n", any->sgemm, any->peak, 100 * best / any->peak);
         if (dat)
-            fprintf(dat, " %.3f %.3f\n", sgemm, peak);
+            fprintf(dat, " %.3f %.3f\n", any->sgemm, any->peak);
     }
-    if (dat)
-        fclose(dat);
-    return s;
 }
 
-int report_kernels(int argc, char **argv)
+/* Per pass: table.PASS and its chart at the largest thread count, table.PASS.t1. */
+static int pass_sections(kreport *k)
 {
-    const char *csv_path = "reports/data/kernels.csv", *tmpl_path = "tools/report/kernels.md.in";
-    const char *out_path = "reports/kernels.md", *ext_path = "reports/data/external_reference.csv";
-    const char *work = "build/report";
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 < argc && !strcmp(argv[i], "--csv"))
-            csv_path = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--template"))
-            tmpl_path = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--out"))
-            out_path = argv[++i];
-        else {
-            fprintf(stderr, "probador report kernels: error: unknown option '%s' (known: --csv PATH, "
-                            "--template PATH, --out PATH)\n", argv[i]);
-            return 2;
-        }
+    const kdata *d = &k->d;
+    for (int p = 0; p < d->num_passes; p++) {
+        char key[64], name[64], dat[PATH_MAX + 128], title[512];
+        text s = { 0 };
+        snprintf(name, sizeof name, "kernels_%s", d->passes[p]);
+        FILE *f = chart_data(k, name, dat, sizeof dat);
+        if (!f)
+            return -1;
+        speed_table(d, d->passes[p], d->max_threads, f, &s);
+        snprintf(key, sizeof key, "table.%s", d->passes[p]);
+        set_text(&k->v, key, &s);
+        speed_table(d, d->passes[p], 1, NULL, &s);
+        snprintf(key, sizeof key, "table.%s.t1", d->passes[p]);
+        set_text(&k->v, key, &s);
+        snprintf(key, sizeof key, "figure.%s", d->passes[p]);
+        snprintf(title, sizeof title, "%s, batch %d, %d threads (GFLOP/s from the direct count)", d->passes[p],
+                 d->rows[0].n, d->max_threads);
+        /* the kernels' bars, then BLIS sgemm and the FMA peak */
+        if (report_close_data(f, dat) || bar_chart(k, name, key, title, "GFLOP/s", d->num_kernels, d->num_kernels + 3, 0))
+            return -1;
     }
-    /* charts go to figures/ beside the report, which links them relatively */
-    char fig_dir[1100];
-    const char *slash = strrchr(out_path, '/');
-    snprintf(fig_dir, sizeof fig_dir, "%.*sfigures", slash ? (int)(slash - out_path + 1) : 0, out_path);
-    csv_table t, ext;
-    kdata d = { 0 };
-    tmpl_vars v = { 0 };
-    char env_path[1100];
-    snprintf(env_path, sizeof env_path, "%s.env", csv_path);
-    if (csv_load(csv_path, &t) || load_rows(&t, &d) || report_read_env(env_path, &v) ||
-        csv_load(ext_path, &ext) || report_mkdirs(fig_dir) || report_mkdirs(work))
-        return 1;
-    bool has_t1 = false;
-    for (int i = 0; i < d.count; i++)
-        has_t1 |= d.rows[i].threads == 1;
-    if (d.num_passes < 3 || !has_t1 || d.max_threads < 2) {
-        fprintf(stderr, "%s: error: the kernel report needs all three passes at 1 and 2 threads; this CSV has "
-                        "%d pass(es), threads %s up to %d; rerun `probador bench` without --passes and --threads "
-                        "(a restricted CSV is for reading, not for the report)\n",
-                csv_path, d.num_passes, has_t1 ? "1" : "from above 1", d.max_threads);
-        return 1;
-    }
-    const int tmax = d.max_threads;
-    tmpl_set(&v, "source.csv", "%s", csv_path);
-    tmpl_set(&v, "batch", "%d", d.rows[0].n);
-    tmpl_set(&v, "threads.max", "%d", tmax);
-    tmpl_set(&v, "rows", "%d", d.count);
-    int unverified = 0;
-    for (int i = 0; i < d.count; i++)
-        unverified += !d.rows[i].verified;
-    tmpl_set(&v, "rows.unverified", "%d", unverified);
-    for (int th = 1; th <= tmax; th++) {
-        for (int i = 0; i < d.count; i++)
-            if (d.rows[i].threads == th) {
-                char key[32];
-                snprintf(key, sizeof key, "peak.t%d", th);
-                tmpl_set(&v, key, "%.0f", d.rows[i].peak);
-                break;
-            }
-    }
+    return 0;
+}
 
-    /* tables and charts: one per pass at the largest thread count */
-    for (int p = 0; p < d.num_passes; p++) {
-        char key[64], dat[2048], png[2048], params[8192];
-        snprintf(dat, sizeof dat, "%s/kernels_%s.dat", work, d.passes[p]);
-        snprintf(key, sizeof key, "table.%s", d.passes[p]);
-        char *tab = speed_table(&d, d.passes[p], tmax, dat);
-        tmpl_set(&v, key, "%s", tab);
-        free(tab);
-        snprintf(key, sizeof key, "table.%s.t1", d.passes[p]);
-        tab = speed_table(&d, d.passes[p], 1, NULL);
-        tmpl_set(&v, key, "%s", tab);
-        free(tab);
-        snprintf(png, sizeof png, "%s/kernels_%s.png", fig_dir, d.passes[p]);
-        snprintf(params, sizeof params,
-                 "datafile='%s'; outfile='%s'; charttitle='%s, batch %d, %d threads (GFLOP/s from the direct "
-                 "count)'; ylabel='GFLOP/s'; nbars=%d; ncols=%d; logy=0",
-                 dat, png, d.passes[p], d.rows[0].n, tmax, d.num_kernels, d.num_kernels + 3);
-        if (report_gnuplot("tools/report/bars.gp", params))
-            return 1;
-        snprintf(key, sizeof key, "figure.%s", d.passes[p]);
-        tmpl_set(&v, key, "figures/kernels_%s.png", d.passes[p]);
+/* The row of a kernel's largest error on a pass over all layers (the last of
+   equals), or NULL when no row has an error of 0 or more. */
+static const krow *worst_error(const kdata *d, const char *kernel, const char *pass)
+{
+    const krow *worst = NULL;
+    double largest = 0;
+    for (int i = 0; i < d->count; i++) {
+        const krow *r = &d->rows[i];
+        if (!strcmp(r->kernel, kernel) && !strcmp(r->pass, pass) && r->err >= largest)
+            worst = r, largest = r->err;
     }
+    return worst;
+}
 
-    /* error and workspace: tables and charts */
-    char *s = NULL;
-    size_t len = 0;
-    char dat[2048], png[2048], params[8192];
-    snprintf(dat, sizeof dat, "%s/kernels_error.dat", work);
-    FILE *f = fopen(dat, "w");
-    fprintf(f, "kernel");
-    cat(&s, &len, "| kernel |");
-    for (int p = 0; p < d.num_passes; p++) {
-        fprintf(f, " %s", d.passes[p]);
-        cat(&s, &len, " %s: max error (ran) | tolerance |", d.passes[p]);
-    }
-    fprintf(f, "\n");
-    cat(&s, &len, "\n|---|");
-    for (int p = 0; p < d.num_passes; p++)
-        cat(&s, &len, "---:|---:|");
-    cat(&s, &len, "\n");
-    for (int k = 0; k < d.num_kernels; k++) {
-        fprintf(f, "%s", d.kernels[k]);
-        cat(&s, &len, "| %s |", d.kernels[k]);
-        for (int p = 0; p < d.num_passes; p++) {
-            double worst = 0, tol = 0;
-            const char *impl = "";
-            for (int i = 0; i < d.count; i++) {
-                const krow *r = &d.rows[i];
-                if (!strcmp(r->kernel, d.kernels[k]) && !strcmp(r->pass, d.passes[p]) && r->err >= worst)
-                    worst = r->err, tol = r->tol, impl = r->impl;
-            }
-            fprintf(f, " %.4g", worst);
-            cat(&s, &len, " %.2e (%s) | %.1e |", worst, impl, tol);
-            char key[128];
-            snprintf(key, sizeof key, "err.%s.%s", d.kernels[k], d.passes[p]);
-            tmpl_set(&v, key, "%.1e", worst);
-        }
+/* A table and its chart's data side by side: a row per rows[], a column per
+   cols[]; `cell` writes one cell to both. */
+typedef struct grid {
+    const char *name, *label, *table_key; /* WORK/NAME.dat; the first column's heading; the template's key */
+    const char *const *rows, *const *cols;
+    int n_rows, n_cols;
+    bool quote_rows;             /* row names quoted in the data (gnuplot's labels may hold dots) */
+    const char *heading, *rule;  /* after each column's name in the table's header; its rule */
+    void (*cell)(kreport *k, int row, int col, FILE *f, text *s);
+} grid;
+
+static int write_grid(kreport *k, const grid *g)
+{
+    char dat[PATH_MAX + 128];
+    FILE *f = chart_data(k, g->name, dat, sizeof dat);
+    if (!f)
+        return -1;
+    text s = { 0 };
+    table_head(f, &s, g->label, g->cols, g->n_cols, g->heading, g->rule);
+    for (int r = 0; r < g->n_rows; r++) {
+        fprintf(f, g->quote_rows ? "\"%s\"" : "%s", g->rows[r]);
+        add(&s, "| %s |", g->rows[r]);
+        for (int c = 0; c < g->n_cols; c++)
+            g->cell(k, r, c, f, &s);
         fprintf(f, "\n");
-        cat(&s, &len, "\n");
+        add(&s, "\n");
     }
-    fclose(f);
-    tmpl_set(&v, "table.errors", "%s", s);
-    free(s), s = NULL, len = 0;
-    snprintf(png, sizeof png, "%s/kernels_error.png", fig_dir);
-    snprintf(params, sizeof params,
-             "datafile='%s'; outfile='%s'; charttitle='largest error over all layers, relative to the sum "
-             "of absolute terms'; ylabel='max relative error'; nbars=%d; ncols=%d; logy=1",
-             dat, png, d.num_passes, d.num_passes + 1);
-    if (report_gnuplot("tools/report/bars.gp", params))
-        return 1;
-    tmpl_set(&v, "figure.error", "figures/kernels_error.png");
+    set_text(&k->v, g->table_key, &s);
+    return report_close_data(f, dat);
+}
 
-    snprintf(dat, sizeof dat, "%s/kernels_workspace.dat", work);
-    f = fopen(dat, "w");
-    fprintf(f, "layer");
-    cat(&s, &len, "| layer |");
-    for (int k = 0; k < d.num_kernels; k++) {
-        fprintf(f, " %s", d.kernels[k]);
-        cat(&s, &len, " %s |", d.kernels[k]);
-    }
-    fprintf(f, "\n");
-    cat(&s, &len, "\n|---|");
-    for (int k = 0; k < d.num_kernels; k++)
-        cat(&s, &len, "---:|");
-    cat(&s, &len, "\n");
-    for (int l = 0; l < d.num_layers; l++) {
-        fprintf(f, "\"%s\"", d.layers[l]);
-        cat(&s, &len, "| %s |", d.layers[l]);
-        for (int k = 0; k < d.num_kernels; k++) {
-            const krow *r = NULL;
-            for (int i = 0; i < d.count && !r; i++)
-                if (!strcmp(d.rows[i].kernel, d.kernels[k]) && !strcmp(d.rows[i].layer, d.layers[l]))
-                    r = &d.rows[i];
-            double mib = r ? r->ws_bytes / 1048576.0 : NAN;
-            fprintf(f, " %.4f", mib);
-            cat(&s, &len, " %.2f |", mib);
-        }
-        fprintf(f, "\n");
-        cat(&s, &len, "\n");
-    }
-    fclose(f);
-    tmpl_set(&v, "table.workspace", "%s", s);
-    free(s), s = NULL, len = 0;
-    snprintf(png, sizeof png, "%s/kernels_workspace.png", fig_dir);
-    snprintf(params, sizeof params,
-             "datafile='%s'; outfile='%s'; charttitle='workspace per layer, batch %d (MiB)'; ylabel='MiB'; "
-             "nbars=%d; ncols=%d; logy=0",
-             dat, png, d.rows[0].n, d.num_kernels, d.num_kernels + 1);
-    if (report_gnuplot("tools/report/bars.gp", params))
-        return 1;
-    tmpl_set(&v, "figure.workspace", "figures/kernels_workspace.png");
+/* Kernel `row`'s largest error on pass `col`, and err.KERNEL.PASS. */
+static void error_cell(kreport *k, int row, int col, FILE *f, text *s)
+{
+    const kdata *d = &k->d;
+    const krow *w = worst_error(d, d->kernels[row], d->passes[col]);
+    const double worst = w ? w->err : 0;
+    fprintf(f, " %.4g", worst);
+    add(s, " %.2e (%s) | %.1e |", worst, w ? w->impl : "", w ? w->tol : 0.0);
+    char key[128];
+    snprintf(key, sizeof key, "err.%s.%s", d->kernels[row], d->passes[col]);
+    tmpl_set(&k->v, key, "%.1e", worst);
+}
 
-    /* the speed targets, layer by layer */
-    double ratio_min = INFINITY, wino_min = INFINITY, wino2_min = INFINITY;
-    const char *ratio_layer = "none", *wino_layer = "none", *wino2_layer = "none";
-    cat(&s, &len, "| layer | shape | im2col / sgemm | winograd_f2 speed-up over im2col | winograd speed-up "
-                  "over im2col |\n|---|---|---:|---:|---:|\n");
-    for (int l = 0; l < d.num_layers; l++) {
-        const krow *im = find(&d, "im2col", "forward", d.layers[l], tmax);
-        const krow *w4 = find(&d, "winograd", "forward", d.layers[l], tmax);
-        const krow *w2 = find(&d, "winograd_f2", "forward", d.layers[l], tmax);
-        const krow *any = layer_row(&d, d.layers[l]);
-        if (!im || any->r != 3)
+/* table.errors: each kernel's largest error per pass, its chart, err.KERNEL.PASS. */
+static int error_section(kreport *k)
+{
+    const kdata *d = &k->d;
+    const grid g = { "kernels_error", "kernel", "table.errors", d->kernels, d->passes, d->num_kernels,
+                     d->num_passes, false, ": max error (ran) | tolerance |", "---:|---:|", error_cell };
+    return write_grid(k, &g) ||
+                   bar_chart(k, "kernels_error", "figure.error",
+                             "largest error over all layers, relative to the sum of absolute terms",
+                             "max relative error", d->num_passes, d->num_passes + 1, 1)
+               ? -1
+               : 0;
+}
+
+/* The workspace of kernel `col` on layer `row`, MiB (its first row there); NaN if none. */
+static void workspace_cell(kreport *k, int row, int col, FILE *f, text *s)
+{
+    const kdata *d = &k->d;
+    const krow *r = NULL;
+    for (int i = 0; i < d->count && !r; i++)
+        if (!strcmp(d->rows[i].kernel, d->kernels[col]) && !strcmp(d->rows[i].layer, d->layers[row]))
+            r = &d->rows[i];
+    const double mib = r ? r->ws_bytes / 1048576.0 : NAN;
+    fprintf(f, " %.4f", mib);
+    add(s, " %.2f |", mib);
+}
+
+/* table.workspace: each kernel's workspace per layer, and its chart. */
+static int workspace_section(kreport *k)
+{
+    const kdata *d = &k->d;
+    const grid g = { "kernels_workspace", "layer", "table.workspace", d->layers, d->kernels, d->num_layers,
+                     d->num_kernels, true, " |", "---:|", workspace_cell };
+    char title[128];
+    snprintf(title, sizeof title, "workspace per layer, batch %d (MiB)", d->rows[0].n);
+    return write_grid(k, &g) ||
+                   bar_chart(k, "kernels_workspace", "figure.workspace", title, "MiB", d->num_kernels,
+                             d->num_kernels + 1, 0)
+               ? -1
+               : 0;
+}
+
+/* A target's figure as the report prints it: a share "83 %" or a speed-up "1.52×". */
+static void target_text(const speed_target *g, double value, char *buf, size_t len)
+{
+    if (g->baseline)
+        snprintf(buf, len, "%.2f×", value);
+    else
+        snprintf(buf, len, "%.0f %%", 100 * value);
+}
+
+/* The target's figure on one layer into *value; false when it does not apply
+   there or a row it needs was not measured. */
+static bool target_value(const kdata *d, const speed_target *g, const krow *shape, const char *layer,
+                         double *value)
+{
+    if (shape->r != g->filter || (g->stride1 && shape->stride != 1) || shape->c < g->min_c ||
+        shape->k < g->min_k)
+        return false;
+    const krow *kr = find(d, g->kernel, g->pass, layer, d->max_threads);
+    const krow *base = g->baseline ? find(d, g->baseline, g->pass, layer, d->max_threads) : NULL;
+    if (!kr || (g->baseline && !base))
+        return false;
+    *value = base ? base->median_ms / kr->median_ms : kr->gflops / kr->sgemm;
+    return true;
+}
+
+/* Whether the table of targets lists the layer: its filter is some target's and
+   that target's kernel was measured on it. */
+static bool target_layer(const kdata *d, const krow *shape, const char *layer)
+{
+    for (int g = 0; g < NUM_TARGETS; g++)
+        if (shape->r == targets[g].filter && find(d, targets[g].kernel, targets[g].pass, layer, d->max_threads))
+            return true;
+    return false;
+}
+
+/* table.targets, a column per target, and each target's worst layer. */
+static void target_section(kreport *k)
+{
+    const kdata *d = &k->d;
+    double worst[NUM_TARGETS];
+    const char *worst_layer[NUM_TARGETS];
+    text s = { 0 };
+    char buf[64], key[128];
+    add(&s, "| layer | shape |");
+    for (int g = 0; g < NUM_TARGETS; g++)
+        add(&s, " %s |", targets[g].column), worst[g] = INFINITY, worst_layer[g] = "none";
+    add(&s, "\n|---|---|");
+    for (int g = 0; g < NUM_TARGETS; g++)
+        add(&s, "---:|");
+    add(&s, "\n");
+    for (int l = 0; l < d->num_layers; l++) {
+        const krow *shape = layer_row(d, d->layers[l]);
+        if (!target_layer(d, shape, d->layers[l]))
             continue;
-        char shape[64], c1[32] = "–", c2[32] = "–", c3[32] = "–";
-        if (any->c >= 16) {
-            double ratio = im->gflops / im->sgemm;
-            snprintf(c1, sizeof c1, "%.0f %%", 100 * ratio);
-            if (ratio < ratio_min)
-                ratio_min = ratio, ratio_layer = d.layers[l];
+        add(&s, "| %s | %s |", d->layers[l], shape_text(shape, buf, sizeof buf));
+        for (int g = 0; g < NUM_TARGETS; g++) {
+            double value;
+            const bool applies = target_value(d, &targets[g], shape, d->layers[l], &value);
+            if (applies)
+                target_text(&targets[g], value, buf, sizeof buf);
+            add(&s, " %s |", applies ? buf : "–");
+            if (applies && value < worst[g])
+                worst[g] = value, worst_layer[g] = d->layers[l];
         }
-        if (any->stride == 1 && any->c >= 32 && any->k >= 32) {
-            if (w2) {
-                double sp = im->median_ms / w2->median_ms;
-                snprintf(c2, sizeof c2, "%.2f×", sp);
-                if (sp < wino2_min)
-                    wino2_min = sp, wino2_layer = d.layers[l];
-            }
-            if (w4) {
-                double sp = im->median_ms / w4->median_ms;
-                snprintf(c3, sizeof c3, "%.2f×", sp);
-                if (sp < wino_min)
-                    wino_min = sp, wino_layer = d.layers[l];
-            }
-        }
-        cat(&s, &len, "| %s | %s | %s | %s | %s |\n", d.layers[l], shape_text(any, shape, sizeof shape), c1,
-            c2, c3);
+        add(&s, "\n");
     }
-    tmpl_set(&v, "table.targets", "%s", s);
-    free(s), s = NULL, len = 0;
-    tmpl_set(&v, "target.im2col_sgemm.min", "%.0f %%", 100 * ratio_min);
-    tmpl_set(&v, "target.im2col_sgemm.layer", "%s", ratio_layer);
-    tmpl_set(&v, "target.im2col_sgemm.verdict", "%s", ratio_min >= 0.8 ? "holds" : "does **not** hold");
-    tmpl_set(&v, "target.winograd_im2col.min", "%.2f×", wino_min);
-    tmpl_set(&v, "target.winograd_im2col.layer", "%s", wino_layer);
-    tmpl_set(&v, "target.winograd_im2col.verdict", "%s", wino_min >= 1.5 ? "holds" : "does **not** hold");
-    tmpl_set(&v, "target.winograd_f2_im2col.min", "%.2f×", wino2_min);
-    tmpl_set(&v, "target.winograd_f2_im2col.layer", "%s", wino2_layer);
+    set_text(&k->v, "table.targets", &s);
+    for (int g = 0; g < NUM_TARGETS; g++) {
+        const speed_target *t = &targets[g];
+        target_text(t, worst[g], buf, sizeof buf);
+        snprintf(key, sizeof key, "target.%s.min", t->key);
+        tmpl_set(&k->v, key, "%s", buf);
+        snprintf(key, sizeof key, "target.%s.layer", t->key);
+        tmpl_set(&k->v, key, "%s", worst_layer[g]);
+        if (t->threshold <= 0)
+            continue;
+        snprintf(key, sizeof key, "target.%s.threshold", t->key);
+        if (t->baseline)
+            tmpl_set(&k->v, key, "%g×", t->threshold);
+        else
+            tmpl_set(&k->v, key, "%g %%", 100 * t->threshold);
+        snprintf(key, sizeof key, "target.%s.verdict", t->key);
+        tmpl_set(&k->v, key, "%s", worst[g] >= t->threshold ? "holds" : "does **not** hold");
+    }
+}
 
-    /* against the external reference figures (quoted, see their source column) */
-    int cn = csv_col(&ext, "name"), cl = csv_col(&ext, "layer"), cp = csv_col(&ext, "pass"),
-        ct = csv_col(&ext, "threads"), cg = csv_col(&ext, "gflops"), cs = csv_col(&ext, "source");
+/* ext.NAME.*: the external reference figures against our fastest kernel there. */
+static int external_section(kreport *k)
+{
+    const csv_table *ext = &k->ext;
+    const int cn = csv_col(ext, "name"), cl = csv_col(ext, "layer"), cp = csv_col(ext, "pass"),
+              ct = csv_col(ext, "threads"), cg = csv_col(ext, "gflops"), cs = csv_col(ext, "source");
     if (cn < 0 || cl < 0 || cp < 0 || ct < 0 || cg < 0 || cs < 0)
-        return 1;
-    for (int i = 0; i < ext.rows; i++) {
-        const char *name = csv_cell(&ext, i, cn);
-        const double theirs = csv_num(&ext, i, cg);
-        const int th = (int)csv_num(&ext, i, ct);
+        return -1;
+    for (int i = 0; i < ext->rows; i++) {
+        const char *name = csv_cell(ext, i, cn);
+        const double theirs = csv_num(ext, i, cg);
         const krow *best = NULL;
-        for (int k = 0; k < d.num_kernels; k++) {
-            const krow *r = find(&d, d.kernels[k], csv_cell(&ext, i, cp), csv_cell(&ext, i, cl), th);
+        for (int kk = 0; kk < k->d.num_kernels; kk++) {
+            const krow *r = find(&k->d, k->d.kernels[kk], csv_cell(ext, i, cp), csv_cell(ext, i, cl),
+                                 (int)csv_num(ext, i, ct));
             if (r && (!best || r->gflops > best->gflops))
                 best = r;
         }
         char key[128];
         snprintf(key, sizeof key, "ext.%s.gflops", name);
-        tmpl_set(&v, key, "%.0f", theirs);
+        tmpl_set(&k->v, key, "%.0f", theirs);
         snprintf(key, sizeof key, "ext.%s.source", name);
-        tmpl_set(&v, key, "%s", csv_cell(&ext, i, cs));
+        tmpl_set(&k->v, key, "%s", csv_cell(ext, i, cs));
         snprintf(key, sizeof key, "ext.%s.ours", name);
-        tmpl_set(&v, key, "%.0f GFLOP/s (%s)", best ? best->gflops : NAN, best ? best->kernel : "none");
+        tmpl_set(&k->v, key, "%.0f GFLOP/s (%s)", best ? best->gflops : NAN, best ? best->kernel : "none");
         snprintf(key, sizeof key, "ext.%s.ratio", name);
-        tmpl_set(&v, key, "%.2f×", best ? best->gflops / theirs : NAN);
+        tmpl_set(&k->v, key, "%.2f×", best ? best->gflops / theirs : NAN);
     }
+    return 0;
+}
 
+/* source.csv, batch, threads.max, rows, rows.unverified and peak.tN. */
+static void overview_vars(kreport *k)
+{
+    const kdata *d = &k->d;
+    tmpl_set(&k->v, "source.csv", "%s", k->csv_path);
+    tmpl_set(&k->v, "batch", "%d", d->rows[0].n);
+    tmpl_set(&k->v, "threads.max", "%d", d->max_threads);
+    tmpl_set(&k->v, "rows", "%d", d->count);
+    int unverified = 0;
+    for (int i = 0; i < d->count; i++)
+        unverified += !d->rows[i].verified;
+    tmpl_set(&k->v, "rows.unverified", "%d", unverified);
+    for (int th = 1; th <= d->max_threads; th++)
+        for (int i = 0; i < d->count; i++)
+            if (d->rows[i].threads == th) {
+                char key[32];
+                snprintf(key, sizeof key, "peak.t%d", th);
+                tmpl_set(&k->v, key, "%.0f", d->rows[i].peak);
+                break;
+            }
+}
+
+/* ---- the command ------------------------------------------------------------------ */
+
+/* The report compares passes and thread counts: a CSV restricted to fewer is refused. */
+static int check_complete(const kreport *k)
+{
+    const kdata *d = &k->d;
+    bool has_t1 = false;
+    for (int i = 0; i < d->count; i++)
+        has_t1 |= d->rows[i].threads == 1;
+    if (d->num_passes == MAX_PASSES && has_t1 && d->max_threads >= 2)
+        return 0;
+    fprintf(stderr,
+            "%s: error: the kernel report needs all three passes at 1 and 2 threads; this CSV has %d pass(es), "
+            "threads %s up to %d; rerun `probador bench` without --passes and --threads (a restricted CSV is "
+            "for reading, not for the report)\n",
+            k->csv_path, d->num_passes, has_t1 ? "1" : "from above 1", d->max_threads);
+    return -1;
+}
+
+/* Reads the CSVs and the sidecar; makes the folders the charts go to. */
+static int load_inputs(kreport *k)
+{
+    /* charts go to figures/ beside the report, which links them relatively */
+    const char *slash = strrchr(k->out_path, '/');
+    snprintf(k->fig_dir, sizeof k->fig_dir, "%.*sfigures", slash ? (int)(slash - k->out_path + 1) : 0,
+             k->out_path);
+    char env_path[1100];
+    snprintf(env_path, sizeof env_path, "%s.env", k->csv_path);
+    if (csv_load(k->csv_path, &k->t) || load_rows(&k->t, &k->d) || check_complete(k) ||
+        report_read_env(env_path, &k->v) || csv_load(k->ext_path, &k->ext))
+        return -1;
+    return report_mkdirs(k->fig_dir) || report_work_dir(k->work, sizeof k->work) ? -1 : 0;
+}
+
+static int render(kreport *k)
+{
+    if (load_inputs(k))
+        return -1;
+    overview_vars(k);
+    if (pass_sections(k) || error_section(k) || workspace_section(k))
+        return -1;
+    target_section(k);
+    if (external_section(k))
+        return -1;
     atomic_file out;
-    if (!atomic_open(&out, out_path))
-        return 1;
-    if (tmpl_render(tmpl_path, &v, out.f)) {
+    if (!atomic_open(&out, k->out_path))
+        return -1;
+    if (tmpl_render(k->tmpl_path, &k->v, out.f)) {
         atomic_abort(&out);
-        return 1;
+        return -1;
     }
     if (!atomic_commit(&out))
-        return 1;
-    fprintf(stderr, "report: wrote %s\n", out_path);
-    tmpl_free(&v);
-    csv_free(&t);
-    csv_free(&ext);
-    free(d.rows);
+        return -1;
+    fprintf(stderr, "report: wrote %s\n", k->out_path);
     return 0;
+}
+
+static const char usage_text[] =
+    "usage: probador report kernels [--csv PATH] [--template PATH] [--out PATH]\n"
+    "  writes OUT (default reports/kernels.md) and its charts in figures/ beside it from the benchmark\n"
+    "  CSV (default reports/data/kernels.csv) and its PATH.env; the template defaults to\n"
+    "  tools/report/kernels.md.in of the program's repository\n";
+
+/* -1 when the report should be made, else the exit code. */
+static int parse_args(int argc, char **argv, kreport *k)
+{
+    k->csv_path = "reports/data/kernels.csv", k->out_path = "reports/kernels.md";
+    const report_option options[] = {
+        { "--csv", &k->csv_path }, { "--template", &k->tmpl_path }, { "--out", &k->out_path }, { NULL, NULL }
+    };
+    const int exit_code = report_args(argc, argv, usage_text, options, NULL);
+    if (exit_code >= 0)
+        return exit_code;
+    /* the template beside the charts' scripts, wherever we run from */
+    if ((!k->tmpl_path && report_repo_path("tools/report/kernels.md.in", k->tmpl_buf, sizeof k->tmpl_buf)) ||
+        report_repo_path("reports/data/external_reference.csv", k->ext_path, sizeof k->ext_path))
+        return 1;
+    k->tmpl_path = k->tmpl_path ? k->tmpl_path : k->tmpl_buf;
+    return -1;
+}
+
+int report_kernels(int argc, char **argv)
+{
+    kreport *k = checked_calloc(1, sizeof *k);
+    int rc = parse_args(argc, argv, k);
+    if (rc < 0)
+        rc = render(k) ? 1 : 0;
+    tmpl_free(&k->v);
+    csv_free(&k->t);
+    csv_free(&k->ext);
+    free(k->d.rows);
+    free(k);
+    return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/alloc.h"
 #include "data/fashion_mnist.h"
 #include "data/pretext.h"
 #include "tools/report/report.h"
@@ -213,7 +214,13 @@ static int load_mistakes(run_result *run)
     csv_table t;
     if (load_csv(run, "misclassified.csv", &t, names, col))
         return -1;
-    run->mistakes = calloc((size_t)t.rows + 1, sizeof *run->mistakes);
+    if (t.rows > run->test_images) {
+        fprintf(stderr, "%s: error: %d misclassified images, more than the run's %lld; the files are from "
+                        "different runs\n", t.path, t.rows, (long long)run->test_images);
+        csv_free(&t);
+        return -1;
+    }
+    run->mistakes = checked_calloc((size_t)t.rows + 1, sizeof *run->mistakes);
     run->n_mistakes = t.rows;
     int64_t count[METRIC_CLASSES][METRIC_CLASSES] = { { 0 } }, v[3];
     int rc = 0;
@@ -242,7 +249,7 @@ static int load_config(run_result *run)
 {
     char path[1300];
     snprintf(path, sizeof path, "%s/config.yaml", run->dir);
-    exp_config *c = malloc(sizeof *c);
+    exp_config *c = checked_malloc(sizeof *c);
     const int rc = config_load(path, c);
     if (rc == 0) {
         snprintf(run->data_dir, sizeof run->data_dir, "%s", c->run.data.dir);
@@ -296,12 +303,12 @@ int results_load(const char *yaml, const char *root, exp_results *r)
 {
     memset(r, 0, sizeof *r);
     r->yaml = yaml, r->root = root;
-    r->config = malloc(sizeof *r->config);
-    if (config_load(yaml, r->config)) {
+    r->config = checked_malloc(sizeof *r->config);
+    if (config_load(yaml, r->config) || results_check_report(r->config, yaml)) {
         results_free(r);
         return -1;
     }
-    exp_config *v = malloc(sizeof *v);
+    exp_config *v = checked_malloc(sizeof *v);
     int status = 0;
     r->n_groups = r->config->n_variants > 0 ? r->config->n_variants : 1;
     for (int g = 0; g < r->n_groups && !status; g++) { /* each group's seeds, its variant applied */
@@ -315,7 +322,7 @@ int results_load(const char *yaml, const char *root, exp_results *r)
             r->uniform_seeds = r->groups[g].seeds[k] == r->groups[0].seeds[k] ? r->uniform_seeds : 0;
     }
     free(v);
-    r->runs = status ? NULL : calloc((size_t)r->n_runs, sizeof *r->runs);
+    r->runs = status ? NULL : checked_calloc((size_t)r->n_runs, sizeof *r->runs);
     for (int g = 0; g < r->n_groups && !status; g++)
         for (int k = 0; k < r->groups[g].n_seeds; k++) {
             run_result *run = results_run(r, g, k);
@@ -362,65 +369,91 @@ void results_summarise(const exp_results *r, int group, group_summary *s)
 }
 
 /* The index of `name` in list[0..*n-1], appended when absent. */
-static int find_or_add(char list[][CONFIG_NAME_MAX], int *n, const char *name, size_t len)
+static int find_or_add(char list[][CONFIG_NAME_MAX], int *n, const char *name)
 {
     for (int i = 0; i < *n; i++)
-        if (strlen(list[i]) == len && strncmp(list[i], name, len) == 0)
+        if (strcmp(list[i], name) == 0)
             return i;
-    snprintf(list[*n], CONFIG_NAME_MAX, "%.*s", (int)len, name);
+    snprintf(list[*n], CONFIG_NAME_MAX, "%s", name);
     return (*n)++;
 }
 
-bool results_series(const exp_results *r, exp_series *s)
+/* The first series of report.series from `from` on that gathers the variant
+   named `name`: it is SERIES_SUFFIX, as config_validate reads it; or -1. */
+static int series_gathering(const config_report *rep, const char *name, int from)
 {
-    memset(s, 0, sizeof *s);
-    const int n = r->config->n_variants;
-    int series_of[CONFIG_MAX_VARIANTS], suffix_of[CONFIG_MAX_VARIANTS];
-    for (int v = 0; v < n; v++) {
-        const char *name = r->config->variants[v].name, *cut = strrchr(name, '_');
-        if (!cut || cut == name || !cut[1])
-            return false;
-        series_of[v] = find_or_add(s->series, &s->n_series, name, (size_t)(cut - name));
-        suffix_of[v] = find_or_add(s->suffixes, &s->n_suffixes, cut + 1, strlen(cut + 1));
+    for (int i = from; i < rep->n_series; i++) {
+        const size_t n = strlen(rep->series[i]);
+        if (strncmp(name, rep->series[i], n) == 0 && name[n] == '_')
+            return i;
     }
-    /* the training images of each suffix, and its variant in each series */
-    double images[CONFIG_MAX_VARIANTS] = { 0 };
-    int runs[CONFIG_MAX_VARIANTS] = { 0 }, group[CONFIG_MAX_VARIANTS][CONFIG_MAX_VARIANTS];
-    for (int i = 0; i < s->n_series; i++)
-        for (int x = 0; x < s->n_suffixes; x++)
-            group[i][x] = -1;
-    for (int v = 0; v < n; v++) {
-        group[series_of[v]][suffix_of[v]] = v; /* a name given twice: config_load rejects it */
-        for (int k = 0; k < r->groups[v].n_seeds; k++)
-            images[suffix_of[v]] += (double)results_run(r, v, k)->train_images, runs[suffix_of[v]]++;
-    }
-    /* suffixes by training images, stable (insertion sort on an index) */
+    return -1;
+}
+
+/* Orders the suffixes by their mean training images, fewest first, stable
+   (an insertion sort on an index); group[][] and train_images follow. */
+static void sort_suffixes(exp_series *s, const double *images)
+{
     int order[CONFIG_MAX_VARIANTS];
     for (int x = 0; x < s->n_suffixes; x++) {
-        images[x] /= runs[x] ? runs[x] : 1;
         int j = x;
         for (; j > 0 && images[order[j - 1]] > images[x]; j--)
             order[j] = order[j - 1];
         order[j] = x;
     }
-    char names[CONFIG_MAX_VARIANTS][CONFIG_NAME_MAX];
-    memcpy(names, s->suffixes, sizeof names);
+    const exp_series unsorted = *s;
     for (int x = 0; x < s->n_suffixes; x++) {
-        snprintf(s->suffixes[x], CONFIG_NAME_MAX, "%s", names[order[x]]);
+        snprintf(s->suffixes[x], CONFIG_NAME_MAX, "%s", unsorted.suffixes[order[x]]);
         s->train_images[x] = images[order[x]];
         for (int i = 0; i < s->n_series; i++)
-            s->group[i][x] = group[i][order[x]];
+            s->group[i][x] = unsorted.group[i][order[x]];
     }
-    /* two series with two suffixes in common */
-    for (int i = 0; i < s->n_series; i++)
-        for (int j = i + 1; j < s->n_series; j++) {
-            int common = 0;
-            for (int x = 0; x < s->n_suffixes; x++)
-                common += s->group[i][x] >= 0 && s->group[j][x] >= 0;
-            if (common >= 2)
-                return true;
+}
+
+void results_series(const exp_results *r, exp_series *s)
+{
+    memset(s, 0, sizeof *s);
+    const config_report *rep = &r->config->report;
+    s->n_series = rep->n_series;
+    for (int i = 0; i < s->n_series; i++) {
+        snprintf(s->series[i], CONFIG_NAME_MAX, "%s", rep->series[i]);
+        for (int x = 0; x < CONFIG_MAX_VARIANTS; x++)
+            s->group[i][x] = -1;
+    }
+    /* each gathered variant's suffix, and the mean training images of each suffix */
+    double images[CONFIG_MAX_VARIANTS] = { 0 };
+    int runs[CONFIG_MAX_VARIANTS] = { 0 };
+    for (int v = 0; v < r->config->n_variants; v++) {
+        const char *name = r->config->variants[v].name;
+        const int i = series_gathering(rep, name, 0);
+        if (i < 0)
+            continue;
+        const int x = find_or_add(s->suffixes, &s->n_suffixes, name + strlen(rep->series[i]) + 1);
+        s->group[i][x] = v;
+        for (int k = 0; k < r->groups[v].n_seeds; k++)
+            images[x] += (double)results_run(r, v, k)->train_images, runs[x]++;
+    }
+    for (int x = 0; x < s->n_suffixes; x++)
+        images[x] /= runs[x] ? runs[x] : 1;
+    sort_suffixes(s, images);
+}
+
+int results_check_report(const exp_config *c, const char *path)
+{
+    const config_report *rep = &c->report;
+    int status = 0;
+    for (int v = 0; v < c->n_variants; v++) {
+        const int first = series_gathering(rep, c->variants[v].name, 0),
+                  second = first < 0 ? -1 : series_gathering(rep, c->variants[v].name, first + 1);
+        if (second >= 0) {
+            fprintf(stderr,
+                    "%s: error: variant '%s' is in two series of report.series, '%s' and '%s'; rename the "
+                    "variant or one series\n",
+                    path, c->variants[v].name, rep->series[first], rep->series[second]);
+            status = -1;
         }
-    return false;
+    }
+    return status;
 }
 
 const char *results_class_name(const run_result *run, int k)

@@ -20,7 +20,6 @@
 #ifndef PROBADOR_TOOLS_RESULTS_H
 #define PROBADOR_TOOLS_RESULTS_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,20 +82,22 @@ typedef struct group_summary {
     double train_images_mean; /* training images per epoch */
 } group_summary;
 
-/* Variants as series over a common axis: every variant is named SERIES_SUFFIX
-   (split at the last underscore, both parts non-empty), e.g. scratch_600,
-   finetune_600, scratch_all, finetune_all: series scratch and finetune, suffixes
-   600 and all.  Series in order of first appearance in the experiment file;
+/* The series the experiment file declares (report.series): series i gathers,
+   in file order, the variants named SERIES_SUFFIX where SERIES is
+   report.series[i] (series "scratch": scratch_600, scratch_6000, scratch_all;
+   suffixes 600, 6000, all).  Series in the order report.series lists them;
    suffixes by the mean training images of their variants' runs, fewest first
-   (the first appearance on a tie). */
+   (the first appearance in the file on a tie). */
 typedef struct exp_series {
     int n_series, n_suffixes;
-    char series[CONFIG_MAX_VARIANTS][CONFIG_NAME_MAX];
+    char series[CONFIG_REPORT_MAX][CONFIG_NAME_MAX];
     char suffixes[CONFIG_MAX_VARIANTS][CONFIG_NAME_MAX];
-    int group[CONFIG_MAX_VARIANTS][CONFIG_MAX_VARIANTS]; /* [series][suffix]: the variant, or -1 */
-    double train_images[CONFIG_MAX_VARIANTS];            /* [suffix]: mean over its variants' runs */
+    int group[CONFIG_REPORT_MAX][CONFIG_MAX_VARIANTS]; /* [series][suffix]: the variant, or -1 */
+    double train_images[CONFIG_MAX_VARIANTS];          /* [suffix]: mean over its variants' runs */
 } exp_series;
 
+/* Reads the experiment file and every run of it (see the contract above); the
+   file's report: section is checked with results_check_report. */
 int results_load(const char *yaml, const char *root, exp_results *r);
 void results_free(exp_results *r);
 
@@ -109,10 +110,14 @@ const char *results_variant(const exp_results *r, int group);
 /* The group's name in reports and template keys: the variant, or "base". */
 const char *results_label(const exp_results *r, int group);
 void results_summarise(const exp_results *r, int group, group_summary *s);
-/* Fills *s and returns true when the variants form series as above and at
-   least two series share at least two suffixes; false otherwise (no variants,
-   a name without an underscore, or too little in common). */
-bool results_series(const exp_results *r, exp_series *s);
+/* The declared series (above); s->n_series is 0 when report.series is empty.
+   Assumes results_check_report passed. */
+void results_series(const exp_results *r, exp_series *s);
+/* What config_load leaves to the report in the report: section: no variant is
+   gathered by two series ("a" and "a_b" both gather a_b_1).  0, or -1 after an
+   error per such variant, "PATH: error: ...".  (config_load checks that each
+   entry names variants, once.) */
+int results_check_report(const exp_config *c, const char *path);
 /* Name of class k of the run's task: "T-shirt/top", ... or "0°", "90°", ... */
 const char *results_class_name(const run_result *run, int k);
 

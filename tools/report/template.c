@@ -1,5 +1,7 @@
 /* tools/report/template.c — fill {{name}} placeholders (see the header). */
 #include "tools/report/template.h"
+
+#include "data/alloc.h"
 #include "tools/config/text.h"
 
 #include <errno.h>
@@ -7,53 +9,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Out of memory: the key is left unset, so that tmpl_render fails on it. */
-static void out_of_memory(const char *key)
+static char *copy(const char *s)
 {
-    fprintf(stderr, "error: out of memory setting the placeholder '{{%s}}'\n", key);
+    const size_t n = strlen(s) + 1;
+    return memcpy(checked_malloc(n), s, n);
 }
 
 void tmpl_set(tmpl_vars *v, const char *key, const char *fmt, ...)
 {
-    char buf[65536];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    const int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *value = checked_malloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(value, (size_t)n + 1, fmt, ap);
     va_end(ap);
     for (int i = 0; i < v->count; i++)
         if (strcmp(v->keys[i], key) == 0) {
-            char *value = strdup(buf);
-            if (!value) { /* drop the key rather than keep its old value */
-                out_of_memory(key);
-                free(v->keys[i]), free(v->values[i]);
-                v->keys[i] = v->keys[--v->count];
-                v->values[i] = v->values[v->count];
-                return;
-            }
             free(v->values[i]);
             v->values[i] = value;
             return;
         }
     if (v->count == v->cap) {
-        const int cap = v->cap ? 2 * v->cap : 64;
-        char **keys = realloc(v->keys, (size_t)cap * sizeof *keys);
-        if (keys)
-            v->keys = keys;
-        char **values = keys ? realloc(v->values, (size_t)cap * sizeof *values) : NULL;
-        if (!values) {
-            out_of_memory(key);
-            return;
-        }
-        v->values = values;
-        v->cap = cap;
+        v->cap = v->cap ? 2 * v->cap : 64;
+        v->keys = checked_realloc(v->keys, (size_t)v->cap * sizeof *v->keys);
+        v->values = checked_realloc(v->values, (size_t)v->cap * sizeof *v->values);
     }
-    char *k = strdup(key), *value = strdup(buf);
-    if (!k || !value) {
-        out_of_memory(key);
-        free(k), free(value);
-        return;
-    }
-    v->keys[v->count] = k;
+    v->keys[v->count] = copy(key);
     v->values[v->count++] = value;
 }
 
