@@ -441,10 +441,12 @@ int train_run(const exp_config *c, const train_options *opt, train_result *res)
     /* parameters [0, head_off) are the trunk, the rest the classifier head */
     const size_t head_off = m.layers[checkpoint_head_layer(&m)].param_off;
 
-    const aug_params aug = { (float)c->augmentation.rotation, (float)c->augmentation.shift,
-                             (float)c->augmentation.scale[0], (float)c->augmentation.scale[1],
-                             (float)c->augmentation.flip,
-                             c->augmentation.sampling == CONFIG_SAMPLING_NEAREST };
+    const aug_params aug = { .rotation = c->augmentation.rotation, .shift = c->augmentation.shift,
+                             .scale = { c->augmentation.scale[0], c->augmentation.scale[1] },
+                             .flip = c->augmentation.flip,
+                             .sampling = c->augmentation.sampling == CONFIG_SAMPLING_NEAREST
+                                             ? AUG_SAMPLING_NEAREST
+                                             : AUG_SAMPLING_BILINEAR };
     const adam_params adam = { (float)c->training.learning_rate, (float)c->training.beta1,
                                (float)c->training.beta2, (float)c->training.epsilon,
                                (float)c->training.weight_decay };
