@@ -14,8 +14,6 @@ const op_def *const op_defs[OP_COUNT] = {
     [OP_ADD] = &op_add,
 };
 
-enum { MAX_ROWS = 1024 };
-
 static float *alloc_block(size_t count)
 {
     void *p = NULL;
@@ -35,8 +33,8 @@ int model_build(model *m, const model_desc *d, const conv_kernel *k, int max_bat
         snprintf(err, errlen, "error: %s", why);
         return -1;
     }
-    layer_spec *rows = checked_malloc(MAX_ROWS * sizeof *rows);
-    const int n = t->table(d, rows, MAX_ROWS);
+    layer_spec *rows = checked_malloc(MODEL_ROWS_MAX * sizeof *rows);
+    const int n = t->table(d, rows, MODEL_ROWS_MAX);
     const int rc = model_build_table(m, d, rows, n, k, max_batch, err, errlen);
     free(rows);
     return rc;

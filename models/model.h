@@ -99,7 +99,9 @@ typedef struct model_step {
     uint64_t seed, step;    /* dropout masks: rng (seed, RNG_DROPOUT, step, sample) */
 } model_step;
 
-/* Tables: the number of rows written to `rows` (capacity `cap`), or -1. */
+/* Tables: the number of rows written to `rows` (capacity `cap`), or -1.
+   model_build offers MODEL_ROWS_MAX rows. */
+enum { MODEL_ROWS_MAX = 1024 };
 int model_table_cnn(const model_desc *d, layer_spec *rows, int cap);
 int model_table_resnet(const model_desc *d, layer_spec *rows, int cap);
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "models/model.h"
+#include "tools/bench/bench_layers.h"
 
 static model_desc desc(const char *name, int blocks, int width)
 {
@@ -304,6 +305,41 @@ static void test_table_shapes(void **state)
     assert_non_null(strstr(err, "does not start with input"));
 }
 
+/* The kernel benchmark's layers come from the bench instances' tables: the
+   names, shapes and order the committed benchmark CSV uses. */
+static void test_bench_layers_from_tables(void **state)
+{
+    static const struct {
+        const char *name;
+        conv_shape shape;
+        const char *where;
+    } want[] = {
+        { "cnn.conv1", { 0, 1, 28, 28, 32, 3, 3, 1, 1 }, "cnn conv1" },
+        { "cnn.conv2", { 0, 32, 28, 28, 32, 3, 3, 1, 1 }, "cnn conv2" },
+        { "cnn.conv3", { 0, 32, 14, 14, 64, 3, 3, 1, 1 }, "cnn conv3" },
+        { "cnn.conv4", { 0, 64, 14, 14, 64, 3, 3, 1, 1 }, "cnn conv4" },
+        { "resnet20.stem", { 0, 1, 28, 28, 16, 3, 3, 1, 1 }, "resnet20 stem.conv" },
+        { "resnet20.stage1", { 0, 16, 28, 28, 16, 3, 3, 1, 1 }, "resnet20 s1.b1.conv1 .. s1.b3.conv2, 6 convs" },
+        { "resnet20.stage2_down", { 0, 16, 28, 28, 32, 3, 3, 2, 1 }, "resnet20 s2.b1.conv1" },
+        { "resnet20.stage2_proj", { 0, 16, 28, 28, 32, 1, 1, 2, 0 }, "resnet20 s2.b1.proj" },
+        { "resnet20.stage2", { 0, 32, 14, 14, 32, 3, 3, 1, 1 }, "resnet20 s2.b1.conv2 .. s2.b3.conv2, 5 convs" },
+        { "resnet20.stage3_down", { 0, 32, 14, 14, 64, 3, 3, 2, 1 }, "resnet20 s3.b1.conv1" },
+        { "resnet20.stage3_proj", { 0, 32, 14, 14, 64, 1, 1, 2, 0 }, "resnet20 s3.b1.proj" },
+        { "resnet20.stage3", { 0, 64, 7, 7, 64, 3, 3, 1, 1 }, "resnet20 s3.b1.conv2 .. s3.b3.conv2, 5 convs" },
+    };
+    const int n = (int)(sizeof want / sizeof want[0]);
+    assert_int_equal(bench_layer_count(), n);
+    for (int i = 0; i < n; i++) {
+        const bench_layer *l = bench_layer_at(i);
+        assert_string_equal(l->name, want[i].name);
+        assert_string_equal(l->where, want[i].where);
+        assert_memory_equal(&l->shape, &want[i].shape, sizeof(conv_shape));
+        assert_int_equal(bench_layer_find(want[i].name), i);
+    }
+    assert_null(bench_layer_at(n));
+    assert_int_equal(bench_layer_find("cnn.conv9"), -1);
+}
+
 int main(void)
 {
     conv_blis_init();
@@ -319,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_register_refusals),
         cmocka_unit_test(test_desc_canonical),
         cmocka_unit_test(test_table_shapes),
+        cmocka_unit_test(test_bench_layers_from_tables),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
