@@ -5,6 +5,7 @@
  * step, and the canonical descriptions. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include "models/model.h"
 #include "tools/bench/bench_layers.h"
+#include "tools/report/csv.h"
 
 static model_desc desc(const char *name, int blocks, int width)
 {
@@ -305,39 +307,38 @@ static void test_table_shapes(void **state)
     assert_non_null(strstr(err, "does not start with input"));
 }
 
-/* The kernel benchmark's layers come from the bench instances' tables: the
-   names, shapes and order the committed benchmark CSV uses. */
+/* The kernel benchmark's layers come from the bench instances' tables, with
+   the names, shapes and order of the committed benchmark CSV (its layers in
+   order of first appearance), which its report renders. */
 static void test_bench_layers_from_tables(void **state)
 {
-    static const struct {
-        const char *name;
-        conv_shape shape;
-        const char *where;
-    } want[] = {
-        { "cnn.conv1", { 0, 1, 28, 28, 32, 3, 3, 1, 1 }, "cnn conv1" },
-        { "cnn.conv2", { 0, 32, 28, 28, 32, 3, 3, 1, 1 }, "cnn conv2" },
-        { "cnn.conv3", { 0, 32, 14, 14, 64, 3, 3, 1, 1 }, "cnn conv3" },
-        { "cnn.conv4", { 0, 64, 14, 14, 64, 3, 3, 1, 1 }, "cnn conv4" },
-        { "resnet20.stem", { 0, 1, 28, 28, 16, 3, 3, 1, 1 }, "resnet20 stem.conv" },
-        { "resnet20.stage1", { 0, 16, 28, 28, 16, 3, 3, 1, 1 }, "resnet20 s1.b1.conv1 .. s1.b3.conv2, 6 convs" },
-        { "resnet20.stage2_down", { 0, 16, 28, 28, 32, 3, 3, 2, 1 }, "resnet20 s2.b1.conv1" },
-        { "resnet20.stage2_proj", { 0, 16, 28, 28, 32, 1, 1, 2, 0 }, "resnet20 s2.b1.proj" },
-        { "resnet20.stage2", { 0, 32, 14, 14, 32, 3, 3, 1, 1 }, "resnet20 s2.b1.conv2 .. s2.b3.conv2, 5 convs" },
-        { "resnet20.stage3_down", { 0, 32, 14, 14, 64, 3, 3, 2, 1 }, "resnet20 s3.b1.conv1" },
-        { "resnet20.stage3_proj", { 0, 32, 14, 14, 64, 1, 1, 2, 0 }, "resnet20 s3.b1.proj" },
-        { "resnet20.stage3", { 0, 64, 7, 7, 64, 3, 3, 1, 1 }, "resnet20 s3.b1.conv2 .. s3.b3.conv2, 5 convs" },
-    };
-    const int n = (int)(sizeof want / sizeof want[0]);
-    assert_int_equal(bench_layer_count(), n);
-    for (int i = 0; i < n; i++) {
-        const bench_layer *l = bench_layer_at(i);
-        assert_string_equal(l->name, want[i].name);
-        assert_string_equal(l->where, want[i].where);
-        assert_memory_equal(&l->shape, &want[i].shape, sizeof(conv_shape));
-        assert_int_equal(bench_layer_find(want[i].name), i);
+    csv_table t;
+    assert_int_equal(csv_load("reports/data/kernels.csv", &t), 0);
+    const char *cols[] = { "layer", "c", "h", "w", "k", "r", "s", "stride", "pad" };
+    int col[9], n = 0;
+    for (int j = 0; j < 9; j++)
+        assert_true((col[j] = csv_col(&t, cols[j])) >= 0);
+    for (int row = 0; row < t.rows; row++) {
+        const char *name = csv_cell(&t, row, col[0]);
+        const int i = bench_layer_find(name);
+        if (i < 0)
+            fail_msg("%s, a layer of reports/data/kernels.csv, is not a benchmark layer", name);
+        if (i < n)
+            continue;
+        assert_int_equal(i, n++); /* the same order */
+        const conv_shape *s = &bench_layer_at(i)->shape;
+        const int got[8] = { s->c, s->h, s->w, s->k, s->r, s->s, s->stride, s->pad };
+        for (int j = 0; j < 8; j++)
+            assert_int_equal(got[j], atoi(csv_cell(&t, row, col[j + 1])));
     }
+    csv_free(&t);
+    assert_int_equal(bench_layer_count(), n);
     assert_null(bench_layer_at(n));
     assert_int_equal(bench_layer_find("cnn.conv9"), -1);
+    /* each says which convolutions share its shape */
+    assert_string_equal(bench_layer_at(0)->where, "cnn conv1");
+    assert_string_equal(bench_layer_at(bench_layer_find("resnet20.stage2"))->where,
+                        "resnet20 s2.b1.conv2 .. s2.b3.conv2, 5 convs");
 }
 
 int main(void)
