@@ -256,7 +256,7 @@ static void test_register_refusals(void **state)
         assert_true(strncmp(err, "error: cannot register model", 28) == 0);
     }
     /* fill the registry: the first name that does not fit is refused */
-    static char names[100][8]; /* a registered type's name must outlive the process */
+    static char names[100][16]; /* a registered type's name must outlive the process */
     int added = 0;
     for (; added < 100; added++) {
         snprintf(names[added], sizeof names[added], "fill%d", added);
