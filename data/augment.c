@@ -1,4 +1,5 @@
-/* data/augment.c — normalisation and the random affine warp (contract in the header). */
+/* data/augment.c — normalisation, the random affine warp, and the registry of
+ * augmentation operations with the pipeline that runs them (contract in the header). */
 #include "data/augment.h"
 
 #include <math.h>
@@ -14,43 +15,73 @@ static inline float normalise(float intensity)
     return (intensity / 255.0f - AUG_MEAN) / AUG_STD;
 }
 
+const char *aug_sampling_name(int s)
+{
+    static const char *const names[] = { [AUG_SAMPLING_BILINEAR] = "bilinear",
+                                         [AUG_SAMPLING_NEAREST] = "nearest" };
+    return s >= 0 && s < (int)(sizeof names / sizeof names[0]) ? names[s] : NULL;
+}
+
 int aug_params_check(const aug_params *p, char *err, size_t errlen)
 {
+    /* the values as given, and as the operations compute with them: a finite
+       double beyond float's range becomes infinite, a tiny scale 0 */
+    const float rotation = (float)p->rotation, shift = (float)p->shift;
+    const float scale_lo = (float)p->scale[0], scale_hi = (float)p->scale[1], flip = (float)p->flip;
     const char *what = NULL;
-    float got = 0.0f;
-    if (!isfinite(p->rotation_deg) || p->rotation_deg < 0.0f)
-        what = "rotation (degrees) must be finite and >= 0", got = p->rotation_deg;
-    else if (!isfinite(p->shift_px) || p->shift_px < 0.0f)
-        what = "shift (pixels) must be finite and >= 0", got = p->shift_px;
-    else if (!isfinite(p->scale_lo) || p->scale_lo <= 0.0f)
-        what = "lower scale must be finite and > 0 (1 = off)", got = p->scale_lo;
-    else if (!isfinite(p->scale_hi) || p->scale_hi < p->scale_lo)
-        what = "upper scale must be finite and >= the lower scale (1 = off)", got = p->scale_hi;
-    else if (!(p->flip_prob >= 0.0f && p->flip_prob <= 1.0f))
-        what = "flip probability must be in [0, 1]", got = p->flip_prob;
+    double got = 0.0;
+    if (!isfinite(rotation) || p->rotation < 0.0)
+        what = "rotation (degrees) must be finite and >= 0", got = p->rotation;
+    else if (!isfinite(shift) || p->shift < 0.0)
+        what = "shift (pixels) must be finite and >= 0", got = p->shift;
+    else if (!isfinite(scale_lo) || scale_lo <= 0.0f)
+        what = "lower scale must be finite and > 0 (1 = off)", got = p->scale[0];
+    else if (!isfinite(scale_hi) || p->scale[1] < p->scale[0] || scale_hi < scale_lo)
+        what = "upper scale must be finite and >= the lower scale (1 = off)", got = p->scale[1];
+    else if (!(p->flip >= 0.0 && p->flip <= 1.0 && flip <= 1.0f))
+        what = "flip probability must be in [0, 1]", got = p->flip;
+    else if (!aug_sampling_name(p->sampling))
+        what = "sampling must be 0 (bilinear) or 1 (nearest)", got = p->sampling;
     if (!what)
         return 0;
     if (errlen > 0)
-        snprintf(err, errlen, "error: augmentation: %s (got %g)", what, (double)got);
+        snprintf(err, errlen, "error: augmentation: %s (got %g)", what, got);
     return -1;
+}
+
+/* The warp's five draws from its stream s (the header's order and formulas),
+   each parameter converted to float once. */
+static aug_transform draw_warp(const aug_params *p, rng_stream *s)
+{
+    const float rotation_deg = (float)p->rotation, shift_px = (float)p->shift;
+    const float scale_lo = (float)p->scale[0], scale_hi = (float)p->scale[1], flip_prob = (float)p->flip;
+    /* Always five draws, in this order, whatever is switched off. */
+    const float u_angle = rng_uniform(s);
+    const float u_dx = rng_uniform(s);
+    const float u_dy = rng_uniform(s);
+    const float u_scale = rng_uniform(s);
+    const float u_flip = rng_uniform(s);
+    return (aug_transform){
+        .angle_deg = rotation_deg * (2.0f * u_angle - 1.0f),
+        .dx = shift_px * (2.0f * u_dx - 1.0f),
+        .dy = shift_px * (2.0f * u_dy - 1.0f),
+        .scale = scale_lo + (scale_hi - scale_lo) * u_scale,
+        .flip = u_flip < flip_prob,
+    };
+}
+
+rng_stream aug_stream(uint64_t seed, uint64_t epoch, uint64_t sample_index, unsigned stream)
+{
+    rng_stream s = rng_stream_for(seed, RNG_AUGMENT, epoch, sample_index);
+    if (stream != 0) /* another operation's: the key remixed with its number */
+        s.key = rng_mix64(s.key ^ ((uint64_t)stream * 0xd6e8feb86659fd93ull));
+    return s;
 }
 
 aug_transform aug_draw(const aug_params *p, uint64_t seed, uint64_t epoch, uint64_t sample_index)
 {
-    rng_stream s = rng_stream_for(seed, RNG_AUGMENT, epoch, sample_index);
-    /* Always five draws, in this order, whatever is switched off. */
-    const float u_angle = rng_uniform(&s);
-    const float u_dx = rng_uniform(&s);
-    const float u_dy = rng_uniform(&s);
-    const float u_scale = rng_uniform(&s);
-    const float u_flip = rng_uniform(&s);
-    return (aug_transform){
-        .angle_deg = p->rotation_deg * (2.0f * u_angle - 1.0f),
-        .dx = p->shift_px * (2.0f * u_dx - 1.0f),
-        .dy = p->shift_px * (2.0f * u_dy - 1.0f),
-        .scale = p->scale_lo + (p->scale_hi - p->scale_lo) * u_scale,
-        .flip = u_flip < p->flip_prob,
-    };
+    rng_stream s = aug_stream(seed, epoch, sample_index, 0);
+    return draw_warp(p, &s);
 }
 
 void aug_normalise(const uint8_t *src, float *dst)
@@ -74,55 +105,57 @@ static warp_matrix warp_matrix_for(float angle_deg, float scale, bool flip)
 enum { N = AUG_SIDE, P = AUG_SIDE + 2 };
 static const float centre = 0.5f * (N - 1); /* 13.5 */
 
-void aug_warp_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale, bool flip)
+/* The bilinear warp of intensities: src[28][28] -> out[28][28] (distinct
+   arrays), background 0. */
+static void warp_bilinear(const float *src, float *out, float angle_deg, float dx, float dy, float scale,
+                          bool flip)
 {
     const warp_matrix m = warp_matrix_for(angle_deg, scale, flip);
 
-    /* The source as floats with a one-pixel border of zeros: pad[y+1][x+1] =
-       src[y][x], so every neighbour of a position with -1 <= sx, sy < 28 is
-       readable without a bounds check. */
+    /* The source with a one-pixel border of zeros: pad[y+1][x+1] = src[y][x],
+       so every neighbour of a position with -1 <= sx, sy < 28 is readable
+       without a bounds check. */
     float pad[P][P];
     for (int x = 0; x < P; x++)
         pad[0][x] = pad[P - 1][x] = 0.0f;
     for (int y = 0; y < N; y++) {
         pad[y + 1][0] = pad[y + 1][P - 1] = 0.0f;
         for (int x = 0; x < N; x++)
-            pad[y + 1][x + 1] = (float)src[y * N + x];
+            pad[y + 1][x + 1] = src[y * N + x];
     }
 
     float u[N];
     for (int x = 0; x < N; x++)
         u[x] = ((float)x - centre) - dx;
 
-    const float background = normalise(0.0f);
     for (int y = 0; y < N; y++) {
         const float v = ((float)y - centre) - dy;
         const float a01v = m.a01 * v, a11v = m.a11 * v;
-        float *row = dst + y * N;
+        float *row = out + y * N;
         for (int x = 0; x < N; x++) {
             const float sx = (m.a00 * u[x] + a01v) + centre;
             const float sy = (m.a10 * u[x] + a11v) + centre;
             /* outside [-1, 28) all four neighbours are background (and a NaN
                from a degenerate matrix lands here too) */
             if (!(sx >= -1.0f && sx < (float)N && sy >= -1.0f && sy < (float)N)) {
-                row[x] = background;
+                row[x] = 0.0f;
                 continue;
             }
             const float x0 = floorf(sx), y0 = floorf(sy);
             const float fx = sx - x0, fy = sy - y0;
             const float gx = 1.0f - fx, gy = 1.0f - fy;
             const float *p0 = &pad[(int)y0 + 1][(int)x0 + 1], *p1 = p0 + P;
-            const float intensity = (gx * gy * p0[0] + fx * gy * p0[1]) + (gx * fy * p1[0] + fx * fy * p1[1]);
-            row[x] = normalise(intensity);
+            row[x] = (gx * gy * p0[0] + fx * gy * p0[1]) + (gx * fy * p1[0] + fx * fy * p1[1]);
         }
     }
 }
 
-void aug_warp_nearest_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale,
-                           bool flip)
+/* The nearest-pixel warp of intensities: src[28][28] -> out[28][28] (distinct
+   arrays), background 0. */
+static void warp_nearest(const float *src, float *out, float angle_deg, float dx, float dy, float scale,
+                         bool flip)
 {
     const warp_matrix m = warp_matrix_for(angle_deg, scale, flip);
-    const float background = normalise(0.0f);
     for (int y = 0; y < N; y++) {
         const float v = ((float)y - centre) - dy;
         const float a01v = m.a01 * v, a11v = m.a11 * v;
@@ -131,17 +164,105 @@ void aug_warp_nearest_with(const uint8_t *src, float *dst, float angle_deg, floa
             const float sx = floorf((m.a00 * u + a01v) + centre + 0.5f);
             const float sy = floorf((m.a10 * u + a11v) + centre + 0.5f);
             const bool inside = sx >= 0.0f && sx < (float)N && sy >= 0.0f && sy < (float)N; /* false for NaN */
-            dst[y * N + x] = inside ? normalise((float)src[(int)sy * N + (int)sx]) : background;
+            out[y * N + x] = inside ? src[(int)sy * N + (int)sx] : 0.0f;
         }
     }
+}
+
+static void to_intensities(const uint8_t *src, float *img)
+{
+    for (int i = 0; i < AUG_PIXELS; i++)
+        img[i] = (float)src[i];
+}
+
+static void normalise_in_place(float *img)
+{
+    for (int i = 0; i < AUG_PIXELS; i++)
+        img[i] = normalise(img[i]);
+}
+
+void aug_warp_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale, bool flip)
+{
+    float img[AUG_PIXELS];
+    to_intensities(src, img);
+    warp_bilinear(img, dst, angle_deg, dx, dy, scale, flip);
+    normalise_in_place(dst);
+}
+
+void aug_warp_nearest_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale,
+                           bool flip)
+{
+    float img[AUG_PIXELS];
+    to_intensities(src, img);
+    warp_nearest(img, dst, angle_deg, dx, dy, scale, flip);
+    normalise_in_place(dst);
+}
+
+/* ---- the registry's operations ------------------------------------------ */
+
+static bool warp_enabled(const aug_params *p)
+{
+    return p->rotation != 0.0 || p->shift != 0.0 || p->scale[0] != 1.0 || p->scale[1] != 1.0 ||
+           p->flip != 0.0;
+}
+
+/* The affine warp (the header's contract), in place on intensities. */
+static void warp_apply(const aug_params *p, float *img, rng_stream *r)
+{
+    const aug_transform t = draw_warp(p, r);
+    float src[AUG_PIXELS];
+    for (int i = 0; i < AUG_PIXELS; i++)
+        src[i] = img[i];
+    if (p->sampling == AUG_SAMPLING_NEAREST)
+        warp_nearest(src, img, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
+    else
+        warp_bilinear(src, img, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
+}
+
+/* The operations, in the order the pipeline applies them (within each space).
+   A new one: its row here, with the next unused stream number (see aug_op). */
+static const aug_op aug_ops[] = {
+    {
+        .name = "warp",
+        .description = "random rotation, shift, scale and horizontal flip (one affine warp)",
+        .space = AUG_INTENSITY,
+        .stream = 0,
+        .enabled = warp_enabled,
+        .apply = warp_apply,
+    },
+};
+
+int aug_op_count(void) { return (int)(sizeof aug_ops / sizeof aug_ops[0]); }
+
+const aug_op *aug_op_at(int i) { return i >= 0 && i < aug_op_count() ? &aug_ops[i] : NULL; }
+
+/* Every operation of `space` that p switches on, in registry order. */
+static void apply_ops(aug_space space, const aug_params *p, float *img, uint64_t seed, uint64_t epoch,
+                      uint64_t sample_index)
+{
+    for (int i = 0; i < aug_op_count(); i++) {
+        const aug_op *op = &aug_ops[i];
+        if (op->space != space || !op->enabled(p))
+            continue;
+        rng_stream r = aug_stream(seed, epoch, sample_index, op->stream);
+        op->apply(p, img, &r);
+    }
+}
+
+void aug_image(const uint8_t *src, float *dst, const aug_params *p, uint64_t seed, uint64_t epoch,
+               uint64_t sample_index)
+{
+    to_intensities(src, dst);
+    apply_ops(AUG_INTENSITY, p, dst, seed, epoch, sample_index);
+    normalise_in_place(dst);
+    apply_ops(AUG_NORMALISED, p, dst, seed, epoch, sample_index);
 }
 
 void aug_warp_normalise(const uint8_t *src, float *dst, const aug_params *p, uint64_t seed, uint64_t epoch,
                         uint64_t sample_index)
 {
-    const aug_transform t = aug_draw(p, seed, epoch, sample_index);
-    if (p->nearest)
-        aug_warp_nearest_with(src, dst, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
-    else
-        aug_warp_with(src, dst, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
+    to_intensities(src, dst);
+    rng_stream r = aug_stream(seed, epoch, sample_index, 0);
+    warp_apply(p, dst, &r);
+    normalise_in_place(dst);
 }

@@ -1,8 +1,26 @@
-/* data/augment.h — normalisation and the random affine warp of training images.
+/* data/augment.h — normalisation and the augmentations of training images.
  *
  * Input: one 28×28 grey image src[28][28] (uint8, 0 = background .. 255).
  * Output: dst[28][28] floats, normalised as the models expect:
  *     (intensity / 255 − AUG_MEAN) / AUG_STD          (AUG_MEAN 0.2860, AUG_STD 0.3530)
+ *
+ * The pipeline (aug_image, what batch_fill runs for each training image): the
+ * image as float intensities (0 .. 255); every operation of the registry
+ * (aug_op_at) that aug_params switches on, in registry order, in place; then
+ * the normalisation.  Operations working on the normalised image (space
+ * AUG_NORMALISED) run after it.  Today the registry holds one operation, the
+ * affine warp.
+ *
+ * The parameters (aug_params) are the configuration's own storage: the
+ * augmentation.* keys are its fields, in double.  Each operation converts the
+ * fields it reads to float once, where it uses them, and computes in float
+ * from there.
+ *
+ * Adding an operation: its function and one row of the registry (data/augment.c),
+ * its field(s) in aug_params (below), one row of the configuration schema.
+ * Its random draws come from its own stream, keyed by the row's `stream`
+ * number (see aug_op): adding, removing or reordering operations never changes
+ * another's draws, the warp's five below included.
  *
  * The warp.  Coordinates are pixel centres: column x and row y run 0..27, the
  * y axis points down, and the image centre is c = (13.5, 13.5).  The forward
@@ -15,7 +33,7 @@
  *     p_src = A · (p_out − c − t) + c,      A = R(−angle) · (1/scale) · F,
  * the 2×2 matrix A computed once per image (in double, then rounded to float).
  * The intensity there is bilinear in the four neighbouring source pixels
- * (or, with aug_params.nearest, that of the nearest one: see aug_warp_nearest_with);
+ * (or, with sampling AUG_SAMPLING_NEAREST, that of the nearest one: see aug_warp_nearest_with);
  * neighbours outside the image read as intensity 0, so the background is the
  * normalised value of 0.  Per output pixel, all in float, in this order:
  *     u  = (x − 13.5) − dx,  v = (y − 13.5) − dy
@@ -24,11 +42,15 @@
  *     I  = ((1−fx)(1−fy)·I00 + fx(1−fy)·I01) + ((1−fx)fy·I10 + fx·fy·I11)
  *     out = (I / 255 − AUG_MEAN) / AUG_STD
  * so the identity warp, whole-pixel shifts and the mirror reproduce
- * aug_normalise of the moved image bit for bit.
+ * aug_normalise of the moved image bit for bit.  (In the pipeline the warp
+ * writes the intensity I, and the normalisation follows: the same bits.)
  *
  * The random draw (aug_draw).  One stream per image and epoch,
  * rng_stream_for(seed, RNG_AUGMENT, epoch, sample_index), sample_index being
- * the image's index in its data set.  Five uniforms u1..u5 in [0, 1) are drawn
+ * the image's index in its data set (the warp's row has stream 0: this stream
+ * itself).  With rotation_deg = (float)rotation, shift_px = (float)shift,
+ * scale_lo, scale_hi = (float)scale[0], (float)scale[1] and flip_prob =
+ * (float)flip, five uniforms u1..u5 in [0, 1) are drawn
  * in this fixed order, ALWAYS, whether or not that part is switched on — so
  * switching one part off leaves the other parts' values unchanged (the
  * ablation study relies on it):
@@ -37,8 +59,9 @@
  *     dy    = shift_px · (2·u3 − 1)
  *     scale = scale_lo + (scale_hi − scale_lo)·u4   in [scale_lo, scale_hi)
  *     flip  = u5 < flip_prob
- * A part is off when rotation_deg = 0, shift_px = 0, scale_lo = scale_hi = 1,
- * flip_prob = 0 (AUG_PARAMS_NONE switches everything off).
+ * A part is off when rotation = 0, shift = 0, scale = [1, 1], flip = 0
+ * (AUG_PARAMS_NONE switches everything off, and the pipeline then skips the
+ * warp: the identity warp would give the same bits).
  *
  * Thread safety: every function is pure (no shared state); call them from any
  * number of threads.
@@ -50,21 +73,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/rng.h"
+
 #define AUG_SIDE 28            /* images are AUG_SIDE × AUG_SIDE */
 #define AUG_PIXELS (28 * 28)
 #define AUG_MEAN 0.2860f       /* Fashion-MNIST training-set mean of intensity/255 */
 #define AUG_STD 0.3530f        /* ... and its standard deviation */
 
+typedef enum aug_sampling { AUG_SAMPLING_BILINEAR, AUG_SAMPLING_NEAREST } aug_sampling;
+
+/* The augmentation.* keys of the configuration. */
 typedef struct aug_params {
-    float rotation_deg;        /* angle uniform in ±rotation_deg; 0 = off */
-    float shift_px;            /* dx, dy each uniform in ±shift_px; 0 = off */
-    float scale_lo, scale_hi;  /* scale uniform in [lo, hi]; 1, 1 = off; 0 < lo ≤ hi */
-    float flip_prob;           /* probability of a horizontal mirror; 0 = off */
-    bool nearest;              /* sample the nearest source pixel instead of bilinear */
+    double rotation; /* ± degrees, 0 = off */
+    double shift;    /* ± pixels, 0 = off */
+    double scale[2]; /* [lo, hi], [1, 1] = off */
+    double flip;     /* probability of a horizontal flip */
+    int sampling;    /* aug_sampling */
 } aug_params;
 
-/* Everything off: the warp reproduces aug_normalise exactly. */
-#define AUG_PARAMS_NONE ((aug_params){ 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, false })
+/* Everything off: aug_image reproduces aug_normalise exactly. */
+#define AUG_PARAMS_NONE                                                                                      \
+    ((aug_params){ .rotation = 0, .shift = 0, .scale = { 1, 1 }, .flip = 0, .sampling = AUG_SAMPLING_BILINEAR })
+
+/* "bilinear", "nearest"; NULL out of range. */
+const char *aug_sampling_name(int s);
 
 /* One drawn warp (see the header comment for the meaning of each field). */
 typedef struct aug_transform {
@@ -72,9 +104,10 @@ typedef struct aug_transform {
     bool flip;
 } aug_transform;
 
-/* Check p: every value finite, rotation_deg ≥ 0, shift_px ≥ 0,
-   0 < scale_lo ≤ scale_hi, 0 ≤ flip_prob ≤ 1.  Returns 0, or -1 with a message
-   in err ("error: WHAT (expected X, got Y)"; NUL-terminated when errlen > 0). */
+/* Check p, as the operations will use it (each value converted to float):
+   every value finite, rotation ≥ 0, shift ≥ 0, 0 < scale[0] ≤ scale[1],
+   0 ≤ flip ≤ 1, sampling an aug_sampling.  Returns 0, or -1 with a message in
+   err ("error: augmentation: WHAT (got Y)"; NUL-terminated when errlen > 0). */
 int aug_params_check(const aug_params *p, char *err, size_t errlen);
 
 /* The five draws for one image, in the documented order. */
@@ -92,9 +125,48 @@ void aug_warp_with(const uint8_t *src, float *dst, float angle_deg, float dx, fl
 void aug_warp_nearest_with(const uint8_t *src, float *dst, float angle_deg, float dx, float dy, float scale,
                            bool flip);
 
-/* src[28][28] -> dst[28][28]: aug_warp_with(aug_draw(p, seed, epoch, sample_index)).
-   p must pass aug_params_check. */
+/* src[28][28] -> dst[28][28]: aug_warp_with(aug_draw(p, seed, epoch, sample_index)),
+   or aug_warp_nearest_with when p->sampling is AUG_SAMPLING_NEAREST: the warp
+   alone, whether or not p switches it on.  p must pass aug_params_check. */
 void aug_warp_normalise(const uint8_t *src, float *dst, const aug_params *p, uint64_t seed, uint64_t epoch,
                         uint64_t sample_index);
+
+/* Where in the pipeline an operation works. */
+typedef enum aug_space {
+    AUG_INTENSITY,  /* before the normalisation: intensities 0 .. 255, background 0 (geometric operations) */
+    AUG_NORMALISED, /* after it: the values the model sees */
+} aug_space;
+
+/* One operation of the registry.
+ *
+ * Its random stream.  `stream` names it, a number of its own: 0 is the warp's
+ * stream, rng_stream_for(seed, RNG_AUGMENT, epoch, sample_index); any other
+ * number k gives aug_stream(seed, epoch, sample_index, k), independent of it.
+ * A new operation takes the next number never used, and keeps it: numbers are
+ * not reused or renumbered, so every operation's draws, and the warp's five,
+ * stay what they were whatever is added.  An operation draws the same number
+ * of values whatever its parameters (as the warp does), so that switching one
+ * of its parts off leaves the others' draws unchanged. */
+typedef struct aug_op {
+    const char *name;        /* "warp" */
+    const char *description; /* one line */
+    aug_space space;
+    unsigned stream;
+    /* false: p switches it off, and the pipeline skips it (no draws are made) */
+    bool (*enabled)(const aug_params *p);
+    /* img[28][28] in `space`, transformed in place; r: its stream, at the start */
+    void (*apply)(const aug_params *p, float *img, rng_stream *r);
+} aug_op;
+
+int aug_op_count(void);
+const aug_op *aug_op_at(int i); /* NULL out of range */
+
+/* The stream of operation number `stream` for one image and epoch (see aug_op). */
+rng_stream aug_stream(uint64_t seed, uint64_t epoch, uint64_t sample_index, unsigned stream);
+
+/* src[28][28] -> dst[28][28]: the pipeline (see the top of this file).  p must
+   pass aug_params_check. */
+void aug_image(const uint8_t *src, float *dst, const aug_params *p, uint64_t seed, uint64_t epoch,
+               uint64_t sample_index);
 
 #endif

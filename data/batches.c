@@ -79,7 +79,7 @@ size_t batch_fill(float *x, int *labels, const batch_source *src, const uint32_t
         const uint8_t *img = src->images + (size_t)i * AUG_PIXELS;
         float *out = x + b * AUG_PIXELS;
         if (aug)
-            aug_warp_normalise(img, out, aug, seed, epoch, i);
+            aug_image(img, out, aug, seed, epoch, i);
         else
             aug_normalise(img, out);
         labels[b] = src->labels[i];

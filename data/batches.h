@@ -18,10 +18,10 @@
  * epoch, 0).
  *
  * A batch (batch_fill).  Images order[start .. start+B) (fewer for the last
- * batch), each written as normalised floats — augmented with the stream
- * (seed, RNG_AUGMENT, epoch, dataset index), see data/augment.h — so the result
- * does not depend on the thread count, the batch size or the image's position
- * in the batch.
+ * batch), each written as normalised floats — augmented by aug_image, whose
+ * operations draw from streams keyed (seed, RNG_AUGMENT, epoch, dataset
+ * index), see data/augment.h — so the result does not depend on the thread
+ * count, the batch size or the image's position in the batch.
  *
  * Library code never prints or exits: errors are -1 with a message in err
  * ("error: WHAT (expected X, got Y)"; NUL-terminated when errlen > 0).
@@ -63,8 +63,8 @@ void batch_shuffle(uint32_t *order, const uint32_t *train, size_t n, uint64_t se
 static inline size_t batch_count(size_t n, size_t b) { return (n + b - 1) / b; }
 
 /* Assemble the batch order[start .. start + batch_size), clipped to n_order:
-     x[B][1][28][28]  normalised images, augmented when aug != NULL
-                      (aug must pass aug_params_check), plain aug_normalise when NULL
+     x[B][1][28][28]  normalised images: aug_image when aug != NULL (aug must
+                      pass aug_params_check), plain aug_normalise when NULL
      labels[B]        the images' classes
    Every order entry must be < src->count.  Parallel over images with OpenMP,
    identical output for any thread count; no allocation.  Returns the number of

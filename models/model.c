@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/alloc.h"
 #include "data/rng.h"
 #include "models/layers.h"
 
@@ -12,8 +13,6 @@ const op_def *const op_defs[OP_COUNT] = {
     [OP_MAXPOOL] = &op_maxpool, [OP_GAP] = &op_gap,   [OP_DENSE] = &op_dense, [OP_DROPOUT] = &op_dropout,
     [OP_ADD] = &op_add,
 };
-
-enum { MAX_ROWS = 1024 };
 
 static float *alloc_block(size_t count)
 {
@@ -27,86 +26,91 @@ static float *alloc_block(size_t count)
 
 int model_build(model *m, const model_desc *d, const conv_kernel *k, int max_batch, char *err, size_t errlen)
 {
-    layer_spec rows[MAX_ROWS];
-    int n;
-    if (!strcmp(d->name, "cnn"))
-        n = model_table_cnn(d, rows, MAX_ROWS);
-    else if (!strcmp(d->name, "resnet"))
-        n = model_table_resnet(d, rows, MAX_ROWS);
-    else {
+    char why[512];
+    const model_type *t = model_type_find(d->name, why, sizeof why);
+    if (!t) {
         memset(m, 0, sizeof *m);
-        snprintf(err, errlen, "error: unknown model '%s' (known: cnn, resnet)", d->name);
+        snprintf(err, errlen, "error: %s", why);
         return -1;
     }
-    return model_build_table(m, d, rows, n, k, max_batch, err, errlen);
+    layer_spec *rows = checked_malloc(MODEL_ROWS_MAX * sizeof *rows);
+    const int n = t->table(d, rows, MODEL_ROWS_MAX);
+    const int rc = model_build_table(m, d, rows, n, k, max_batch, err, errlen);
+    free(rows);
+    return rc;
 }
 
-int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int n, const conv_kernel *k,
-                      int max_batch, char *err, size_t errlen)
+/* Row i's inputs and shapes, given those of the rows before it. */
+static int row_shape(const model_desc *d, const layer_spec *rows, int i, layer_shape *shapes, char *err,
+                     size_t errlen)
 {
-    memset(m, 0, sizeof *m);
-    m->desc = *d;
-    m->kernel = k;
-    m->max_batch = max_batch;
+    layer_shape *l = &shapes[i];
+    l->src = rows[i].op == OP_INPUT ? -1 : rows[i].src == PREV ? i - 1 : rows[i].src;
+    l->src2 = rows[i].op == OP_ADD ? (rows[i].src2 == PREV ? i - 1 : rows[i].src2) : -1;
+    if (l->src >= i || l->src2 >= i) {
+        snprintf(err, errlen, "error: layer %d '%s' reads a later layer", i, rows[i].name);
+        return -1;
+    }
+    l->in = rows[i].op == OP_INPUT ? d->input : shapes[l->src].out;
+    if (l->src2 >= 0 && memcmp(&shapes[l->src2].out, &l->in, sizeof l->in) != 0) {
+        snprintf(err, errlen, "error: layer '%s' adds tensors of different shapes", rows[i].name);
+        return -1;
+    }
+    return op_defs[rows[i].op]->out_shape(&rows[i], l->in, &l->out, err, errlen) ? 0 : -1;
+}
+
+int model_table_shapes(const model_desc *d, const layer_spec *rows, int n, layer_shape *shapes, char *err,
+                       size_t errlen)
+{
     if (n < 2 || rows[0].op != OP_INPUT) {
-        snprintf(err, errlen, "error: model '%s' table is empty, too large, or does not start with input", d->name);
+        snprintf(err, errlen, "error: model '%s' table is empty, too large, or does not start with input",
+                 d->name);
         return -1;
     }
-    m->layers = calloc((size_t)n, sizeof *m->layers);
-    if (!m->layers) {
-        snprintf(err, errlen, "error: out of memory building model '%s' (%d layers)", d->name, n);
-        return -1;
+    for (int i = 0; i < n; i++)
+        if (row_shape(d, rows, i, shapes, err, errlen))
+            return -1;
+    return 0;
+}
+
+/* Layer i's share of each block (its offsets), its cost, and what its
+   convolution runs; grows the model's totals. */
+static void size_layer(model *m, int i, size_t *max_conv_in)
+{
+    layer *l = &m->layers[i];
+    const layer_spec *row = &l->spec;
+    const op_def *op = op_defs[row->op];
+    l->param_off = m->num_params;
+    l->param_count = op->params(row, l->in, l->out);
+    m->num_params += l->param_count;
+    l->state_off = m->num_state;
+    l->state_count = op->state(row, l->in, l->out);
+    m->num_state += l->state_count;
+    l->save_off = m->num_save;
+    l->save_count = op->saved(row, l->in, l->out, m->max_batch);
+    m->num_save += l->save_count;
+    l->act_off = m->num_acts;
+    m->num_acts += (size_t)m->max_batch * tshape_count(l->out);
+    l->flops = op->flops(row, l->in, l->out);
+    m->flops += l->flops;
+    if (row->op == OP_CONV) {
+        const conv_shape cs = { m->max_batch, l->in.c,    l->in.h,     l->in.w,  row->out,
+                                row->size,    row->size,  row->stride, row->pad };
+        for (int p = 0; p < CONV_NUM_PASSES; p++)
+            l->ran[p] = conv_resolve(m->kernel, &cs, (conv_pass)p);
+        size_t ws = conv_workspace_bytes(m->kernel, &cs);
+        if (ws > m->ws_bytes)
+            m->ws_bytes = ws;
+        if (conv_x_count(&cs) > *max_conv_in)
+            *max_conv_in = conv_x_count(&cs);
     }
-    m->num_layers = n;
-    size_t max_conv_in = 0;
-    for (int i = 0; i < n; i++) {
-        layer *l = &m->layers[i];
-        l->spec = rows[i];
-        l->src = rows[i].op == OP_INPUT ? -1 : rows[i].src == PREV ? i - 1 : rows[i].src;
-        l->src2 = rows[i].op == OP_ADD ? (rows[i].src2 == PREV ? i - 1 : rows[i].src2) : -1;
-        if (l->src >= i || l->src2 >= i) {
-            snprintf(err, errlen, "error: layer %d '%s' reads a later layer", i, rows[i].name);
-            model_free(m);
-            return -1;
-        }
-        l->in = rows[i].op == OP_INPUT ? d->input : m->layers[l->src].out;
-        if (l->src2 >= 0 && memcmp(&m->layers[l->src2].out, &l->in, sizeof l->in) != 0) {
-            snprintf(err, errlen, "error: layer '%s' adds tensors of different shapes", rows[i].name);
-            model_free(m);
-            return -1;
-        }
-        const op_def *op = op_defs[rows[i].op];
-        if (!op->out_shape(&rows[i], l->in, &l->out, err, errlen)) {
-            model_free(m);
-            return -1;
-        }
-        l->param_off = m->num_params;
-        l->param_count = op->params(&rows[i], l->in, l->out);
-        m->num_params += l->param_count;
-        l->state_off = m->num_state;
-        l->state_count = op->state(&rows[i], l->in, l->out);
-        m->num_state += l->state_count;
-        l->save_off = m->num_save;
-        l->save_count = op->saved(&rows[i], l->in, l->out, max_batch);
-        m->num_save += l->save_count;
-        l->act_off = m->num_acts;
-        m->num_acts += (size_t)max_batch * tshape_count(l->out);
-        l->flops = op->flops(&rows[i], l->in, l->out);
-        m->flops += l->flops;
-        if (rows[i].op == OP_CONV) {
-            const conv_shape cs = { max_batch, l->in.c, l->in.h, l->in.w, rows[i].out, rows[i].size,
-                                    rows[i].size, rows[i].stride, rows[i].pad };
-            for (int p = 0; p < CONV_NUM_PASSES; p++)
-                l->ran[p] = conv_resolve(k, &cs, (conv_pass)p);
-            size_t ws = conv_workspace_bytes(k, &cs);
-            if (ws > m->ws_bytes)
-                m->ws_bytes = ws;
-            if (conv_x_count(&cs) > max_conv_in)
-                max_conv_in = conv_x_count(&cs);
-        }
-    }
-    /* A tensor read by several layers: in backward (reverse order) the last
-       reader writes its gradient, earlier readers add to it. */
+}
+
+/* A tensor read by several layers: in backward (reverse order) the last
+   reader writes its gradient, earlier readers add to it. */
+static void mark_accumulating(model *m)
+{
+    const int n = m->num_layers;
     for (int i = 0; i < n; i++) {
         layer *l = &m->layers[i];
         for (int j = i + 1; j < n; j++) {
@@ -118,7 +122,11 @@ int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int
         if (l->src2 >= 0 && l->src2 == l->src)
             l->acc_src2 = true;
     }
-    m->scratch_count = max_conv_in;
+}
+
+/* One aligned, zeroed allocation per block; false when one fails. */
+static bool alloc_blocks(model *m)
+{
     m->params = alloc_block(m->num_params);
     m->grads = alloc_block(m->num_params);
     m->adam_m = alloc_block(m->num_params);
@@ -129,8 +137,37 @@ int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int
     m->save = alloc_block(m->num_save);
     m->scratch = alloc_block(m->scratch_count);
     m->ws = alloc_block((m->ws_bytes + sizeof(float) - 1) / sizeof(float));
-    if (!m->params || !m->grads || !m->adam_m || !m->adam_v || !m->state || !m->acts || !m->dacts || !m->save ||
-        !m->scratch || !m->ws) {
+    return m->params && m->grads && m->adam_m && m->adam_v && m->state && m->acts && m->dacts && m->save &&
+           m->scratch && m->ws;
+}
+
+int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int n, const conv_kernel *k,
+                      int max_batch, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    m->desc = *d;
+    m->kernel = k;
+    m->max_batch = max_batch;
+    layer_shape *shapes = n > 0 ? checked_calloc((size_t)n, sizeof *shapes) : NULL;
+    if (model_table_shapes(d, rows, n, shapes, err, errlen)) {
+        free(shapes);
+        model_free(m);
+        return -1;
+    }
+    m->layers = checked_calloc((size_t)n, sizeof *m->layers);
+    m->num_layers = n;
+    size_t max_conv_in = 0;
+    for (int i = 0; i < n; i++) {
+        layer *l = &m->layers[i];
+        l->spec = rows[i];
+        l->src = shapes[i].src, l->src2 = shapes[i].src2;
+        l->in = shapes[i].in, l->out = shapes[i].out;
+        size_layer(m, i, &max_conv_in);
+    }
+    free(shapes);
+    mark_accumulating(m);
+    m->scratch_count = max_conv_in;
+    if (!alloc_blocks(m)) {
         snprintf(err, errlen, "error: out of memory building model '%s' for batch %d", d->name, max_batch);
         model_free(m);
         return -1;

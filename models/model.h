@@ -1,13 +1,18 @@
 /* models/model.h — networks as tables of layers, memory in a few blocks.
  *
- * A model is a table of layer_spec rows (models/cnn.c, models/resnet.c).  Each
- * row names an operation and its input(s); behaviour lives in one small table
- * of operations (models/layers.h).  model_build sizes everything first, then
- * makes one aligned allocation each for parameters, gradients, Adam's two
- * moments, batch-norm running statistics, activations (and their gradients),
- * per-layer saved values and the convolution workspace; layers hold offsets
- * into them.  Nothing is allocated after model_build (llm.c's
- * malloc_and_point_parameters, done with a table).
+ * A model is a table of layer_spec rows, written by a table function
+ * (models/tables.c); the registry of model types (model_type, below) maps the
+ * configuration's model.name to it.  Each row names an operation and its
+ * input(s); behaviour lives in one small table of operations (models/layers.h).
+ * model_build sizes everything first, then makes one aligned allocation each
+ * for parameters, gradients, Adam's two moments, batch-norm running statistics,
+ * activations (and their gradients), per-layer saved values and the
+ * convolution workspace; layers hold offsets into them.  Nothing is allocated
+ * after model_build (what the llm.c project's malloc_and_point_parameters does,
+ * done with a table).
+ *
+ * Adding a model: its table function and one row of the registry, both in
+ * models/tables.c (or the function in a models/NEW.c, declared beside its row).
  *
  * Tensors are NCHW floats; a layer's output is [batch][c][h][w].
  */
@@ -34,12 +39,14 @@ typedef enum layer_op {
     OP_COUNT
 } layer_op;
 
-enum { PREV = -1 };   /* "the previous row" as a layer_spec source */
+enum { PREV = -1 };           /* "the previous row" as a layer_spec source */
+enum { LAYER_NAME_MAX = 32 }; /* a row name's bytes with its NUL, as checkpoints store it */
 
-/* One row of a model table. */
+/* One row of a model table.  The name is held by value, so a table may
+   generate names ("s2.b1.conv1") into the caller's rows. */
 typedef struct layer_spec {
     layer_op op;
-    const char *name;
+    char name[LAYER_NAME_MAX];
     int src, src2;           /* input rows (absolute index, or PREV); src2 for OP_ADD */
     int out;                 /* OP_CONV: output channels; OP_DENSE: units */
     int size, stride, pad;   /* OP_CONV filter size, stride, padding */
@@ -92,12 +99,58 @@ typedef struct model_step {
     uint64_t seed, step;    /* dropout masks: rng (seed, RNG_DROPOUT, step, sample) */
 } model_step;
 
-/* Tables: the number of rows written to `rows` (capacity `cap`), or -1. */
+/* Tables: the number of rows written to `rows` (capacity `cap`), or -1.
+   model_build offers MODEL_ROWS_MAX rows. */
+enum { MODEL_ROWS_MAX = 1024 };
 int model_table_cnn(const model_desc *d, layer_spec *rows, int cap);
 int model_table_resnet(const model_desc *d, layer_spec *rows, int cap);
 
-/* Builds the model: shapes, parameter layout, one allocation per block.
-   0, or -1 with "error: ..." in err. */
+/* The model_desc fields a model type reads (model_type.uses). */
+enum { MODEL_USES_BLOCKS = 1u << 0, MODEL_USES_WIDTH = 1u << 1, MODEL_USES_DROPOUT = 1u << 2 };
+
+/* One model type of the registry. */
+typedef struct model_type {
+    const char *name;        /* "cnn", "resnet": the configuration's model.name */
+    const char *description; /* one line */
+    int (*table)(const model_desc *d, layer_spec *rows, int cap); /* rows written, or -1 */
+    unsigned uses;           /* MODEL_USES_BLOCKS | MODEL_USES_WIDTH | MODEL_USES_DROPOUT: the model_desc
+                                fields it reads */
+    model_desc bench;        /* the instance the benchmarks time ("cnn"; resnet with blocks 3, width 16 =
+                                "resnet20") */
+    const char *bench_name;  /* "cnn", "resnet20"; NULL: the benchmarks leave this type out */
+} model_type;
+
+/* The registry: the compiled-in types (cnn, resnet, in that order), then
+   those added by model_type_register.  Not thread-safe while registering. */
+int model_type_count(void);
+const model_type *model_type_at(int i); /* NULL out of range */
+/* NULL, with "unknown model 'x'; expected one of cnn, resnet" in err, when no
+   type has that name. */
+const model_type *model_type_find(const char *name, char *err, size_t errlen);
+/* Adds a type at run time (tests): refused (-1 with err) when t, its name or
+   table is NULL, the name is empty, too long for model_desc.name or taken, or
+   the registry is full.  *t is copied; its strings and function must outlive
+   the process.  0 on success. */
+int model_type_register(const model_type *t, char *err, size_t errlen);
+/* Zeroes the fields d's type does not use (cnn: blocks, width; resnet:
+   dropout), so equal models have equal descriptions (and checkpoints).  An
+   unknown name leaves d unchanged. */
+void model_desc_canonical(model_desc *d);
+
+/* Where a table's row reads from and what it makes. */
+typedef struct layer_shape {
+    int src, src2; /* absolute input rows (-1: none) */
+    tshape in, out;
+} layer_shape;
+
+/* The shapes of a table's n rows without building the model (benchmarks
+   list convolution shapes with it): 0, or -1 with "error: ..." in err, the
+   same checks and messages as model_build_table. */
+int model_table_shapes(const model_desc *d, const layer_spec *rows, int n, layer_shape *shapes, char *err,
+                       size_t errlen);
+
+/* Builds the model d->name names (found in the registry): shapes, parameter
+   layout, one allocation per block.  0, or -1 with "error: ..." in err. */
 int model_build(model *m, const model_desc *d, const conv_kernel *k, int max_batch, char *err, size_t errlen);
 /* The same from an explicit table (rows[0] must be OP_INPUT); tests build
    one-layer networks with it. */

@@ -1,7 +1,8 @@
-/* models/tables.c — the two architectures of SPEC.md as layer tables. */
+/* models/tables.c — the model types: each architecture's layer table, and the
+ * registry's rows naming them (at the end). */
 #include <stdio.h>
 
-#include "models/model.h"
+#include "models/model_types.h"
 
 #define ROW(...) ((layer_spec){ __VA_ARGS__ })
 
@@ -30,6 +31,13 @@ int model_table_cnn(const model_desc *d, layer_spec *rows, int cap)
     return n;
 }
 
+/* A row of block `block` of stage `stage`, named "sSTAGE.bBLOCK.WHAT". */
+static layer_spec block_row(layer_spec row, int stage, int block, const char *what)
+{
+    snprintf(row.name, sizeof row.name, "s%d.b%d.%s", stage, block, what);
+    return row;
+}
+
 /* resnet (He et al. 2016, §4.2, on 28x28): conv3x3(1→w) BN ReLU · 3 stages of
    `blocks` basic blocks with w, 2w, 4w channels; the first block of stages 2
    and 3 has stride 2 and a projection shortcut (1x1 conv stride 2 + BN) ·
@@ -37,43 +45,63 @@ int model_table_cnn(const model_desc *d, layer_spec *rows, int cap)
    Basic block: conv3x3 BN ReLU conv3x3 BN, + shortcut, ReLU. */
 int model_table_resnet(const model_desc *d, layer_spec *rows, int cap)
 {
-    static char names[1024][24];   /* row names outlive the call: one table at a time per process */
     int n = 0;
-#define PUSH(...)                                                                                            \
+#define PUSH(row)                                                                                            \
     do {                                                                                                     \
-        if (n >= cap || n >= 1024)                                                                           \
+        if (n >= cap)                                                                                        \
             return -1;                                                                                       \
-        rows[n] = ROW(__VA_ARGS__);                                                                          \
-        n++;                                                                                                 \
+        rows[n++] = (row);                                                                                   \
     } while (0)
-#define NAME(...) (snprintf(names[n], sizeof names[n], __VA_ARGS__), names[n])
-    PUSH(OP_INPUT, "input", PREV, -1);
-    PUSH(OP_CONV, "stem.conv", PREV, -1, d->width, 3, 1, 1);
-    PUSH(OP_BN, "stem.bn", PREV, -1);
-    PUSH(OP_RELU, "stem.relu", PREV, -1);
-    for (int stage = 0; stage < 3; stage++) {
-        const int width = d->width << stage;
-        for (int b = 0; b < d->blocks; b++) {
-            const int block_in = n - 1, down = stage > 0 && b == 0, stride = down ? 2 : 1;
-            PUSH(OP_CONV, NAME("s%d.b%d.conv1", stage + 1, b + 1), PREV, -1, width, 3, stride, 1);
-            PUSH(OP_BN, NAME("s%d.b%d.bn1", stage + 1, b + 1), PREV, -1);
-            PUSH(OP_RELU, NAME("s%d.b%d.relu1", stage + 1, b + 1), PREV, -1);
-            PUSH(OP_CONV, NAME("s%d.b%d.conv2", stage + 1, b + 1), PREV, -1, width, 3, 1, 1);
-            PUSH(OP_BN, NAME("s%d.b%d.bn2", stage + 1, b + 1), PREV, -1);
+    PUSH(ROW(OP_INPUT, "input", PREV, -1));
+    PUSH(ROW(OP_CONV, "stem.conv", PREV, -1, d->width, 3, 1, 1));
+    PUSH(ROW(OP_BN, "stem.bn", PREV, -1));
+    PUSH(ROW(OP_RELU, "stem.relu", PREV, -1));
+    for (int stage = 1; stage <= 3; stage++) {
+        const int width = d->width << (stage - 1);
+        for (int b = 1; b <= d->blocks; b++) {
+            const int block_in = n - 1, down = stage > 1 && b == 1, stride = down ? 2 : 1;
+            PUSH(block_row(ROW(OP_CONV, "", PREV, -1, width, 3, stride, 1), stage, b, "conv1"));
+            PUSH(block_row(ROW(OP_BN, "", PREV, -1), stage, b, "bn1"));
+            PUSH(block_row(ROW(OP_RELU, "", PREV, -1), stage, b, "relu1"));
+            PUSH(block_row(ROW(OP_CONV, "", PREV, -1, width, 3, 1, 1), stage, b, "conv2"));
+            PUSH(block_row(ROW(OP_BN, "", PREV, -1), stage, b, "bn2"));
             int shortcut = block_in;
             const int main_path = n - 1;
             if (down) {
-                PUSH(OP_CONV, NAME("s%d.b%d.proj", stage + 1, b + 1), block_in, -1, width, 1, 2, 0);
-                PUSH(OP_BN, NAME("s%d.b%d.proj_bn", stage + 1, b + 1), PREV, -1);
+                PUSH(block_row(ROW(OP_CONV, "", block_in, -1, width, 1, 2, 0), stage, b, "proj"));
+                PUSH(block_row(ROW(OP_BN, "", PREV, -1), stage, b, "proj_bn"));
                 shortcut = n - 1;
             }
-            PUSH(OP_ADD, NAME("s%d.b%d.add", stage + 1, b + 1), main_path, shortcut);
-            PUSH(OP_RELU, NAME("s%d.b%d.relu2", stage + 1, b + 1), PREV, -1);
+            PUSH(block_row(ROW(OP_ADD, "", main_path, shortcut), stage, b, "add"));
+            PUSH(block_row(ROW(OP_RELU, "", PREV, -1), stage, b, "relu2"));
         }
     }
-    PUSH(OP_GAP, "pool", PREV, -1);
-    PUSH(OP_DENSE, "fc", PREV, -1, d->classes);
+    PUSH(ROW(OP_GAP, "pool", PREV, -1));
+    PUSH(ROW(OP_DENSE, "fc", PREV, -1, d->classes));
 #undef PUSH
-#undef NAME
     return n;
 }
+
+/* The registry's compiled-in rows, in the order errors and the configuration
+   list the names.  A new model: its table function above and one row here. */
+const model_type model_types_builtin[] = {
+    {
+        .name = "cnn",
+        .description = "four 3x3 convolutions with batch norm in two max-pooled pairs, dense 256 with "
+                       "dropout, dense 10",
+        .table = model_table_cnn,
+        .uses = MODEL_USES_DROPOUT,
+        .bench = { .name = "cnn", .dropout = 0.5f, .classes = 10, .input = { 1, 28, 28 } },
+        .bench_name = "cnn",
+    },
+    {
+        .name = "resnet",
+        .description = "He et al.'s CIFAR ResNet: a 3x3 stem, three stages of `blocks` basic blocks of "
+                       "`width`, 2x and 4x channels, global pool, dense",
+        .table = model_table_resnet,
+        .uses = MODEL_USES_BLOCKS | MODEL_USES_WIDTH,
+        .bench = { .name = "resnet", .blocks = 3, .width = 16, .classes = 10, .input = { 1, 28, 28 } },
+        .bench_name = "resnet20",
+    },
+};
+const int model_types_builtin_count = (int)(sizeof model_types_builtin / sizeof model_types_builtin[0]);

@@ -1,6 +1,8 @@
 /* tests/test_augment.c — the affine warp: exact identity, mirror and whole-pixel
  * shifts; rotation and scale geometry; keyed, independent draws within their
- * ranges; and the time of one epoch's worth of warps. */
+ * ranges; the same bits as the float parameters the warp was first written
+ * for; the registry of operations and the pipeline; and the time of one
+ * epoch's worth of warps. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 enum { N = AUG_SIDE, NPIX = AUG_PIXELS, NIMG = 16 };
 static const uint64_t SEED = 20240611; /* printed by failures through the messages below */
 
-static const aug_params FULL = { 15.0f, 2.0f, 0.9f, 1.1f, 0.5f };
+static const aug_params FULL = { .rotation = 15, .shift = 2, .scale = { 0.9, 1.1 }, .flip = 0.5 };
 
 /* NIMG test images: random intensities with a zero border column/row here and
    there, plus a few saturated pixels, all from a fixed stream. */
@@ -75,7 +77,7 @@ static void test_identity_is_exact(void **state)
 
 static void test_flip_mirrors_exactly(void **state)
 {
-    const aug_params flip = { 0.0f, 0.0f, 1.0f, 1.0f, 1.0f };
+    const aug_params flip = { .scale = { 1, 1 }, .flip = 1 };
     uint8_t mirrored[NPIX];
     float want[NPIX], got[NPIX];
     for (int i = 0; i < NIMG; i++) {
@@ -152,11 +154,11 @@ static void test_nearest_sampling(void **state)
 
     /* the switch in aug_params reaches the sampler */
     aug_params p = FULL;
-    p.nearest = true;
+    p.sampling = AUG_SAMPLING_NEAREST;
     aug_warp_normalise(images[2], got, &p, SEED, 3, 2);
     const aug_transform d = aug_draw(&p, SEED, 3, 2);
     aug_warp_nearest_with(images[2], want, d.angle_deg, d.dx, d.dy, d.scale, d.flip);
-    assert_bitwise(got, want, NPIX, "nearest: aug_warp_normalise follows aug_params.nearest");
+    assert_bitwise(got, want, NPIX, "nearest: aug_warp_normalise follows aug_params.sampling");
 }
 
 /* +90° turns +x towards +y: out[y][x] = src[27 - x][y]; -90°: src[x][27 - y];
@@ -228,10 +230,10 @@ static void test_parts_are_independent(void **state)
 {
     for (uint64_t idx = 0; idx < 200; idx++) {
         aug_params off_rot = FULL, off_shift = FULL, off_scale = FULL, off_flip = FULL;
-        off_rot.rotation_deg = 0.0f;
-        off_shift.shift_px = 0.0f;
-        off_scale.scale_lo = off_scale.scale_hi = 1.0f;
-        off_flip.flip_prob = 0.0f;
+        off_rot.rotation = 0;
+        off_shift.shift = 0;
+        off_scale.scale[0] = off_scale.scale[1] = 1;
+        off_flip.flip = 0;
         const aug_transform t = aug_draw(&FULL, SEED, 2, idx), r = aug_draw(&off_rot, SEED, 2, idx),
                             s = aug_draw(&off_shift, SEED, 2, idx), c = aug_draw(&off_scale, SEED, 2, idx),
                             f = aug_draw(&off_flip, SEED, 2, idx);
@@ -264,15 +266,15 @@ static void test_draw_ranges(void **state)
     int flips = 0;
     for (uint64_t i = 0; i < DRAWS; i++) {
         const aug_transform t = aug_draw(&FULL, SEED, 7, i);
-        assert_true(fabsf(t.angle_deg) <= FULL.rotation_deg);
-        assert_true(fabsf(t.dx) <= FULL.shift_px && fabsf(t.dy) <= FULL.shift_px);
-        assert_true(t.scale >= FULL.scale_lo && t.scale <= FULL.scale_hi);
+        assert_true(fabsf(t.angle_deg) <= (float)FULL.rotation);
+        assert_true(fabsf(t.dx) <= (float)FULL.shift && fabsf(t.dy) <= (float)FULL.shift);
+        assert_true(t.scale >= (float)FULL.scale[0] && t.scale <= (float)FULL.scale[1]);
         amin = fminf(amin, t.angle_deg), amax = fmaxf(amax, t.angle_deg);
         smin = fminf(smin, t.scale), smax = fmaxf(smax, t.scale);
         flips += t.flip;
     }
-    assert_true(amin < -0.99f * FULL.rotation_deg && amax > 0.99f * FULL.rotation_deg);
-    assert_true(smin < FULL.scale_lo + 0.01f && smax > FULL.scale_hi - 0.01f);
+    assert_true(amin < -0.99 * FULL.rotation && amax > 0.99 * FULL.rotation);
+    assert_true(smin < FULL.scale[0] + 0.01 && smax > FULL.scale[1] - 0.01);
     const double rate = (double)flips / DRAWS;
     if (fabs(rate - 0.5) > 0.02)
         fail_msg("flip rate %.4f outside 0.5 ± 0.02 (seed %llu)", rate, (unsigned long long)SEED);
@@ -281,7 +283,7 @@ static void test_draw_ranges(void **state)
 /* Outputs stay within the normalised range of 0..255 and are never NaN. */
 static void test_output_range(void **state)
 {
-    const aug_params wild = { 180.0f, 10.0f, 0.5f, 2.0f, 0.5f };
+    const aug_params wild = { .rotation = 180, .shift = 10, .scale = { 0.5, 2 }, .flip = 0.5 };
     const float lo = normalised(0.0f), hi = normalised(255.0f);
     float out[NPIX];
     for (uint64_t idx = 0; idx < 500; idx++) {
@@ -297,15 +299,113 @@ static void test_params_check(void **state)
     const aug_params none = AUG_PARAMS_NONE;
     assert_int_equal(aug_params_check(&none, err, sizeof err), 0);
     assert_int_equal(aug_params_check(&FULL, err, sizeof err), 0);
-    const aug_params bad[] = {
-        { -1.0f, 0.0f, 1.0f, 1.0f, 0.0f }, { 0.0f, NAN, 1.0f, 1.0f, 0.0f },  { 0.0f, 0.0f, 0.0f, 0.0f, 0.0f },
-        { 0.0f, 0.0f, 1.2f, 1.1f, 0.0f },  { 0.0f, 0.0f, 1.0f, 1.0f, 1.5f }, { 0.0f, 0.0f, 1.0f, INFINITY, 0.0f },
-    };
-    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    aug_params bad[12];
+    for (int k = 0; k < 12; k++)
+        bad[k] = AUG_PARAMS_NONE;
+    bad[0].rotation = -1, bad[1].shift = NAN, bad[2].scale[0] = bad[2].scale[1] = 0;
+    bad[3].scale[0] = 1.2, bad[3].scale[1] = 1.1, bad[4].flip = 1.5, bad[5].scale[1] = INFINITY;
+    bad[6].sampling = 2, bad[7].sampling = -1;
+    bad[8].rotation = 1e39; /* finite as a double, infinite as the float the warp computes with */
+    bad[9].shift = -1e-300; /* negative, though it rounds to -0 in float */
+    bad[10].flip = 1 + 1e-7, bad[11].scale[0] = 1e-50; /* > 0 in double, 0 in float */
+    for (int k = 0; k < 12; k++) {
         err[0] = 0;
-        assert_int_equal(aug_params_check(&bad[k], err, sizeof err), -1);
-        assert_true(strncmp(err, "error: augmentation: ", 21) == 0);
+        const int rc = aug_params_check(&bad[k], err, sizeof err);
+        if (rc != -1 || strncmp(err, "error: augmentation: ", 21) != 0)
+            fail_msg("bad parameters %d: accepted, or message '%s'", k, err);
     }
+}
+
+/* The warp as it was first written, taking its parameters as floats: the
+   five draws in float from (float) parameters, then the explicit warp.  The
+   parameters in double must give these bits exactly (committed results rely
+   on it), including values a float cannot hold. */
+static void float_parameter_warp(const uint8_t *src, float *dst, const float par[5], bool nearest, uint64_t seed,
+                                 uint64_t epoch, uint64_t index, aug_transform *t)
+{
+    rng_stream s = rng_stream_for(seed, RNG_AUGMENT, epoch, index);
+    const float u1 = rng_uniform(&s), u2 = rng_uniform(&s), u3 = rng_uniform(&s), u4 = rng_uniform(&s),
+                u5 = rng_uniform(&s);
+    *t = (aug_transform){ .angle_deg = par[0] * (2.0f * u1 - 1.0f),
+                          .dx = par[1] * (2.0f * u2 - 1.0f),
+                          .dy = par[1] * (2.0f * u3 - 1.0f),
+                          .scale = par[2] + (par[3] - par[2]) * u4,
+                          .flip = u5 < par[4] };
+    if (nearest)
+        aug_warp_nearest_with(src, dst, t->angle_deg, t->dx, t->dy, t->scale, t->flip);
+    else
+        aug_warp_with(src, dst, t->angle_deg, t->dx, t->dy, t->scale, t->flip);
+}
+
+static void test_same_bits_as_float_parameters(void **state)
+{
+    const double sets[][5] = { { 15, 2, 0.9, 1.1, 0.5 },      { 10, 2, 0.9, 1.1, 0.5 },
+                               { 7.3, 1.7, 0.83, 1.21, 0.37 }, { 0.1, 0.3, 0.7, 1.3, 0.9 },
+                               { 180, 10, 0.5, 2, 0.5 },       { 0, 2, 1, 1, 0 } };
+    float got[NPIX], want[NPIX];
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
+        for (int sampling = AUG_SAMPLING_BILINEAR; sampling <= AUG_SAMPLING_NEAREST; sampling++) {
+            const aug_params p = { .rotation = sets[k][0], .shift = sets[k][1],
+                                   .scale = { sets[k][2], sets[k][3] }, .flip = sets[k][4],
+                                   .sampling = sampling };
+            const float par[5] = { (float)sets[k][0], (float)sets[k][1], (float)sets[k][2], (float)sets[k][3],
+                                   (float)sets[k][4] };
+            for (uint64_t idx = 0; idx < 40; idx++) {
+                aug_transform t;
+                float_parameter_warp(images[idx % NIMG], want, par, sampling == AUG_SAMPLING_NEAREST, SEED, 3,
+                                     idx, &t);
+                const aug_transform d = aug_draw(&p, SEED, 3, idx);
+                assert_true(memcmp(&d.angle_deg, &t.angle_deg, sizeof(float)) == 0 &&
+                            memcmp(&d.dx, &t.dx, sizeof(float)) == 0 && memcmp(&d.dy, &t.dy, sizeof(float)) == 0 &&
+                            memcmp(&d.scale, &t.scale, sizeof(float)) == 0 && d.flip == t.flip);
+                aug_image(images[idx % NIMG], got, &p, SEED, 3, idx);
+                char what[96];
+                snprintf(what, sizeof what, "parameter set %zu, %s, image %llu", k, aug_sampling_name(sampling),
+                         (unsigned long long)idx);
+                assert_bitwise(got, want, NPIX, what);
+            }
+        }
+}
+
+/* The registry and the pipeline: the warp is its first operation, on stream 0;
+   stream numbers are distinct; with everything off the pipeline is
+   aug_normalise, and while the warp is the only operation it is the warp. */
+static void test_registry_and_pipeline(void **state)
+{
+    assert_true(aug_op_count() >= 1);
+    assert_null(aug_op_at(-1));
+    assert_null(aug_op_at(aug_op_count()));
+    const aug_op *warp = aug_op_at(0);
+    assert_string_equal(warp->name, "warp");
+    assert_int_equal(warp->stream, 0);
+    assert_int_equal(warp->space, AUG_INTENSITY);
+    for (int i = 0; i < aug_op_count(); i++)
+        for (int j = i + 1; j < aug_op_count(); j++)
+            assert_true(aug_op_at(i)->stream != aug_op_at(j)->stream);
+    const aug_params none = AUG_PARAMS_NONE;
+    assert_false(warp->enabled(&none));
+    assert_true(warp->enabled(&FULL));
+
+    /* stream 0 is the warp's documented stream; another number is another stream */
+    const rng_stream r0 = aug_stream(SEED, 2, 77, 0), want = rng_stream_for(SEED, RNG_AUGMENT, 2, 77);
+    assert_true(r0.key == want.key && r0.counter == want.counter);
+    assert_true(aug_stream(SEED, 2, 77, 1).key != r0.key && aug_stream(SEED, 2, 77, 2).key != r0.key);
+
+    float got[NPIX], ref[NPIX];
+    for (int i = 0; i < NIMG; i++) {
+        aug_image(images[i], got, &none, SEED, 1, (uint64_t)i);
+        aug_normalise(images[i], ref);
+        assert_bitwise(got, ref, NPIX, "pipeline with every part off");
+        if (aug_op_count() == 1) {
+            aug_image(images[i], got, &FULL, SEED, 1, (uint64_t)i);
+            aug_warp_normalise(images[i], ref, &FULL, SEED, 1, (uint64_t)i);
+            assert_bitwise(got, ref, NPIX, "pipeline = warp while it is the only operation");
+        }
+    }
+    assert_string_equal(aug_sampling_name(AUG_SAMPLING_BILINEAR), "bilinear");
+    assert_string_equal(aug_sampling_name(AUG_SAMPLING_NEAREST), "nearest");
+    assert_null(aug_sampling_name(2));
+    assert_null(aug_sampling_name(-1));
 }
 
 /* One epoch's worth of warps (60,000) on this thread; printed, and bounded
@@ -350,6 +450,8 @@ int main(void)
         cmocka_unit_test(test_draw_ranges),
         cmocka_unit_test(test_output_range),
         cmocka_unit_test(test_params_check),
+        cmocka_unit_test(test_same_bits_as_float_parameters),
+        cmocka_unit_test(test_registry_and_pipeline),
         cmocka_unit_test(test_epoch_time),
     };
     return cmocka_run_group_tests_name("augment", tests, setup_images, NULL);

@@ -21,7 +21,7 @@
 
 enum { NIMG = 1000, NPIX = AUG_PIXELS };
 static const uint64_t SEED = 1234567;
-static const aug_params FULL = { 15.0f, 2.0f, 0.9f, 1.1f, 0.5f };
+static const aug_params FULL = { .rotation = 15, .shift = 2, .scale = { 0.9, 1.1 }, .flip = 0.5 };
 
 static uint8_t *images, *labels;
 

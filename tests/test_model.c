@@ -1,8 +1,11 @@
-/* tests/test_model.c — the model tables match SPEC.md: parameter counts equal
- * PyTorch's for the same definitions, forward costs, output shapes, resnet
- * depth/width parameters, and bad tables are refused. */
+/* tests/test_model.c — the model tables: parameter counts equal PyTorch's for
+ * the same definitions, forward costs, output shapes, resnet depth/width
+ * parameters, and bad tables are refused; the registry of model types: its
+ * order, its errors, a throw-away model added through it alone and trained a
+ * step, and the canonical descriptions. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <setjmp.h>
@@ -11,6 +14,8 @@
 #include <cmocka.h>
 
 #include "models/model.h"
+#include "tools/bench/bench_layers.h"
+#include "tools/report/csv.h"
 
 static model_desc desc(const char *name, int blocks, int width)
 {
@@ -26,8 +31,8 @@ static void build_ok(model *m, model_desc d)
         fail_msg("model_build(%s): %s", d.name, err);
 }
 
-/* Counts of torch.nn definitions written from SPEC.md (the issue gives them):
-   cnn 870,826; resnet20 272,186.  Forward cost, convolutions and dense layers:
+/* Counts of the same networks written as torch.nn definitions: cnn 870,826;
+   resnet20 272,186.  Forward cost, convolutions and dense layers:
    38.2 and 62.0 MFLOP per image. */
 static void test_cnn_matches_spec(void **state)
 {
@@ -126,7 +131,8 @@ static void test_bad_tables_are_refused(void **state)
     char err[256] = "";
     model_desc d = desc("transformer", 3, 16);
     assert_int_equal(model_build(&m, &d, &conv_naive, 2, err, sizeof err), -1);
-    assert_non_null(strstr(err, "unknown model 'transformer'"));
+    if (!strstr(err, "error: unknown model 'transformer'; expected one of cnn, resnet"))
+        fail_msg("unexpected message: %s", err);
     d = desc("cnn", 0, 0);
     const layer_spec bad_add[] = { { OP_INPUT, "input", PREV, -1 }, { OP_CONV, "c", PREV, -1, 4, 3, 1, 1 },
                                    { OP_ADD, "add", 0, 1 } };
@@ -138,6 +144,203 @@ static void test_bad_tables_are_refused(void **state)
     assert_non_null(strstr(err, "max-pool"));
 }
 
+/* Row names are generated into the caller's rows: a second table does not
+   rename the first model's layers. */
+static void test_resnet_row_names(void **state)
+{
+    model a, b;
+    build_ok(&a, desc("resnet", 3, 16));
+    build_ok(&b, desc("resnet", 5, 8));
+    const char *want[] = { "input", "stem.conv", "stem.bn", "stem.relu", "s1.b1.conv1", "s1.b1.bn1" };
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(a.layers[i].spec.name, want[i]);
+    int proj = -1;
+    for (int i = 0; i < a.num_layers; i++)
+        if (!strcmp(a.layers[i].spec.name, "s3.b1.proj"))
+            proj = i;
+    assert_true(proj > 0);
+    assert_int_equal(a.layers[proj].spec.size, 1);
+    assert_string_equal(a.layers[proj + 1].spec.name, "s3.b1.proj_bn");
+    assert_string_equal(a.layers[a.num_layers - 2].spec.name, "pool");
+    assert_string_equal(a.layers[a.num_layers - 3].spec.name, "s3.b3.relu2");
+    assert_string_equal(b.layers[b.num_layers - 3].spec.name, "s3.b5.relu2");
+    model_free(&a);
+    model_free(&b);
+}
+
+static void test_registry_order_and_errors(void **state)
+{
+    assert_true(model_type_count() >= 2);
+    assert_string_equal(model_type_at(0)->name, "cnn");
+    assert_string_equal(model_type_at(1)->name, "resnet");
+    assert_string_equal(model_type_at(0)->bench_name, "cnn");
+    assert_string_equal(model_type_at(1)->bench_name, "resnet20");
+    assert_null(model_type_at(-1));
+    assert_null(model_type_at(model_type_count()));
+    char err[200] = "";
+    assert_ptr_equal(model_type_find("resnet", err, sizeof err), model_type_at(1));
+    assert_null(model_type_find("resnet20", err, sizeof err));
+    if (strncmp(err, "unknown model 'resnet20'; expected one of cnn, resnet", 53) != 0)
+        fail_msg("unexpected message: %s", err);
+    /* each type's benchmark instance builds, and is what the benchmarks time */
+    for (int i = 0; i < model_type_count(); i++) {
+        model m;
+        build_ok(&m, model_type_at(i)->bench);
+        assert_string_equal(m.desc.name, model_type_at(i)->name);
+        model_free(&m);
+    }
+}
+
+/* input 1x8x8 · conv3x3 (1→3) · global average pool · dense 3→classes */
+static int tiny_table(const model_desc *d, layer_spec *rows, int cap)
+{
+    const layer_spec table[] = {
+        { .op = OP_INPUT, .name = "input", .src = PREV, .src2 = -1 },
+        { .op = OP_CONV, .name = "conv", .src = PREV, .src2 = -1, .out = 3, .size = 3, .stride = 1, .pad = 1 },
+        { .op = OP_GAP, .name = "gap", .src = PREV, .src2 = -1 },
+        { .op = OP_DENSE, .name = "head", .src = PREV, .src2 = -1, .out = d->classes },
+    };
+    const int n = (int)(sizeof table / sizeof table[0]);
+    if (n > cap)
+        return -1;
+    memcpy(rows, table, sizeof table);
+    return n;
+}
+
+/* A model added through the registry alone: found, built by name, and run
+   forward and backward. */
+static void test_registered_model_trains(void **state)
+{
+    const model_type tiny = { .name = "tiny", .description = "a throw-away test model", .table = tiny_table };
+    char err[256] = "";
+    if (model_type_register(&tiny, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_non_null(model_type_find("tiny", err, sizeof err));
+    assert_null(model_type_find("huge", err, sizeof err));
+    assert_non_null(strstr(err, "expected one of cnn, resnet, tiny"));
+
+    model m;
+    const model_desc d = { .name = "tiny", .classes = 4, .input = { 1, 8, 8 } };
+    build_ok(&m, d);
+    assert_int_equal(m.num_layers, 4);
+    assert_int_equal(m.num_params, 3 * 9 + 3 * 4 + 4);
+    model_init_params(&m, 5, CONV_INIT_HE_NORMAL);
+    float *x = model_input(&m);
+    for (int i = 0; i < 4 * 64; i++)
+        x[i] = (float)((i * 37) % 17) / 17.0f - 0.5f;
+    const model_step st = { .batch = 4, .train = true, .seed = 1, .step = 0 };
+    const float *logits = model_forward(&m, &st);
+    float dlogits[4 * 4];
+    for (int i = 0; i < 16; i++) {
+        assert_true(isfinite(logits[i]));
+        dlogits[i] = i % 5 == 0 ? -1.0f : 0.25f;
+    }
+    model_backward(&m, &st, dlogits);
+    double conv_grad = 0;
+    for (size_t j = 0; j < m.layers[1].param_count; j++)
+        conv_grad += fabs(m.grads[m.layers[1].param_off + j]);
+    assert_true(isfinite(conv_grad) && conv_grad > 0);
+    model_free(&m);
+}
+
+static void test_register_refusals(void **state)
+{
+    char err[256];
+    const model_type dup = { .name = "cnn", .table = tiny_table }, no_table = { .name = "x" },
+                     empty = { .name = "", .table = tiny_table },
+                     long_name = { .name = "a_model_name_of_thirty_two_chars", .table = tiny_table };
+    const model_type *bad[] = { NULL, &dup, &no_table, &empty, &long_name };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(model_type_register(bad[i], err, sizeof err), -1);
+        assert_true(strncmp(err, "error: cannot register model", 28) == 0);
+    }
+    /* fill the registry: the first name that does not fit is refused */
+    static char names[100][16]; /* a registered type's name must outlive the process */
+    int added = 0;
+    for (; added < 100; added++) {
+        snprintf(names[added], sizeof names[added], "fill%d", added);
+        const model_type t = { .name = names[added], .table = tiny_table };
+        if (model_type_register(&t, err, sizeof err) != 0)
+            break;
+    }
+    assert_true(added > 0 && added < 100);
+    assert_non_null(strstr(err, "full"));
+}
+
+/* Only the fields a type uses survive: what makes equal models' checkpoints equal. */
+static void test_desc_canonical(void **state)
+{
+    model_desc cnn = { .name = "cnn", .blocks = 3, .width = 16, .dropout = 0.5f },
+               resnet = { .name = "resnet", .blocks = 3, .width = 16, .dropout = 0.5f },
+               other = { .name = "transformer", .blocks = 3, .width = 16, .dropout = 0.5f };
+    model_desc_canonical(&cnn);
+    model_desc_canonical(&resnet);
+    model_desc_canonical(&other);
+    assert_true(cnn.blocks == 0 && cnn.width == 0 && cnn.dropout == 0.5f);
+    assert_true(resnet.blocks == 3 && resnet.width == 16 && resnet.dropout == 0.0f);
+    assert_true(other.blocks == 3 && other.width == 16 && other.dropout == 0.5f);
+}
+
+/* The shapes without a build: what model_build_table computes. */
+static void test_table_shapes(void **state)
+{
+    const model_type *t = model_type_find("resnet", NULL, 0);
+    layer_spec rows[128];
+    const int n = t->table(&t->bench, rows, 128);
+    assert_true(n > 2);
+    assert_int_equal(t->table(&t->bench, rows, 10), -1);
+    layer_shape shapes[128];
+    char err[256];
+    assert_int_equal(model_table_shapes(&t->bench, rows, n, shapes, err, sizeof err), 0);
+    model m;
+    build_ok(&m, t->bench);
+    assert_int_equal(m.num_layers, n);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(shapes[i].src, m.layers[i].src);
+        assert_int_equal(shapes[i].src2, m.layers[i].src2);
+        assert_memory_equal(&shapes[i].in, &m.layers[i].in, sizeof(tshape));
+        assert_memory_equal(&shapes[i].out, &m.layers[i].out, sizeof(tshape));
+    }
+    model_free(&m);
+    assert_int_equal(model_table_shapes(&t->bench, rows, 1, shapes, err, sizeof err), -1);
+    assert_non_null(strstr(err, "does not start with input"));
+}
+
+/* The kernel benchmark's layers come from the bench instances' tables, with
+   the names, shapes and order of the committed benchmark CSV (its layers in
+   order of first appearance), which its report renders. */
+static void test_bench_layers_from_tables(void **state)
+{
+    csv_table t;
+    assert_int_equal(csv_load("reports/data/kernels.csv", &t), 0);
+    const char *cols[] = { "layer", "c", "h", "w", "k", "r", "s", "stride", "pad" };
+    int col[9], n = 0;
+    for (int j = 0; j < 9; j++)
+        assert_true((col[j] = csv_col(&t, cols[j])) >= 0);
+    for (int row = 0; row < t.rows; row++) {
+        const char *name = csv_cell(&t, row, col[0]);
+        const int i = bench_layer_find(name);
+        if (i < 0)
+            fail_msg("%s, a layer of reports/data/kernels.csv, is not a benchmark layer", name);
+        if (i < n)
+            continue;
+        assert_int_equal(i, n++); /* the same order */
+        const conv_shape *s = &bench_layer_at(i)->shape;
+        const int got[8] = { s->c, s->h, s->w, s->k, s->r, s->s, s->stride, s->pad };
+        for (int j = 0; j < 8; j++)
+            assert_int_equal(got[j], atoi(csv_cell(&t, row, col[j + 1])));
+    }
+    csv_free(&t);
+    assert_int_equal(bench_layer_count(), n);
+    assert_null(bench_layer_at(n));
+    assert_int_equal(bench_layer_find("cnn.conv9"), -1);
+    /* each says which convolutions share its shape */
+    assert_string_equal(bench_layer_at(0)->where, "cnn conv1");
+    assert_string_equal(bench_layer_at(bench_layer_find("resnet20.stage2"))->where,
+                        "resnet20 s2.b1.conv2 .. s2.b3.conv2, 5 convs");
+}
+
 int main(void)
 {
     conv_blis_init();
@@ -147,6 +350,13 @@ int main(void)
         cmocka_unit_test(test_resnet20_matches_spec),
         cmocka_unit_test(test_resnet_depth_and_width),
         cmocka_unit_test(test_bad_tables_are_refused),
+        cmocka_unit_test(test_resnet_row_names),
+        cmocka_unit_test(test_registry_order_and_errors),
+        cmocka_unit_test(test_registered_model_trains),
+        cmocka_unit_test(test_register_refusals),
+        cmocka_unit_test(test_desc_canonical),
+        cmocka_unit_test(test_table_shapes),
+        cmocka_unit_test(test_bench_layers_from_tables),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

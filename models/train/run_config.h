@@ -46,7 +46,7 @@ typedef struct run_config {
         int test_images;       /* 0 = all */
         int per_class;         /* > 0: a class-balanced subset of this many per class */
     } data;
-    struct { double rotation, shift, scale[2], flip; int sampling; } augmentation; /* TEMP until aug_params */
+    aug_params augmentation;
     struct {
         int epochs, batch;
         double learning_rate, beta1, beta2, epsilon;

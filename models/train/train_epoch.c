@@ -79,7 +79,7 @@ static int train_batch(run_state *s, int epoch, int b, epoch_totals *t)
     const run_data *d = &s->d;
     const size_t start = (size_t)b * c->training.batch;
     const int n = (int)batch_fill(model_input(&s->m), s->labels, &d->train_src, d->order, (size_t)d->n_train, start,
-                                  (size_t)c->training.batch, &s->aug, (uint64_t)c->seed, (uint64_t)epoch);
+                                  (size_t)c->training.batch, &c->augmentation, (uint64_t)c->seed, (uint64_t)epoch);
     if (s->pretext)
         pretext_rotate(model_input(&s->m), s->labels, d->order + start, n, (uint64_t)c->seed, (uint64_t)epoch);
     const model_step st = { n, true, (uint64_t)c->seed, s->step };

@@ -8,7 +8,7 @@
 
 #include "data/augment.h"
 #include "data/batches.h"
-#include "models/tmp_shim.h"
+#include "models/model.h"
 #include "data/fashion_mnist.h"
 #include "models/train/train.h"
 
@@ -37,7 +37,6 @@ typedef struct run_state {
     int64_t pretext_seed; /* the rotation task's evaluation seed, or -1 */
     size_t head_off;      /* parameters [0, head_off) are the trunk, the rest the head */
     const conv_kernel *kernel;
-    aug_params aug; /* TEMP */
     const lr_schedule *schedule;
     const optimizer *opt_fn;
     int steps_per_epoch;

@@ -68,9 +68,6 @@ static int set_up(run_state *s, train_result *res)
     s->pretext_seed = s->pretext ? c->seed : -1;
     s->kernel = conv_kernel_at(c->kernel);
     s->schedule = lr_schedule_at(c->training.schedule);
-    s->aug = (aug_params){ (float)c->augmentation.rotation, (float)c->augmentation.shift,
-                           (float)c->augmentation.scale[0], (float)c->augmentation.scale[1],
-                           (float)c->augmentation.flip, c->augmentation.sampling == 1 };
     s->opt_fn = optimizer_at(0); /* Adam: the configuration has no choice of optimiser yet */
     if (build_model(s))
         return -1;

@@ -36,7 +36,7 @@ typedef struct bench_options {
     int num_passes;
     int threads[MAX_LIST];
     int num_threads;
-    int layers[64];
+    int layers[BENCH_LAYERS_MAX];
     int num_layers;
     int batch, reps, warmup;
     double max_seconds;   /* stop repeating a row after this long (≥ 3 runs) */
@@ -94,8 +94,8 @@ static void layer_names(char *buf, size_t len)
 {
     buf[0] = '\0';
     size_t used = 0;
-    for (int i = 0; i < bench_layer_count && used < len; i++)
-        used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", bench_layers[i].name);
+    for (int i = 0; i < bench_layer_count() && used < len; i++)
+        used += snprintf(buf + used, len - used, "%s%s", i ? ", " : "", bench_layer_at(i)->name);
 }
 
 /* Splits a comma list and parses each item; returns 0 or 2. */
@@ -124,10 +124,9 @@ static int parse_list(const char *arg, const char *opt, bench_options *o)
             if (parse_int("--threads", item, 1, 64, &o->threads[*count]))
                 return 2;
         } else {
-            int found = -1;
-            for (int i = 0; i < bench_layer_count; i++)
-                if (!strcmp(bench_layers[i].name, item))
-                    found = i;
+            const int found = bench_layer_find(item);
+            if (*count >= BENCH_LAYERS_MAX)
+                return usage_error("too many items in %s", opt, NULL);
             if (found < 0)
                 return layer_names(known, sizeof known), usage_error("unknown layer '%s'", item, known);
             o->layers[*count] = found;
@@ -148,7 +147,7 @@ static int parse_options(int argc, char **argv, bench_options *o)
     for (int p = 0; p < CONV_NUM_PASSES; p++)
         o->passes[o->num_passes++] = (conv_pass)p;
     o->threads[0] = 1, o->threads[1] = 2, o->num_threads = 2;
-    for (int i = 0; i < bench_layer_count; i++)
+    for (int i = 0; i < bench_layer_count(); i++)
         o->layers[o->num_layers++] = i;
 
     for (int i = 1; i < argc; i++) {
@@ -158,12 +157,12 @@ static int parse_options(int argc, char **argv, bench_options *o)
             exit(0);
         }
         if (!strcmp(opt, "--list")) {
-            for (int l = 0; l < bench_layer_count; l++) {
+            for (int l = 0; l < bench_layer_count(); l++) {
                 char s[96];
-                conv_shape cs = bench_layers[l].shape;
+                conv_shape cs = bench_layer_at(l)->shape;
                 cs.n = o->batch;
-                printf("layer  %-22s %-34s %s\n", bench_layers[l].name, conv_shape_str(&cs, s, sizeof s),
-                       bench_layers[l].where);
+                printf("layer  %-22s %-34s %s\n", bench_layer_at(l)->name, conv_shape_str(&cs, s, sizeof s),
+                       bench_layer_at(l)->where);
             }
             for (int k = 0; k < conv_kernel_count(); k++)
                 printf("kernel %-22s %s\n", conv_kernel_at(k)->name, conv_kernel_at(k)->description);
@@ -326,7 +325,7 @@ int bench_main(int argc, char **argv)
 
     int unverified = 0;
     for (int li = 0; li < o.num_layers; li++) {
-        const bench_layer *layer = &bench_layers[o.layers[li]];
+        const bench_layer *layer = bench_layer_at(o.layers[li]);
         conv_shape cs = layer->shape;
         cs.n = o.batch;
         const size_t nx = conv_x_count(&cs), nw = conv_w_count(&cs), ny = conv_y_count(&cs);
