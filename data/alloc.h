@@ -3,7 +3,7 @@
  * For the program's own working memory (a model's blocks, a run's index lists,
  * a report's tables): running out of memory there has no recovery, so these
  * print "FILE:LINE: error: out of memory allocating N bytes" and end the
- * process with status 1 (llm.c's mallocCheck).  Sizes that come from user input
+ * * process with status 1.  Sizes that come from user input
  * (a file's length, a header's count) are checked against a limit first and
  * reported as an input error; they never reach these helpers unchecked. */
 #ifndef PROBADOR_DATA_ALLOC_H

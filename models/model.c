@@ -199,6 +199,12 @@ void model_print_summary(const model *m, FILE *f)
     }
 }
 
+const char *conv_init_name(int ci)
+{
+    static const char *const names[CONV_INIT_COUNT] = { "he_normal", "uniform" };
+    return ci >= 0 && ci < CONV_INIT_COUNT ? names[ci] : NULL;
+}
+
 void model_init_params(model *m, uint64_t seed, conv_init ci)
 {
     for (int i = 0; i < m->num_layers; i++) {

@@ -167,7 +167,8 @@ void model_print_summary(const model *m, FILE *f);
    normalisation the scale does not change the forward pass but does change the
    effective step of Adam, whose updates have a fixed size: smaller weights
    learn faster. */
-typedef enum conv_init { CONV_INIT_HE_NORMAL, CONV_INIT_UNIFORM } conv_init;
+typedef enum conv_init { CONV_INIT_HE_NORMAL, CONV_INIT_UNIFORM, CONV_INIT_COUNT } conv_init;
+const char *conv_init_name(int ci); /* "he_normal", "uniform"; NULL out of range */
 
 void model_init_params(model *m, uint64_t seed, conv_init ci);
 

@@ -95,7 +95,7 @@ static void check_threads(const char *yaml, const char *kernel)
     /* config.yaml differs only in `threads`: compare the rest through a rewrite */
     c2->run.threads = 1;
     FILE *f = fopen("build/test-tmp/train_t2/config.yaml", "w");
-    config_write(c2, f);
+    config_write_run(c2, f);
     fclose(f);
     assert_string_equal(r1.weights_hash, r2.weights_hash);
     assert_same_results(d1, d2);

@@ -10,8 +10,8 @@
  *
  * Choices are indices into their registries: model.type into the model types
  * (models/model.h), kernel into the convolution kernels (kernels/conv.h),
- * training.schedule and training.optimizer into the tables of
- * models/train_math.h, augmentation.sampling into data/augment.h's names. */
+ * training.schedule into the schedules of models/train_math.h,
+ * augmentation.sampling into data/augment.h's names. */
 #ifndef PROBADOR_MODELS_TRAIN_RUN_CONFIG_H
 #define PROBADOR_MODELS_TRAIN_RUN_CONFIG_H
 

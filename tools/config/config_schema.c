@@ -4,6 +4,7 @@
 #include "tools/config/config_internal.h"
 #include "tools/config/text.h"
 #include "kernels/conv.h"
+#include "models/model.h"
 #include "models/train_math.h"
 
 #include <stdlib.h>
@@ -13,23 +14,13 @@
    schedule is a choice here without a line in this file. */
 static const char *model_choice(int i)
 {
-    static const char *const names[] = {"cnn", "resnet"};
-    return i >= 0 && i < 2 ? names[i] : NULL;
+    const model_type *t = model_type_at(i);
+    return t ? t->name : NULL;
 }
 static const char *kernel_choice(int i)
 {
     const conv_kernel *k = conv_kernel_at(i);
     return k ? k->name : NULL;
-}
-static const char *sampling_choice(int i)
-{
-    static const char *const names[] = {"bilinear", "nearest"};
-    return i >= 0 && i < 2 ? names[i] : NULL;
-}
-static const char *conv_init_choice(int i)
-{
-    static const char *const names[] = {"he_normal", "uniform"};
-    return i >= 0 && i < 2 ? names[i] : NULL;
 }
 static const char *index_choice(int i)
 {
@@ -52,7 +43,7 @@ const config_key config_schema[] = {
      "resnet: channels of the first stage, doubled per stage"},
     {"model.dropout", CONFIG_FLOAT, FIELD(run.model.dropout), 0, 0, 0.95, 0, NULL, "0.5",
      "cnn: dropout before the last dense layer"},
-    {"model.conv_init", CONFIG_ENUM, FIELD(run.model.conv_init), 0, 0, 0, 0, conv_init_choice, "he_normal",
+    {"model.conv_init", CONFIG_ENUM, FIELD(run.model.conv_init), 0, 0, 0, 0, conv_init_name, "he_normal",
      "convolution weights at the start: he_normal (std sqrt(2/fan_in)) or uniform (±1/sqrt(fan_in), "
      "PyTorch's default)"},
     {"kernel", CONFIG_ENUM, FIELD(run.kernel), 0, 0, 0, 0, kernel_choice, "winograd",
@@ -78,7 +69,7 @@ const config_key config_schema[] = {
      "random scale factor range [lo, hi]; [1, 1] = off"},
     {"augmentation.flip", CONFIG_FLOAT, FIELD(run.augmentation.flip), 0, 0, 1, 0, NULL, "0",
      "probability of a horizontal flip; 0 = off"},
-    {"augmentation.sampling", CONFIG_ENUM, FIELD(run.augmentation.sampling), 0, 0, 0, 0, sampling_choice, "bilinear",
+    {"augmentation.sampling", CONFIG_ENUM, FIELD(run.augmentation.sampling), 0, 0, 0, 0, aug_sampling_name, "bilinear",
      "how the warp reads the source: bilinear interpolation or the nearest pixel"},
     {"training.epochs", CONFIG_INT, FIELD(run.training.epochs), 0, 1, 1000, 0, NULL, "10",
      "passes over the training images"},
