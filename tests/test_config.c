@@ -853,8 +853,13 @@ static void test_write_round_trip(void **state)
     }
     assert_non_null(strstr(text, "# images per optimiser step; [1, 4096]"));
     free(text);
+    free(c);
+}
 
-    /* awkward values: shortest floats, lists, variants, and text of every shape */
+/* The variants file with awkward values: shortest floats, lists, quoted text. */
+static exp_config *awkward_config(void)
+{
+    exp_config *c = new_config();
     const char *path;
     char *err;
     assert_int_equal(load_text("variants.yaml", variants_yaml, &path, &err, c), 0);
@@ -867,8 +872,20 @@ static void test_write_round_trip(void **state)
     assert_int_equal(config_override(c, "data.dir='/path with spaces/and: colon # not a comment'"), 0);
     assert_int_equal(config_override(c, "model.name=resnet"), 0);
     assert_int_equal(config_override(c, "training.schedule=constant"), 0);
-    assert_round_trip(c, "awkward.resolved.yaml");
+    return c;
+}
 
+static void test_write_awkward_values(void **state)
+{
+    exp_config *c = awkward_config();
+    assert_round_trip(c, "awkward.resolved.yaml");
+    free(c);
+}
+
+/* Text of every shape, in the description and a variant's. */
+static void test_write_texts(void **state)
+{
+    exp_config *c = awkward_config();
     static const char *texts[] = {
         "one line, no newline",
         "two\nlines\n",
@@ -924,6 +941,8 @@ int main(void)
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_variant_errors_at_load),
         cmocka_unit_test(test_write_round_trip),
+        cmocka_unit_test(test_write_awkward_values),
+        cmocka_unit_test(test_write_texts),
         cmocka_unit_test(test_input_bounds),
         cmocka_unit_test(test_report_section),
         cmocka_unit_test(test_numbers_are_plain_decimal),

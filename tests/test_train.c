@@ -17,6 +17,7 @@
 
 #include "tests/testing.h"
 #include "tools/config/config.h"
+#include "kernels/conv.h"
 #include "tools/run.h"
 
 /* Files that must be byte-identical between runs (timing.csv and
@@ -108,6 +109,40 @@ static void test_cnn_deterministic_winograd_f2(void **s) { check_threads("experi
 static void test_resnet_deterministic_winograd(void **s) { check_threads("experiments/resnet20.yaml", "winograd"); }
 static void test_resnet_deterministic_im2col(void **s) { check_threads("experiments/resnet20.yaml", "im2col"); }
 
+/* A kernel registered at run time is a configuration choice at once: a copy
+   of im2col under another name trains, through the configuration, to exactly
+   im2col's results (the only differences are the kernel's name in
+   config.yaml and summary.csv). */
+static void test_registered_kernel_trains(void **state)
+{
+    static conv_kernel copy;
+    copy = conv_im2col;
+    copy.name = "test_im2col_copy";
+    copy.description = "im2col's functions under another name (tests/test_train.c)";
+    char err[256];
+    if (!conv_kernel_find(copy.name, NULL, 0) && conv_kernel_register(&copy, err, sizeof err))
+        fail_msg("%s", err);
+    exp_config *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    small_config(a, "experiments/cnn.yaml", "im2col", 2);
+    small_config(b, "experiments/cnn.yaml", "test_im2col_copy", 2);
+    train_result ra, rb;
+    const char *da = dir_for("registered_a"), *db = dir_for("registered_b");
+    run_into(a, da, false, 0, &ra);
+    run_into(b, db, false, 0, &rb);
+    assert_string_equal(ra.weights_hash, rb.weights_hash);
+    const char *same[] = { "epochs.csv", "confusion.csv", "per_class.csv", "checkpoint.bin" };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        long la, lb;
+        char *x = read_file(da, same[i], &la), *y = read_file(db, same[i], &lb);
+        if (la != lb || memcmp(x, y, (size_t)la) != 0)
+            fail_msg("%s differs between im2col and its registered copy", same[i]);
+        free(x), free(y);
+    }
+    char *summary = read_file(db, "summary.csv", &(long){ 0 });
+    assert_non_null(strstr(summary, ",test_im2col_copy,"));
+    free(summary), free(a), free(b);
+}
+
 /* Stopping after epoch 1 and resuming ends exactly where an uninterrupted run does. */
 static void test_resume_in_process(void **state)
 {
@@ -193,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_resume_in_process),            cmocka_unit_test(test_resume_after_kill),
         cmocka_unit_test(test_cnn_deterministic_winograd),   cmocka_unit_test(test_cnn_deterministic_winograd_f2),
         cmocka_unit_test(test_resnet_deterministic_im2col),  cmocka_unit_test(test_training_learns),
+        cmocka_unit_test(test_registered_kernel_trains),
     };
     /* Under ASan/UBSan (tools/scripts/run_tests.sh sets PROBADOR_SANITIZED) training is
        ~10x slower: run the first four, which cover every layer, both models,

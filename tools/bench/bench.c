@@ -298,6 +298,132 @@ static void *xalloc(size_t bytes)
 }
 
 /* ---- the benchmark ------------------------------------------------------- */
+/* One layer and pass: the reference, the operands, the output buffer. */
+typedef struct pass_case {
+    const bench_layer *layer;
+    conv_shape cs;
+    conv_pass pass;
+    const float *a, *b;
+    float *out;
+    const double *ref, *mag;
+    size_t nout;
+} pass_case;
+
+/* One kernel on one case: verified first (poisoned output and workspace, run,
+   compared with the reference), then timed.  Counts a failed verification. */
+static void measure_kernel(const pass_case *pc, const bench_options *o, kernel_row *kr, int *unverified)
+{
+    kr->ran = conv_resolve(kr->kernel, &pc->cs, pc->pass);
+    kr->ws_bytes = conv_workspace_bytes(kr->kernel, &pc->cs);
+    void *ws = xalloc(kr->ws_bytes);
+    kernel_ctx kc = { kr->kernel, &pc->cs, pc->pass, pc->a, pc->b, pc->out, ws };
+    for (size_t i = 0; i < pc->nout; i++)
+        pc->out[i] = NAN;
+    memset(ws, 0xA5, kr->ws_bytes);
+    run_kernel(&kc);
+    kr->e = conv_compare(pc->nout, pc->out, pc->ref, pc->mag);
+    kr->tol = conv_tolerance(kr->ran, &pc->cs, pc->pass);
+    kr->verified = kr->e.nonfinite == 0 && kr->e.max_rel <= kr->tol;
+    if (!kr->verified) {
+        (*unverified)++;
+        fprintf(stderr, "probador bench: error: %s %s on %s: max relative error %.3g exceeds tolerance %.3g at "
+                        "output %zu\n",
+                kr->kernel->name, conv_pass_name(pc->pass), pc->layer->name, kr->e.max_rel, kr->tol, kr->e.worst);
+    }
+    kr->t = time_runs(run_kernel, &kc, o);
+    free(ws);
+}
+
+/* The CSV row (and the line on stderr) of one kernel at one thread count. */
+static void write_row(FILE *csv, const pass_case *pc, const kernel_row *kr, int threads, double sgemm_gflops,
+                      double peak)
+{
+    const conv_shape *cs = &pc->cs;
+    const timing t = kr->t;
+    const double gflops = conv_flops(cs) / (t.median_ms * 1e6);
+    const char *name = kr->kernel->name, *pass = conv_pass_name(pc->pass), *layer = pc->layer->name;
+    char impl[64];
+    snprintf(impl, sizeof impl, "%s%s", kr->ran->name, kr->ran == kr->kernel ? "" : " (fallback)");
+    fprintf(csv,
+            "%s/%s/%s/threads:%d,%d,%.6f,%.6f,ms,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,"
+            "%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.3e,%.3e,%d,%zu,%s\n",
+            name, pass, layer, threads, t.iterations, t.median_ms, t.cpu_ms, name, pass, layer, cs->n, cs->c, cs->h,
+            cs->w, cs->k, cs->r, cs->s, cs->stride, cs->pad, threads, t.median_ms, t.min_ms, t.max_ms, gflops,
+            sgemm_gflops, peak, kr->e.max_rel, kr->tol, kr->verified, kr->ws_bytes, impl);
+    fprintf(stderr, "bench: %-12s %-16s %-22s threads %d: %9.3f ms %7.1f GFLOP/s (sgemm %6.1f, peak %6.1f) err "
+                    "%.2e %s\n",
+            name, pass, layer, threads, t.median_ms, gflops, sgemm_gflops, peak, kr->e.max_rel, impl);
+}
+
+/* Every kernel and thread count on one case, each beside the equivalent
+   GEMM.  sgemm is timed before and after the kernels and the faster median
+   kept: a transient slowdown of the machine can then only lower the kernels'
+   ratios to it, never raise them. */
+static void bench_case(const pass_case *pc, const bench_options *o, const double *peak, FILE *csv, int *unverified)
+{
+    int gm, gn, gk;
+    equivalent_gemm(&pc->cs, pc->pass, &gm, &gn, &gk);
+    float *ga = xalloc((size_t)gm * gk * 4), *gb = xalloc((size_t)gk * gn * 4), *gc = xalloc((size_t)gm * gn * 4);
+    fill_uniform(ga, (size_t)gm * gk, 4), fill_uniform(gb, (size_t)gk * gn, 5);
+    for (int ti = 0; ti < o->num_threads; ti++) {
+        const int threads = o->threads[ti];
+        omp_set_num_threads(threads);
+        bli_thread_set_num_threads(threads);
+        sgemm_ctx g = { gm, gn, gk, ga, gb, gc };
+        const timing before = time_runs(run_sgemm, &g, o);
+        kernel_row rows[MAX_LIST];
+        for (int ki = 0; ki < o->num_kernels; ki++) {
+            rows[ki].kernel = o->kernels[ki];
+            measure_kernel(pc, o, &rows[ki], unverified);
+        }
+        const timing after = time_runs(run_sgemm, &g, o);
+        const double sgemm_ms = before.median_ms < after.median_ms ? before.median_ms : after.median_ms;
+        for (int ki = 0; ki < o->num_kernels; ki++)
+            write_row(csv, pc, &rows[ki], threads, conv_flops(&pc->cs) / (sgemm_ms * 1e6), peak[ti]);
+    }
+    free(ga), free(gb), free(gc);
+}
+
+/* Every pass of one layer at the benchmark's batch. */
+static void bench_one_layer(const bench_layer *layer, const bench_options *o, const double *peak, FILE *csv,
+                        int *unverified)
+{
+    conv_shape cs = layer->shape;
+    cs.n = o->batch;
+    const size_t nx = conv_x_count(&cs), nw = conv_w_count(&cs), ny = conv_y_count(&cs);
+    const size_t nmax = nx > ny ? (nx > nw ? nx : nw) : (ny > nw ? ny : nw);
+    float *x = xalloc(nx * 4), *w = xalloc(nw * 4), *dy = xalloc(ny * 4), *out = xalloc(nmax * 4);
+    double *ref = xalloc(nmax * 8), *mag = xalloc(nmax * 8);
+    fill_uniform(x, nx, 1), fill_uniform(w, nw, 2), fill_uniform(dy, ny, 3);
+    for (int pi = 0; pi < o->num_passes; pi++) {
+        const conv_pass pass = o->passes[pi];
+        const pass_case pc = { layer, cs, pass, pass == CONV_BACKWARD_DATA ? dy : x,
+                               pass == CONV_BACKWARD_WEIGHTS ? dy : w, out, ref, mag,
+                               conv_pass_out_count(&cs, pass) };
+        omp_set_num_threads(o->threads[o->num_threads - 1]);
+        conv_reference(&cs, pass, pc.a, pc.b, ref, mag);
+        bench_case(&pc, o, peak, csv, unverified);
+    }
+    free(x), free(w), free(dy), free(out), free(ref), free(mag);
+}
+
+/* The context sidecar PATH.env.  0, or -1 after an error. */
+static int write_env(const bench_options *o, char *env_path, size_t len)
+{
+    char threads[128] = "";
+    snprintf(env_path, len, "%s.env", o->out);
+    for (int t = 0, used = 0; t < o->num_threads; t++)
+        used += snprintf(threads + used, sizeof threads - used, "%s%d", t ? "," : "", o->threads[t]);
+    atomic_file env;
+    if (!atomic_open(&env, env_path))
+        return -1;
+    env_write(env.f, threads);
+    blis_configs_write(env.f, 1024, 5);
+    fprintf(env.f, "batch: %d\nreps: %d\nwarmup: %d\nmax_seconds: %g\n", o->batch, o->reps, o->warmup,
+            o->max_seconds);
+    return atomic_commit(&env) ? 0 : -1;
+}
+
 int bench_main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -308,126 +434,23 @@ int bench_main(int argc, char **argv)
     if (rc)
         return rc;
     const char *arch = conv_blis_init();
-
     atomic_file csv;
     if (!atomic_open(&csv, o.out))
         return 1;
     fprintf(csv.f, "name,iterations,real_time,cpu_time,time_unit,kernel,pass,layer,n,c,h,w,k,r,s,stride,pad,"
                    "threads,median_ms,min_ms,max_ms,gflops,sgemm_gflops,peak_gflops,max_rel_err,tolerance,"
                    "verified,workspace_bytes,impl\n");
-
     double peak[MAX_LIST];
     for (int t = 0; t < o.num_threads; t++) {
         peak[t] = peak_fma_gflops(o.threads[t], 5);
         fprintf(stderr, "bench: FMA peak on %d thread(s): %.1f GFLOP/s (BLIS %s, %s)\n", o.threads[t], peak[t],
                 conv_blis_version(), arch);
     }
-
     int unverified = 0;
-    for (int li = 0; li < o.num_layers; li++) {
-        const bench_layer *layer = bench_layer_at(o.layers[li]);
-        conv_shape cs = layer->shape;
-        cs.n = o.batch;
-        const size_t nx = conv_x_count(&cs), nw = conv_w_count(&cs), ny = conv_y_count(&cs);
-        const size_t nmax = nx > ny ? (nx > nw ? nx : nw) : (ny > nw ? ny : nw);
-        float *x = xalloc(nx * 4), *w = xalloc(nw * 4), *dy = xalloc(ny * 4), *out = xalloc(nmax * 4);
-        double *ref = xalloc(nmax * 8), *mag = xalloc(nmax * 8);
-        fill_uniform(x, nx, 1), fill_uniform(w, nw, 2), fill_uniform(dy, ny, 3);
-
-        for (int pi = 0; pi < o.num_passes; pi++) {
-            const conv_pass pass = o.passes[pi];
-            const float *a = pass == CONV_BACKWARD_DATA ? dy : x;
-            const float *b = pass == CONV_BACKWARD_WEIGHTS ? dy : w;
-            const size_t nout = conv_pass_out_count(&cs, pass);
-            omp_set_num_threads(o.threads[o.num_threads - 1]);
-            conv_reference(&cs, pass, a, b, ref, mag);
-
-            int gm, gn, gk;
-            equivalent_gemm(&cs, pass, &gm, &gn, &gk);
-            float *ga = xalloc((size_t)gm * gk * 4), *gb = xalloc((size_t)gk * gn * 4),
-                  *gc = xalloc((size_t)gm * gn * 4);
-            fill_uniform(ga, (size_t)gm * gk, 4), fill_uniform(gb, (size_t)gk * gn, 5);
-
-            for (int ti = 0; ti < o.num_threads; ti++) {
-                const int threads = o.threads[ti];
-                omp_set_num_threads(threads);
-                bli_thread_set_num_threads(threads);
-                /* sgemm is timed before and after the kernels and the faster median
-                   kept: a transient slowdown of the machine can then only lower the
-                   kernels' ratios to it, never raise them. */
-                sgemm_ctx g = { gm, gn, gk, ga, gb, gc };
-                const timing before = time_runs(run_sgemm, &g, &o);
-
-                kernel_row rows[MAX_LIST];
-                for (int ki = 0; ki < o.num_kernels; ki++) {
-                    kernel_row *kr = &rows[ki];
-                    kr->kernel = o.kernels[ki];
-                    kr->ran = conv_resolve(kr->kernel, &cs, pass);
-                    kr->ws_bytes = conv_workspace_bytes(kr->kernel, &cs);
-                    void *ws = xalloc(kr->ws_bytes);
-                    kernel_ctx kc = { kr->kernel, &cs, pass, a, b, out, ws };
-
-                    for (size_t i = 0; i < nout; i++)   /* verify first: poison, run, compare */
-                        out[i] = NAN;
-                    memset(ws, 0xA5, kr->ws_bytes);
-                    run_kernel(&kc);
-                    kr->e = conv_compare(nout, out, ref, mag);
-                    kr->tol = conv_tolerance(kr->ran, &cs, pass);
-                    kr->verified = kr->e.nonfinite == 0 && kr->e.max_rel <= kr->tol;
-                    if (!kr->verified) {
-                        unverified++;
-                        fprintf(stderr, "probador bench: error: %s %s on %s: max relative error %.3g "
-                                        "exceeds tolerance %.3g at output %zu\n",
-                                kr->kernel->name, conv_pass_name(pass), layer->name, kr->e.max_rel, kr->tol,
-                                kr->e.worst);
-                    }
-                    kr->t = time_runs(run_kernel, &kc, &o);
-                    free(ws);
-                }
-                const timing after = time_runs(run_sgemm, &g, &o);
-                const double sgemm_ms = before.median_ms < after.median_ms ? before.median_ms : after.median_ms;
-                const double sgemm_gflops = conv_flops(&cs) / (sgemm_ms * 1e6);
-
-                for (int ki = 0; ki < o.num_kernels; ki++) {
-                    const kernel_row *kr = &rows[ki];
-                    const timing t = kr->t;
-                    const double gflops = conv_flops(&cs) / (t.median_ms * 1e6);
-                    const char *name = kr->kernel->name;
-                    char impl[64];
-                    snprintf(impl, sizeof impl, "%s%s", kr->ran->name, kr->ran == kr->kernel ? "" : " (fallback)");
-                    fprintf(csv.f,
-                            "%s/%s/%s/threads:%d,%d,%.6f,%.6f,ms,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,"
-                            "%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.3e,%.3e,%d,%zu,%s\n",
-                            name, conv_pass_name(pass), layer->name, threads, t.iterations, t.median_ms, t.cpu_ms,
-                            name, conv_pass_name(pass), layer->name, cs.n, cs.c, cs.h, cs.w, cs.k, cs.r, cs.s,
-                            cs.stride, cs.pad, threads, t.median_ms, t.min_ms, t.max_ms, gflops, sgemm_gflops,
-                            peak[ti], kr->e.max_rel, kr->tol, kr->verified, kr->ws_bytes, impl);
-                    fprintf(stderr, "bench: %-12s %-16s %-22s threads %d: %9.3f ms %7.1f GFLOP/s "
-                                    "(sgemm %6.1f, peak %6.1f) err %.2e %s\n",
-                            name, conv_pass_name(pass), layer->name, threads, t.median_ms, gflops, sgemm_gflops,
-                            peak[ti], kr->e.max_rel, impl);
-                }
-            }
-            free(ga), free(gb), free(gc);
-        }
-        free(x), free(w), free(dy), free(out), free(ref), free(mag);
-    }
-    if (!atomic_commit(&csv))
-        return 1;
-
-    /* context sidecar: PATH.env */
-    char env_path[1100], threads[128] = "";
-    snprintf(env_path, sizeof env_path, "%s.env", o.out);
-    for (int t = 0, used = 0; t < o.num_threads; t++)
-        used += snprintf(threads + used, sizeof threads - used, "%s%d", t ? "," : "", o.threads[t]);
-    atomic_file env;
-    if (!atomic_open(&env, env_path))
-        return 1;
-    env_write(env.f, threads);
-    blis_configs_write(env.f, 1024, 5);
-    fprintf(env.f, "batch: %d\nreps: %d\nwarmup: %d\nmax_seconds: %g\n", o.batch, o.reps, o.warmup,
-            o.max_seconds);
-    if (!atomic_commit(&env))
+    for (int li = 0; li < o.num_layers; li++)
+        bench_one_layer(bench_layer_at(o.layers[li]), &o, peak, csv.f, &unverified);
+    char env_path[1100];
+    if (!atomic_commit(&csv) || write_env(&o, env_path, sizeof env_path))
         return 1;
     if (unverified) {
         fprintf(stderr, "probador bench: error: %d row(s) failed verification; see 'verified' in %s\n",
