@@ -178,15 +178,17 @@ static void test_im2col_panels_match_sgemm(void **state)
 
 /* ---- the registry ------------------------------------------------------------ */
 
-/* The order every list of kernels is printed in, the configuration's included. */
+/* The order every list of kernels is printed in (--help, the benchmark, the
+   configuration's comments): the built-in four first, in this order; a new
+   kernel is appended. */
 static void test_registry_order(void **state)
 {
     const char *names[] = { "naive", "im2col", "winograd", "winograd_f2" };
-    assert_int_equal(conv_kernel_count(), 4);
+    assert_true(conv_kernel_count() >= 4);
     for (int i = 0; i < 4; i++)
         assert_string_equal(conv_kernel_at(i)->name, names[i]);
     assert_null(conv_kernel_at(-1));
-    assert_null(conv_kernel_at(4));
+    assert_null(conv_kernel_at(conv_kernel_count()));
     char err[256] = "";
     assert_ptr_equal(conv_kernel_find("im2col", err, sizeof err), &conv_im2col);
     assert_string_equal(err, "");

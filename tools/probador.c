@@ -12,7 +12,7 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand subcommands[] = {
-    { "bench", "time the convolution kernels on every layer of cnn and resnet20", bench_main },
+    { "bench", "time the convolution kernels on the layers of the registered models", bench_main },
     { "run", "train and evaluate one experiment (one variant, one seed)", run_main },
     { "report", "render a Markdown report with gnuplot charts from result CSVs", report_main },
 };

@@ -192,30 +192,48 @@ char *report_read_text(const char *path)
     return text;
 }
 
-static const char report_usage[] =
-    "usage: probador report kernels [--csv PATH] [--template PATH] [--out PATH]\n"
-    "       probador report experiment experiments/NAME.yaml [--results DIR] [--out-dir DIR]\n"
-    "       probador report index [--experiments DIR] [--results DIR] [--out-dir DIR]\n"
-    "  --results DIR      the results root the runs are in (default reports/results)\n"
-    "  --out-dir DIR      where the reports go, charts in DIR/figures (default reports)\n"
-    "  --experiments DIR  the experiment files whose report.index the index follows (default experiments)\n";
+/* The reports, one row each: `probador report NAME ARGS` calls main with
+   argv[0] = NAME and returns its exit code.  Adding one is its renderer
+   (report_NEW.c, whose entry point is declared here) and a row here (and, for
+   `make report`, its line in the Makefile). */
+int report_kernels(int argc, char **argv);
+int report_experiment(int argc, char **argv);
+int report_index(int argc, char **argv);
+static const struct {
+    const char *name, *args;
+    int (*main)(int argc, char **argv);
+} reports[] = {
+    { "kernels", "[--csv PATH] [--template PATH] [--out PATH]", report_kernels },
+    { "experiment", "experiments/NAME.yaml [--results DIR] [--out-dir DIR]", report_experiment },
+    { "index", "[--experiments DIR] [--results DIR] [--out-dir DIR]", report_index },
+};
+enum { NUM_REPORTS = sizeof reports / sizeof reports[0] };
+
+static void report_usage(FILE *f)
+{
+    for (int i = 0; i < NUM_REPORTS; i++)
+        fprintf(f, "%s probador report %s %s\n", i ? "      " : "usage:", reports[i].name, reports[i].args);
+    fputs("  --results DIR      the results root the runs are in (default reports/results)\n"
+          "  --out-dir DIR      where the reports go, charts in DIR/figures (default reports)\n"
+          "  --experiments DIR  the experiment files whose report.index the index follows (default experiments)\n",
+          f);
+}
 
 int report_main(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*main)(int argc, char **argv);
-    } reports[] = { { "kernels", report_kernels }, { "experiment", report_experiment }, { "index", report_index } };
-    for (size_t i = 0; argc >= 2 && i < sizeof reports / sizeof reports[0]; i++)
+    for (int i = 0; argc >= 2 && i < NUM_REPORTS; i++)
         if (strcmp(argv[1], reports[i].name) == 0)
             return reports[i].main(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(report_usage, stdout);
+        report_usage(stdout);
         return 0;
     }
-    fputs(report_usage, stderr);
-    if (argc >= 2)
-        fprintf(stderr, "probador report: error: unknown report '%s' (known: kernels, experiment, index)\n",
-                argv[1]);
+    report_usage(stderr);
+    if (argc >= 2) {
+        fprintf(stderr, "probador report: error: unknown report '%s' (known:", argv[1]);
+        for (int i = 0; i < NUM_REPORTS; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", reports[i].name);
+        fprintf(stderr, ")\n");
+    }
     return 2;
 }

@@ -46,12 +46,6 @@ const char *report_mean_sd(double mean, double sd, char *buf, size_t len);
 /* The whole text file, NUL-terminated (free it); NULL with an error printed. */
 char *report_read_text(const char *path);
 
-/* The reports: `probador report kernels|experiment|index ARGS` (argv[0] is the
-   report's name); each returns the exit code. */
-int report_kernels(int argc, char **argv);
-int report_experiment(int argc, char **argv);   /* tools/report/report_experiment.c */
-int report_index(int argc, char **argv);        /* tools/report/report_index.c */
-
 /* What `report experiment` does once it has read the runs: OUT/NAME.md and its
    charts from r (results_load), as r->config's report: section declares.
    0, or -1 with an error printed (an old report left as it was). */

@@ -7,8 +7,10 @@
 # wall-clock facts (timing.csv, environment.txt) or are not committed
 # (checkpoint.bin; the weights are compared through summary.csv's weights_hash).
 # The top-level summary.csv is skipped too: it holds training times.  A run's
-# config.yaml is compared without its description, the prose that rewording
-# must not turn into a failure (it decides nothing; see README, staleness).
+# config.yaml is compared without its description and its comments: prose that
+# rewording must not turn into a failure (it decides nothing; see README,
+# staleness), and the list of choices a key's comment gives, which grows when
+# a kernel or a model is added to its registry.
 set -eu
 probador=$1 committed=$2 scratch=$3
 shift 3
@@ -24,12 +26,14 @@ for e in "$@"; do
     "$probador" run "$e" --all --quick --results "$scratch"
 done
 
-# FILE without the indented block of its top-level `description:` key.
+# FILE without the indented block of its top-level `description:` key, and
+# without comments (config_write puts each after two spaces and a '#').
 without_prose() {
-    awk '/^description:/ { skip = 1; next } skip && /^  / { next } { skip = 0; print }' "$1"
+    awk '/^description:/ { skip = 1; next } skip && /^  / { next }
+         { skip = 0; sub(/  +# .*$/, ""); if ($0 !~ /^#/) print }' "$1"
 }
 
-# Whether two result files agree, byte for byte (config.yaml: less the prose).
+# Whether two result files agree, byte for byte (config.yaml: less the prose and comments).
 same_result() {
     case $1 in
     */config.yaml)
