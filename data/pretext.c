@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/alloc.h"
 #include "data/augment.h"
 #include "data/rng.h"
 
@@ -46,7 +47,7 @@ static int ascending(const void *a, const void *b)
 long balanced_subset(const uint32_t *list, size_t n, const uint8_t *labels, int per_class, uint64_t seed,
                      uint32_t *out, int *short_class)
 {
-    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+    uint32_t *order = checked_malloc((n ? n : 1) * sizeof *order);
     memcpy(order, list, n * sizeof *order);
     for (size_t i = n; i > 1; i--) { /* Fisher–Yates, as batch_shuffle */
         rng_stream s = rng_stream_for(seed, RNG_SUBSET, 0, i - 1);

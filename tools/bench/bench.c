@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "data/alloc.h"
 #include "kernels/conv.h"
 #include "kernels/conv_reference.h"
 #include "data/atomic_file.h"
@@ -218,7 +219,7 @@ static timing time_runs(bench_fn fn, void *ctx, const bench_options *o)
 {
     for (int i = 0; i < o->warmup; i++)
         fn(ctx);
-    double *ms = malloc((size_t)o->reps * sizeof *ms);
+    double *ms = checked_malloc((size_t)o->reps * sizeof *ms);
     double cpu = 0, spent = 0;
     int n = 0;
     while (n < o->reps && (n < 3 || spent < o->max_seconds)) {

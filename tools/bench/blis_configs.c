@@ -6,6 +6,7 @@
  * side, which is how the kernel report shows why probador selects skx.
  */
 #include "tools/bench/blis_configs.h"
+#include "data/alloc.h"
 
 #include <blis.h>
 #include <stdlib.h>
@@ -36,8 +37,8 @@ void blis_configs_write(FILE *env, int side, int reps)
     };
     conv_blis_init();
     const size_t n = (size_t)side * side;
-    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
-    double *ms = malloc((size_t)reps * sizeof *ms);
+    float *a = checked_malloc(n * sizeof *a), *b = checked_malloc(n * sizeof *b), *c = checked_malloc(n * sizeof *c);
+    double *ms = checked_malloc((size_t)reps * sizeof *ms);
     for (size_t i = 0; i < n; i++)
         a[i] = (float)(i % 17) / 17.0f - 0.5f, b[i] = (float)(i % 13) / 13.0f - 0.5f;
     fprintf(env, "blis_sgemm_1thread: ");

@@ -1,6 +1,7 @@
 /* tools/bench/peak.c — measure the FMA peak: many independent chains of vector FMAs,
  * enough to cover the FMA latency on every pipe, never touching memory. */
 #include "tools/bench/peak.h"
+#include "data/alloc.h"
 #include "models/train/timing.h"
 
 #include <immintrin.h>
@@ -48,7 +49,7 @@ static double fma_chains(float seed, float *sink)
 
 double peak_fma_gflops(int threads, int reps)
 {
-    double *rates = calloc((size_t)reps, sizeof *rates);
+    double *rates = checked_calloc((size_t)reps, sizeof *rates);
     static float sink;
     for (int r = 0; r < reps; r++) {
         double flops = 0;
