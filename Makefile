@@ -39,7 +39,9 @@ BLIS_LIB := /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.a
 WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(TARGET_FLAGS) -fopenmp \
              $(WARN) -MMD -MP -I. -isystem $(BLIS_INC) $(CFLAGS) $(PINNED_FLAGS)
-LDLIBS    := $(BLIS_LIB) -lcmocka -lyaml -lz -lm -lpthread
+# oneDNN (libdnnl-dev), the benchmark's peer: Debian's build, shared, on the
+# same OpenMP runtime (libgomp) as BLIS and our kernels.
+LDLIBS    := $(BLIS_LIB) -ldnnl -lcmocka -lyaml -lz -lm -lpthread
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 LIB_SRC  := $(sort $(wildcard kernels/*.c data/*.c models/*.c models/*/*.c))

@@ -1,7 +1,8 @@
 /* tests/test_tools.c — the CLI's building blocks and a miniature end-to-end
  * benchmark + report: CSV strictness, template placeholders, atomic writes,
- * option errors, and that `bench` writes a rectangular, verified CSV that
- * `report kernels` renders with no placeholder left. */
+ * option errors, and that `bench` writes a rectangular, verified CSV, with
+ * oneDNN's rows beside the kernels' unless --peers none, that `report kernels`
+ * renders with no placeholder left. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,11 +111,37 @@ static void test_bench_rejects_bad_options(void **state)
     const char *bad[][2] = { { "--kernels", "winogard" }, { "--passes", "sideways" },
                              { "--threads", "0" },        { "--threads", "1,x" },
                              { "--batch", "-3" },         { "--layers", "cnn.conv9" },
-                             { "--max-seconds", "0" },    { "--frobnicate", "1" } };
+                             { "--max-seconds", "0" },    { "--frobnicate", "1" },
+                             { "--peers", "mkl" } };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(bench_args(2, bad[i]), 2);
     const char *dangling[] = { "--reps" };
     assert_int_equal(bench_args(1, dangling), 2);
+}
+
+/* oneDNN's rows of a benchmark CSV: every one verified and named for what
+   ran; per layer, pass and thread count the direct convolution alone and with
+   reorders, and Winograd's two rows where oneDNN offers it (never on a 1×1
+   filter).  Their number. */
+static int check_peer_rows(const csv_table *t)
+{
+    const int k = csv_col(t, "kernel"), impl = csv_col(t, "impl"), r = csv_col(t, "r");
+    int direct = 0, wino = 0, wino_reorder = 0;
+    for (int i = 0; i < t->rows; i++) {
+        const char *name = csv_cell(t, i, k);
+        if (strncmp(name, "onednn_", 7) != 0)
+            continue;
+        assert_int_equal(strncmp(csv_cell(t, i, impl), "onednn ", 7), 0);
+        direct += !strncmp(name, "onednn_direct", 13);
+        wino += !strcmp(name, "onednn_winograd");
+        wino_reorder += !strcmp(name, "onednn_winograd+reorder");
+        if (!strncmp(name, "onednn_winograd", 15))
+            assert_string_equal(csv_cell(t, i, r), "3");
+    }
+    /* layers × passes × threads × (alone, with reorders) */
+    assert_int_equal(direct, 2 * CONV_NUM_PASSES * 2 * 2);
+    assert_int_equal(wino, wino_reorder);
+    return direct + wino + wino_reorder;
 }
 
 /* A real, small run: every kernel and pass on one layer at batch 2, then the
@@ -133,8 +160,9 @@ static void test_bench_and_report_end_to_end(void **state)
 
     csv_table t;
     assert_int_equal(csv_load(csv, &t), 0);
-    const int kernels = conv_kernel_count();
-    assert_int_equal(t.rows, 2 * kernels * CONV_NUM_PASSES * 2);   /* layers × kernels × passes × threads */
+    const int kernels = conv_kernel_count(), peers = check_peer_rows(&t);
+    /* layers × kernels × passes × threads, and oneDNN's */
+    assert_int_equal(t.rows, 2 * kernels * CONV_NUM_PASSES * 2 + peers);
     const int verified = csv_col(&t, "verified"), impl = csv_col(&t, "impl"), k = csv_col(&t, "kernel");
     const int r = csv_col(&t, "r");
     assert_true(verified >= 0 && impl >= 0 && k >= 0 && r >= 0);
@@ -153,6 +181,7 @@ static void test_bench_and_report_end_to_end(void **state)
     assert_non_null(strstr(e, "commit: "));
     assert_non_null(strstr(e, "blis_sgemm_1thread: ")); /* every configuration, side by side */
     assert_non_null(strstr(e, "generic "));
+    assert_non_null(strstr(e, "onednn_version: "));
     free(e);
 
     char *rargv[] = { "report", "kernels", "--csv", (char *)csv, "--out", (char *)md };
@@ -161,9 +190,28 @@ static void test_bench_and_report_end_to_end(void **state)
     assert_non_null(s);
     assert_null(strstr(s, "{{"));
     assert_non_null(strstr(s, "resnet20.stage3"));
+    assert_non_null(strstr(s, "| oneDNN / probador |"));
+    assert_non_null(strstr(s, "| resnet20.stage3_proj | 32→64 14×14 1×1 s2 | 2 |"));
     free(s);
     snprintf(cmd, sizeof cmd, "test -s %s/figures/kernels_forward.png", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* --peers none: the kernels' rows alone. */
+static void test_bench_without_peers(void **state)
+{
+    const char *csv = test_tmp_path("no-peers.csv");
+    const char *args[] = { "--batch", "2",      "--layers", "resnet20.stage3_proj", "--passes", "forward",
+                           "--threads", "1",    "--reps",   "1",     "--warmup",  "0",
+                           "--peers", "none",   "--out",    csv };
+    assert_int_equal(bench_args(16, args), 0);
+    csv_table t;
+    assert_int_equal(csv_load(csv, &t), 0);
+    assert_int_equal(t.rows, conv_kernel_count());
+    const int k = csv_col(&t, "kernel");
+    for (int i = 0; i < t.rows; i++)
+        assert_null(strstr(csv_cell(&t, i, k), "onednn"));
+    csv_free(&t);
 }
 
 /* run_main("run", args...) with stderr captured into *err (free it); its exit code. */
@@ -224,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_atomic_file_replaces_whole_or_not_at_all),
         cmocka_unit_test(test_bench_rejects_bad_options),
         cmocka_unit_test(test_run_rejects_bad_command_lines),
+        cmocka_unit_test(test_bench_without_peers),
         cmocka_unit_test(test_bench_and_report_end_to_end),
     };
     return cmocka_run_group_tests_name("tools", tests, NULL, NULL);

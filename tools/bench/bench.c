@@ -4,7 +4,11 @@
  * equivalent GEMM, before and after the kernels (keeping the faster), and for
  * every kernel: verifies one run against the
  * float64 reference, warms up, times repeated runs (wall clock, CLOCK_MONOTONIC)
- * and writes one CSV row.  GFLOP/s always use the direct count 2·N·K·C·R·S·P·Q,
+ * and writes one CSV row.  Beside the kernels it times oneDNN, a peer, on the
+ * same operands (bench_onednn.h; --peers none skips it): each algorithm oneDNN
+ * offers for the case, its convolution alone and with the reorders from and to
+ * the plain layouts, verified like a kernel but timed only when it verifies.
+ * GFLOP/s always use the direct count 2·N·K·C·R·S·P·Q,
  * so Winograd's figure is an *effective* rate.  The machine's FMA peak is
  * measured in the same run, so ratios hold on a noisy, shared machine.
  */
@@ -21,6 +25,7 @@
 #include "kernels/conv_reference.h"
 #include "data/atomic_file.h"
 #include "tools/bench/bench_layers.h"
+#include "tools/bench/bench_onednn.h"
 #include "tools/bench/blis_configs.h"
 #include "tools/cli.h"
 #include "models/train/env.h"
@@ -41,6 +46,7 @@ typedef struct bench_options {
     int num_layers;
     int batch, reps, warmup;
     double max_seconds;   /* stop repeating a row after this long (≥ 3 runs) */
+    bool peers;           /* time oneDNN beside the kernels */
     const char *out;
 } bench_options;
 
@@ -54,8 +60,9 @@ static const char usage_tail[] =
     "  --reps N            timed repetitions per row (default: 10)\n"
     "  --warmup N          untimed runs before timing (default: 2)\n"
     "  --max-seconds S     stop repeating a row after S seconds, once 3 runs are timed (default: 2)\n"
+    "  --peers onednn|none time oneDNN beside the kernels, or not (default: onednn)\n"
     "  --out PATH          CSV to write (default: reports/data/kernels.csv); context goes to PATH.env\n"
-    "  --list              print the layers and kernels, then exit\n"
+    "  --list              print the layers, kernels and peers, then exit\n"
     "  --train             time full training steps instead (probador bench --train --help)\n";
 
 static void print_usage(void)
@@ -139,9 +146,35 @@ static int parse_list(const char *arg, const char *opt, bench_options *o)
     return 0;
 }
 
+/* The rows a peer writes, per oneDNN algorithm: the convolution alone, then
+   with the reorders from and to the plain layouts. */
+static const char *const peer_names[ONEDNN_NUM_ALGS][2] = {
+    { "onednn_direct", "onednn_direct+reorder" },
+    { "onednn_winograd", "onednn_winograd+reorder" },
+};
+
+/* --list: the layers at the chosen batch, the kernels and the peers. */
+static void print_list(const bench_options *o)
+{
+    for (int l = 0; l < bench_layer_count(); l++) {
+        char s[96];
+        conv_shape cs = bench_layer_at(l)->shape;
+        cs.n = o->batch;
+        printf("layer  %-23s %-34s %s\n", bench_layer_at(l)->name, conv_shape_str(&cs, s, sizeof s),
+               bench_layer_at(l)->where);
+    }
+    for (int k = 0; k < conv_kernel_count(); k++)
+        printf("kernel %-23s %s\n", conv_kernel_at(k)->name, conv_kernel_at(k)->description);
+    for (int a = 0; a < ONEDNN_NUM_ALGS; a++)
+        for (int r = 0; r < 2; r++)
+            printf("peer   %-23s oneDNN %s %s convolution (C API), %s (--peers none skips it)\n",
+                   peer_names[a][r], onednn_version(), onednn_alg_name(a),
+                   r ? "with reorders from and to NCHW/OIHW" : "alone, in the formats it picks");
+}
+
 static int parse_options(int argc, char **argv, bench_options *o)
 {
-    *o = (bench_options){ .batch = 128, .reps = 10, .warmup = 2, .max_seconds = 2.0,
+    *o = (bench_options){ .batch = 128, .reps = 10, .warmup = 2, .max_seconds = 2.0, .peers = true,
                           .out = "reports/data/kernels.csv" };
     for (int i = 0; i < conv_kernel_count() && i < MAX_LIST; i++)
         o->kernels[o->num_kernels++] = conv_kernel_at(i);
@@ -158,15 +191,7 @@ static int parse_options(int argc, char **argv, bench_options *o)
             exit(0);
         }
         if (!strcmp(opt, "--list")) {
-            for (int l = 0; l < bench_layer_count(); l++) {
-                char s[96];
-                conv_shape cs = bench_layer_at(l)->shape;
-                cs.n = o->batch;
-                printf("layer  %-22s %-34s %s\n", bench_layer_at(l)->name, conv_shape_str(&cs, s, sizeof s),
-                       bench_layer_at(l)->where);
-            }
-            for (int k = 0; k < conv_kernel_count(); k++)
-                printf("kernel %-22s %s\n", conv_kernel_at(k)->name, conv_kernel_at(k)->description);
+            print_list(o);
             exit(0);
         }
         if (i + 1 >= argc)
@@ -187,6 +212,10 @@ static int parse_options(int argc, char **argv, bench_options *o)
             o->max_seconds = strtod(val, &end);
             if (!*val || *end || !(o->max_seconds > 0))
                 return usage_error("--max-seconds expects a positive number of seconds, got '%s'", val, NULL);
+        } else if (!strcmp(opt, "--peers")) {
+            if (strcmp(val, "onednn") != 0 && strcmp(val, "none") != 0)
+                return usage_error("unknown peer '%s'", val, "onednn, none");
+            o->peers = !strcmp(val, "onednn");
         } else if (!strcmp(opt, "--out"))
             o->out = val;
         else
@@ -203,9 +232,10 @@ typedef struct timing {
     double median_ms, min_ms, max_ms, cpu_ms;
 } timing;
 
-/* One kernel's measurements for one layer × pass × thread count. */
+/* One kernel's (or peer's) measurements for one layer × pass × thread count. */
 typedef struct kernel_row {
-    const conv_kernel *kernel, *ran;
+    const char *name;  /* the CSV's kernel */
+    char impl[96];     /* what ran */
     size_t ws_bytes;
     conv_error e;
     double tol;
@@ -310,29 +340,123 @@ typedef struct pass_case {
     size_t nout;
 } pass_case;
 
-/* One kernel on one case: verified first (poisoned output and workspace, run,
-   compared with the reference), then timed.  Counts a failed verification. */
-static void measure_kernel(const pass_case *pc, const bench_options *o, kernel_row *kr, int *unverified)
+/* Compares the output with the reference into kr (e, tol, verified); a
+   failure is counted and reported. */
+static void verify_row(const pass_case *pc, double tol, kernel_row *kr, int *unverified)
 {
-    kr->ran = conv_resolve(kr->kernel, &pc->cs, pc->pass);
-    kr->ws_bytes = conv_workspace_bytes(kr->kernel, &pc->cs);
-    void *ws = xalloc(kr->ws_bytes);
-    kernel_ctx kc = { kr->kernel, &pc->cs, pc->pass, pc->a, pc->b, pc->out, ws };
-    for (size_t i = 0; i < pc->nout; i++)
-        pc->out[i] = NAN;
-    memset(ws, 0xA5, kr->ws_bytes);
-    run_kernel(&kc);
     kr->e = conv_compare(pc->nout, pc->out, pc->ref, pc->mag);
-    kr->tol = conv_tolerance(kr->ran, &pc->cs, pc->pass);
+    kr->tol = tol;
     kr->verified = kr->e.nonfinite == 0 && kr->e.max_rel <= kr->tol;
     if (!kr->verified) {
         (*unverified)++;
         fprintf(stderr, "probador bench: error: %s %s on %s: max relative error %.3g exceeds tolerance %.3g at "
                         "output %zu\n",
-                kr->kernel->name, conv_pass_name(pc->pass), pc->layer->name, kr->e.max_rel, kr->tol, kr->e.worst);
+                kr->name, conv_pass_name(pc->pass), pc->layer->name, kr->e.max_rel, kr->tol, kr->e.worst);
     }
+}
+
+static void poison(float *out, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        out[i] = NAN;
+}
+
+/* One kernel on one case: verified first (poisoned output and workspace, run,
+   compared with the reference), then timed.  Counts a failed verification. */
+static void measure_kernel(const pass_case *pc, const bench_options *o, const conv_kernel *kernel,
+                           kernel_row *kr, int *unverified)
+{
+    const conv_kernel *ran = conv_resolve(kernel, &pc->cs, pc->pass);
+    kr->name = kernel->name;
+    snprintf(kr->impl, sizeof kr->impl, "%s%s", ran->name, ran == kernel ? "" : " (fallback)");
+    kr->ws_bytes = conv_workspace_bytes(kernel, &pc->cs);
+    void *ws = xalloc(kr->ws_bytes);
+    kernel_ctx kc = { kernel, &pc->cs, pc->pass, pc->a, pc->b, pc->out, ws };
+    poison(pc->out, pc->nout);
+    memset(ws, 0xA5, kr->ws_bytes);
+    run_kernel(&kc);
+    verify_row(pc, conv_tolerance(ran, &pc->cs, pc->pass), kr, unverified);
     kr->t = time_runs(run_kernel, &kc, o);
     free(ws);
+}
+
+/* ---- the peer ---------------------------------------------------------------- */
+static void run_peer(void *conv)
+{
+    onednn_conv_run(conv);
+}
+
+static void run_peer_plain(void *conv)
+{
+    onednn_conv_run_plain(conv);
+}
+
+/* The error allowed to oneDNN, reported in its rows: for its direct
+   convolution, that of a float32 GEMM (im2col's bound, (terms + 2)·u, which
+   holds for any order of summation); for Winograd, whose transforms amplify
+   rounding, probador's F(4×4, 3×3) bound where that kernel serves the shape
+   and pass, else (backward-weights) 16 times the GEMM's -- an allowance, not a
+   derived bound, that oneDNN's errors stay far inside.  Generous on purpose:
+   the check is there to catch a peer computing something else (a wrong
+   layout or padding), which is off by the size of the outputs themselves. */
+static double peer_tolerance(onednn_alg alg, const conv_shape *cs, conv_pass pass)
+{
+    const double gemm = conv_tolerance(&conv_im2col, cs, pass);
+    if (alg != ONEDNN_WINOGRAD)
+        return gemm;
+    if (conv_resolve(&conv_winograd, cs, pass) == &conv_winograd)
+        return fmax(gemm, conv_tolerance(&conv_winograd, cs, pass));
+    return 16 * gemm;
+}
+
+/* A peer that computes something else must not be timed: a row that fails
+   verification keeps NaN times. */
+static const timing untimed = { 0, NAN, NAN, NAN, NAN };
+
+/* One oneDNN algorithm on one case, into rows[0] (alone) and rows[1] (with
+   reorders): verified once through the reorders (which runs the convolution
+   alone as well), then each timed.  False when oneDNN declines the case. */
+static bool measure_peer(const pass_case *pc, const bench_options *o, onednn_alg alg, kernel_row *rows,
+                         int *unverified)
+{
+    char why[128], formats[192];
+    onednn_conv *conv = onednn_conv_create(alg, &pc->cs, pc->pass, pc->a, pc->b, pc->out, why, sizeof why);
+    if (!conv) {
+        /* Winograd serves few shapes; the direct convolution declining one is a fault */
+        fprintf(stderr, "%s: oneDNN declines %s %s on %s (%s)%s\n",
+                alg == ONEDNN_WINOGRAD ? "bench: note" : "probador bench: error", onednn_alg_name(alg),
+                conv_pass_name(pc->pass), pc->layer->name, why, alg == ONEDNN_WINOGRAD ? "; no row" : "");
+        *unverified += alg != ONEDNN_WINOGRAD;
+        return false;
+    }
+    fprintf(stderr, "bench: oneDNN %s %s on %s: %s, formats %s\n", onednn_alg_name(alg),
+            conv_pass_name(pc->pass), pc->layer->name, onednn_conv_impl(conv),
+            onednn_conv_formats(conv, formats, sizeof formats));
+    rows[0].name = peer_names[alg][0];
+    snprintf(rows[0].impl, sizeof rows[0].impl, "onednn %s", onednn_conv_impl(conv));
+    rows[0].ws_bytes = onednn_conv_scratch_bytes(conv);
+    poison(pc->out, pc->nout);
+    onednn_conv_poison(conv);
+    onednn_conv_run_plain(conv);
+    verify_row(pc, peer_tolerance(alg, &pc->cs, pc->pass), &rows[0], unverified);
+    rows[1] = rows[0];
+    rows[1].name = peer_names[alg][1];
+    rows[1].ws_bytes += onednn_conv_reorder_bytes(conv);
+    *unverified += !rows[1].verified;
+    rows[0].t = rows[0].verified ? time_runs(run_peer, conv, o) : untimed;
+    rows[1].t = rows[1].verified ? time_runs(run_peer_plain, conv, o) : untimed;
+    onednn_conv_destroy(conv);
+    return true;
+}
+
+/* Every oneDNN row of one case (none without --peers); their number. */
+static int measure_peers(const pass_case *pc, const bench_options *o, kernel_row *rows, int *unverified)
+{
+    int n = 0;
+    for (int a = 0; o->peers && a < ONEDNN_NUM_ALGS; a++)
+        if (measure_peer(pc, o, (onednn_alg)a, rows + n, unverified))
+            n += 2;
+    return n;
 }
 
 /* The CSV row (and the line on stderr) of one kernel at one thread count. */
@@ -342,21 +466,19 @@ static void write_row(FILE *csv, const pass_case *pc, const kernel_row *kr, int 
     const conv_shape *cs = &pc->cs;
     const timing t = kr->t;
     const double gflops = conv_flops(cs) / (t.median_ms * 1e6);
-    const char *name = kr->kernel->name, *pass = conv_pass_name(pc->pass), *layer = pc->layer->name;
-    char impl[64];
-    snprintf(impl, sizeof impl, "%s%s", kr->ran->name, kr->ran == kr->kernel ? "" : " (fallback)");
+    const char *name = kr->name, *pass = conv_pass_name(pc->pass), *layer = pc->layer->name, *impl = kr->impl;
     fprintf(csv,
             "%s/%s/%s/threads:%d,%d,%.6f,%.6f,ms,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,"
             "%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.3e,%.3e,%d,%zu,%s\n",
             name, pass, layer, threads, t.iterations, t.median_ms, t.cpu_ms, name, pass, layer, cs->n, cs->c, cs->h,
             cs->w, cs->k, cs->r, cs->s, cs->stride, cs->pad, threads, t.median_ms, t.min_ms, t.max_ms, gflops,
             sgemm_gflops, peak, kr->e.max_rel, kr->tol, kr->verified, kr->ws_bytes, impl);
-    fprintf(stderr, "bench: %-12s %-16s %-22s threads %d: %9.3f ms %7.1f GFLOP/s (sgemm %6.1f, peak %6.1f) err "
-                    "%.2e %s\n",
+    fprintf(stderr, "bench: %-23s %-16s %-22s threads %d: %9.3f ms %7.1f GFLOP/s (sgemm %6.1f, peak %6.1f) "
+                    "err %.2e %s\n",
             name, pass, layer, threads, t.median_ms, gflops, sgemm_gflops, peak, kr->e.max_rel, impl);
 }
 
-/* Every kernel and thread count on one case, each beside the equivalent
+/* Every kernel (and peer) and thread count on one case, each beside the equivalent
    GEMM.  sgemm is timed before and after the kernels and the faster median
    kept: a transient slowdown of the machine can then only lower the kernels'
    ratios to it, never raise them. */
@@ -372,15 +494,14 @@ static void bench_case(const pass_case *pc, const bench_options *o, const double
         bli_thread_set_num_threads(threads);
         sgemm_ctx g = { gm, gn, gk, ga, gb, gc };
         const timing before = time_runs(run_sgemm, &g, o);
-        kernel_row rows[MAX_LIST];
-        for (int ki = 0; ki < o->num_kernels; ki++) {
-            rows[ki].kernel = o->kernels[ki];
-            measure_kernel(pc, o, &rows[ki], unverified);
-        }
+        kernel_row rows[MAX_LIST + 2 * ONEDNN_NUM_ALGS];
+        for (int ki = 0; ki < o->num_kernels; ki++)
+            measure_kernel(pc, o, o->kernels[ki], &rows[ki], unverified);
+        const int num_rows = o->num_kernels + measure_peers(pc, o, rows + o->num_kernels, unverified);
         const timing after = time_runs(run_sgemm, &g, o);
         const double sgemm_ms = before.median_ms < after.median_ms ? before.median_ms : after.median_ms;
-        for (int ki = 0; ki < o->num_kernels; ki++)
-            write_row(csv, pc, &rows[ki], threads, conv_flops(&pc->cs) / (sgemm_ms * 1e6), peak[ti]);
+        for (int ri = 0; ri < num_rows; ri++)
+            write_row(csv, pc, &rows[ri], threads, conv_flops(&pc->cs) / (sgemm_ms * 1e6), peak[ti]);
     }
     free(ga), free(gb), free(gc);
 }
@@ -422,6 +543,7 @@ static int write_env(const bench_options *o, char *env_path, size_t len)
     blis_configs_write(env.f, 1024, 5);
     fprintf(env.f, "batch: %d\nreps: %d\nwarmup: %d\nmax_seconds: %g\n", o->batch, o->reps, o->warmup,
             o->max_seconds);
+    fprintf(env.f, "peers: %s\nonednn_version: %s\n", o->peers ? "onednn" : "none", onednn_version());
     return atomic_commit(&env) ? 0 : -1;
 }
 
@@ -454,7 +576,8 @@ int bench_main(int argc, char **argv)
     if (!atomic_commit(&csv) || write_env(&o, env_path, sizeof env_path))
         return 1;
     if (unverified) {
-        fprintf(stderr, "probador bench: error: %d row(s) failed verification; see 'verified' in %s\n",
+        fprintf(stderr, "probador bench: error: %d row(s) failed verification or could not be measured; see "
+                        "'verified' in %s and the errors above\n",
                 unverified, o.out);
         return 1;
     }

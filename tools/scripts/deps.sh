@@ -4,7 +4,7 @@
 # Arguments name more packages to install with these (make fuzz-deps passes
 # clang's; make deps DEPS_EXTRA="..." passes any).
 set -eu
-PKGS="gcc make libc6-dev libblis-dev libblis-openmp-dev libyaml-dev libcmocka-dev zlib1g-dev gnuplot-nox fonts-dejavu-core dataset-fashion-mnist $*"
+PKGS="gcc make libc6-dev libblis-dev libblis-openmp-dev libdnnl-dev libyaml-dev libcmocka-dev zlib1g-dev gnuplot-nox fonts-dejavu-core dataset-fashion-mnist $*"
 
 missing=""
 for p in $PKGS; do
