@@ -15,8 +15,10 @@
  * placeholder, a report: name that is no variant and a foreign file in the way
  * are compiler-style errors that leave the old report alone; the index's
  * headline table as each experiment file's report.index asks, and its list of
- * reports; `report kernels` on a made-up benchmark (the targets table); and
- * both reports rendered from another working directory. */
+ * reports; `report kernels` on a made-up benchmark (the targets table, and
+ * the comparison with oneDNN when the benchmark has its rows, a sentence
+ * saying there are none when not); and both reports rendered from another
+ * working directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1030,40 +1032,79 @@ static void test_index_without_headline(void **state)
    thin (8→8 3×3: listed, none applies) and proj (1×1: not listed), every pass
    at 1 and 2 threads.  Forward at 2 threads: im2col at 90 % of sgemm on
    cnn.conv2, 75 % on small (below the 80 % target), 60 % on thin (too few
-   channels to count); winograd_f2 1.25× and winograd 2× im2col's speed. */
-static void write_kernels_csv(const char *csv)
+   channels to count); winograd_f2 1.25× and winograd 2× im2col's speed.  With
+   `peers`, oneDNN's rows too (peer_rows). */
+static void write_kernels_csv(const char *csv, bool peers);
+
+/* The layers of the made-up benchmark. */
+static const struct {
+    const char *name;
+    int c, k, r, stride;
+    double im2col_gflops;
+} fake_layers[] = { { "cnn.conv2", 32, 32, 3, 1, 90 },
+                    { "small", 16, 16, 3, 1, 75 },
+                    { "thin", 8, 8, 3, 1, 60 },
+                    { "proj", 32, 64, 1, 2, 50 } };
+
+/* oneDNN's rows of one layer, pass and thread count; probador's fastest kernel
+   (winograd) takes 1 ms everywhere.  At 1 thread oneDNN alone takes 1.5 ms on
+   cnn.conv2 (Winograd, its direct 2 ms), 0.5 on small (faster than probador;
+   no Winograd), 1.2 on thin (whose Winograd row, faster still, failed
+   verification and must be ignored) and 4 on proj; twice that at 2 threads.
+   With reorders: 1 ms more (direct) or 1.5 more (Winograd). */
+static int peer_rows(char *text, size_t len, int l, const char *pass, int threads)
 {
-    static const struct {
-        const char *name;
-        int c, k, r, stride;
-        double im2col_gflops;
-    } layers[] = { { "cnn.conv2", 32, 32, 3, 1, 90 },
-                   { "small", 16, 16, 3, 1, 75 },
-                   { "thin", 8, 8, 3, 1, 60 },
-                   { "proj", 32, 64, 1, 2, 50 } };
+    static const double direct_ms[] = { 2.0, 0.5, 1.2, 4.0 }, wino_ms[] = { 1.5, NAN, 0.1, NAN };
+    const double ms[4] = { direct_ms[l] * threads, direct_ms[l] * threads + 1, wino_ms[l] * threads,
+                           wino_ms[l] * threads + 1.5 };
+    static const char *const names[4] = { "onednn_direct", "onednn_direct+reorder", "onednn_winograd",
+                                          "onednn_winograd+reorder" };
+    static const char *const impls[4] = { "jit:avx512_core", "jit:avx512_core", "jit_wino_4x3:avx512_core",
+                                          "jit_wino_4x3:avx512_core" };
+    int n = 0;
+    for (int i = 0; i < 4; i++)
+        if (!isnan(ms[i]))
+            n += snprintf(text + n, len - (size_t)n,
+                          "%s,%s,%s,onednn %s,8,%d,14,14,%d,%d,%d,%d,1,%d,%d,%.3f,50.0,100.0,%d.0,1e-07,"
+                          "1e-06,0\n",
+                          names[i], pass, fake_layers[l].name, impls[i], fake_layers[l].c, fake_layers[l].k,
+                          fake_layers[l].r, fake_layers[l].r, fake_layers[l].stride, threads,
+                          l != 2 || i < 2, ms[i], 200 * threads);
+    return n;
+}
+
+static void write_kernels_csv(const char *csv, bool peers)
+{
     static const char *const kernels[] = { "im2col", "winograd_f2", "winograd" }, *const passes[] = {
         "forward", "backward_data", "backward_weights"
     };
     static const double median_ms[] = { 2.0, 1.6, 1.0 }; /* per kernel */
-    char text[16384];
+    char text[32768];
     int n = snprintf(text, sizeof text,
                      "kernel,pass,layer,impl,n,c,h,w,k,r,s,stride,pad,threads,verified,median_ms,gflops,"
                      "sgemm_gflops,peak_gflops,max_rel_err,tolerance,workspace_bytes\n");
     for (int l = 0; l < 4; l++)
-        for (int kk = 0; kk < 3; kk++)
-            for (int p = 0; p < 3; p++)
-                for (int th = 1; th <= 2; th++)
+        for (int p = 0; p < 3; p++)
+            for (int th = 1; th <= 2; th++) {
+                for (int kk = 0; kk < 3; kk++)
                     n += snprintf(text + n, sizeof text - (size_t)n,
                                   "%s,%s,%s,%s,8,%d,14,14,%d,%d,%d,%d,1,%d,1,%.1f,%.1f,100.0,%d.0,1e-07,1e-06,"
                                   "1048576\n",
-                                  kernels[kk], passes[p], layers[l].name, kernels[kk], layers[l].c, layers[l].k,
-                                  layers[l].r, layers[l].r, layers[l].stride, th, median_ms[kk],
-                                  kk ? 120.0 : layers[l].im2col_gflops, 200 * th);
+                                  kernels[kk], passes[p], fake_layers[l].name, kernels[kk], fake_layers[l].c,
+                                  fake_layers[l].k, fake_layers[l].r, fake_layers[l].r, fake_layers[l].stride,
+                                  th, median_ms[kk], kk ? 120.0 : fake_layers[l].im2col_gflops, 200 * th);
+                if (peers)
+                    n += peer_rows(text + n, sizeof text - (size_t)n, l, passes[p], th);
+            }
+    assert_true(n < (int)sizeof text);
     test_write_file(csv, text);
     snprintf(text, sizeof text, "%s.env", csv);
-    test_write_file(text, "commit: abc123\ndate: 2024-01-01\ncpu: Test CPU\ncores: 2\ncompiler: gcc test\n"
-                          "blis_version: 0.9.0\nblis_arch: skx\nreps: 3\nmax_seconds: 1\ncflags: -O3\n"
-                          "blis_build: static\nblis_sgemm_1thread: skx 100\n");
+    char env[1024];
+    snprintf(env, sizeof env, "commit: abc123\ndate: 2024-01-01\ncpu: Test CPU\ncores: 2\n"
+                              "compiler: gcc test\nblis_version: 0.9.0\nblis_arch: skx\nreps: 3\n"
+                              "max_seconds: 1\ncflags: -O3\nblis_build: static\nblis_sgemm_1thread: skx 100\n%s",
+             peers ? "onednn_version: 2.6.3\n" : "");
+    test_write_file(text, env);
 }
 
 /* The targets: their table (a column each, the layers they apply to) and the
@@ -1079,6 +1120,46 @@ static void check_kernel_targets(const char *md)
     expect(md, "**2.00×** (cnn.conv2); the target\n  holds. F(2×2) manages 1.25×\n  at worst (cnn.conv2).");
 }
 
+/* The comparison with oneDNN on the made-up benchmark with its rows (see
+   peer_rows): oneDNN's time over probador's fastest, so that 1.5 ms against
+   1 ms reads 1.50× (an inverted ratio would read 0.67×); a row that failed
+   verification ignored; the geometric means and the worst layer; and the
+   peer's rows nowhere in probador's own tables. */
+static void test_kernel_report_against_onednn(void **state)
+{
+    char csv[700], md[700];
+    snprintf(csv, sizeof csv, "%s/kernels-peers.csv", base);
+    snprintf(md, sizeof md, "%s/kernels-peers.md", out);
+    write_kernels_csv(csv, true);
+    char *err;
+    assert_int_equal(report(&err, "kernels", "--csv", csv, "--out", md), 0);
+    free(err);
+    char *text = read_report("kernels-peers.md");
+    assert_null(strstr(text, "{{"));
+    expect(text, "### forward\n\n| layer | shape | threads | probador's fastest | ms | "
+                 "oneDNN's fastest, alone | ms | oneDNN / probador | with reorders |\n"
+                 "|---|---|---:|---|---:|---|---:|---:|---:|\n"
+                 "| cnn.conv2 | 32→32 14×14 3×3 s1 | 1 | winograd | 1.000 | "
+                 "winograd (jit_wino_4x3:avx512_core) | 1.500 | 1.50× | 3.00× |\n"
+                 "| cnn.conv2 | 32→32 14×14 3×3 s1 | 2 | winograd | 1.000 | "
+                 "winograd (jit_wino_4x3:avx512_core) | 3.000 | 3.00× | 4.50× |\n"
+                 "| small | 16→16 14×14 3×3 s1 | 1 | winograd | 1.000 | "
+                 "direct (jit:avx512_core) | 0.500 | **0.50×** | 1.50× |\n");
+    expect(text, "| thin | 8→8 14×14 3×3 s1 | 1 | winograd | 1.000 | "
+                 "direct (jit:avx512_core) | 1.200 | 1.20× | 2.20× |\n");
+    assert_null(strstr(text, "0.67×"));
+    assert_null(strstr(text, "| 0.100 |")); /* thin's unverified Winograd row */
+    expect(text, "Geometric mean of oneDNN / probador: 1.38× at 1 thread, 2.75× at 2 threads. "
+                 "The worst layer is small at 1 thread, 0.50×: oneDNN is faster there.");
+    expect(text, "oneDNN 2.6.3 without reorders is faster than probador's fastest kernel in 3 of the "
+                 "cells above; the worst is forward small at 1 thread, 0.50×.");
+    expect(text, "| layer | shape | im2col | winograd_f2 | winograd | BLIS sgemm | FMA peak | best / peak |");
+    expect(text, "| kernel | forward: max error (ran) | tolerance |");
+    assert_null(strstr(text, "| onednn_"));
+    check_kernel_targets(text);
+    free(text);
+}
+
 /* ---- from another working directory ------------------------------------------ */
 
 /* Both reports from a folder that holds no tools/: the renderers find their
@@ -1089,7 +1170,7 @@ static void test_render_from_another_directory(void **state)
     assert_non_null(getcwd(cwd, sizeof cwd));
     snprintf(csv, sizeof csv, "%s/kernels.csv", base);
     snprintf(md, sizeof md, "%s/kernels.md", out);
-    write_kernels_csv(csv);
+    write_kernels_csv(csv, false);
     assert_int_equal(chdir(base), 0);
     char *experiment[] = { "report", "experiment", yaml, "--results", root, "--out-dir", out, NULL };
     char *kernels[] = { "report", "kernels", "--csv", csv, "--out", md, NULL };
@@ -1100,7 +1181,9 @@ static void test_render_from_another_directory(void **state)
     char *text = read_report("kernels.md");
     assert_null(strstr(text, "{{"));
     check_kernel_targets(text);
-    expect(text, "oneDNN's direct convolution reaches\n135 GFLOP/s"); /* reports/data/external_reference.csv */
+    /* a benchmark without oneDNN's rows (as the committed one before they existed) still renders */
+    expect(text, "## Against oneDNN");
+    expect(text, "No oneDNN rows were measured in");
     free(text);
     static const char *const charts[] = { "forward", "backward_data", "backward_weights", "error", "workspace" };
     expect_charts("kernels_", charts, 5);
@@ -1119,6 +1202,7 @@ int main(void)
         cmocka_unit_test(test_pretext_report),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_index_without_headline),
+        cmocka_unit_test(test_kernel_report_against_onednn),
         cmocka_unit_test(test_render_from_another_directory),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown);

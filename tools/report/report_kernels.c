@@ -2,11 +2,14 @@
  * reports/data/kernels.csv, its environment sidecar and the template
  * tools/report/kernels.md.in, with gnuplot charts under reports/figures/.
  *
- * The template and reports/data/external_reference.csv (outside figures the
- * report quotes) are the repository's, found from the program (report_repo_path).
+ * The template is the repository's, found from the program (report_repo_path).
  * The kernels, layers and passes are those of the CSV, in the order of their
- * first row there (the order `probador bench` measures them in).  The speed
- * targets the report checks are the table below; the template words them. */
+ * first row there (the order `probador bench` measures them in).  Rows of the
+ * peer measured in the same run (oneDNN, kernels named onednn_*) are kept
+ * apart from probador's kernels: they appear only in the comparison with
+ * oneDNN, and a CSV without them (written with --peers none, or before the
+ * benchmark measured them) says so there.  The speed targets the report checks
+ * are the table below; the template words them. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -53,7 +56,7 @@ enum { NUM_TARGETS = sizeof targets / sizeof targets[0] };
 
 /* ---- the benchmark's rows ------------------------------------------------------ */
 
-enum { MAX_KERNELS = 16, MAX_LAYERS = 64, MAX_PASSES = 3 };
+enum { MAX_KERNELS = 16, MAX_PEERS = 8, MAX_LAYERS = 64, MAX_PASSES = 3, MAX_THREADS = 64 };
 
 typedef struct krow {
     const char *kernel, *pass, *layer, *impl;
@@ -64,16 +67,15 @@ typedef struct krow {
 typedef struct kdata {
     krow *rows;
     int count;
-    const char *kernels[MAX_KERNELS], *layers[MAX_LAYERS], *passes[MAX_PASSES];
-    int num_kernels, num_layers, num_passes, max_threads;
+    const char *kernels[MAX_KERNELS], *peers[MAX_PEERS], *layers[MAX_LAYERS], *passes[MAX_PASSES];
+    int num_kernels, num_peers, num_layers, num_passes, max_threads;
 } kdata;
 
 /* The report's inputs and where its pieces go. */
 typedef struct kreport {
     const char *csv_path, *tmpl_path, *out_path;
     char fig_dir[1100], work[PATH_MAX], tmpl_buf[PATH_MAX];
-    char ext_path[PATH_MAX]; /* the quoted outside figures, part of the report like its template */
-    csv_table t, ext;
+    csv_table t;
     kdata d;
     tmpl_vars v;
 } kreport;
@@ -88,6 +90,19 @@ static int add_unique(const char **list, int *count, int cap, const char *name)
         return -1;
     list[(*count)++] = name;
     return 0;
+}
+
+/* A row of the peer, not of one of probador's kernels: `probador bench` names
+   oneDNN's rows onednn_ALGORITHM, and onednn_ALGORITHM+reorder when the
+   reorders from and to the plain layouts are timed with the convolution. */
+static bool is_peer(const char *kernel)
+{
+    return strncmp(kernel, "onednn_", 7) == 0;
+}
+
+static bool with_reorders(const char *kernel)
+{
+    return strstr(kernel, "+reorder") != NULL;
 }
 
 static void read_row(const csv_table *t, int i, const int *col, krow *r)
@@ -122,16 +137,28 @@ static int load_rows(const csv_table *t, kdata *d)
     for (int i = 0; i < t->rows; i++) {
         krow *r = &d->rows[i];
         read_row(t, i, col, r);
-        if (add_unique(d->kernels, &d->num_kernels, MAX_KERNELS, r->kernel) ||
+        const bool peer = is_peer(r->kernel);
+        if (add_unique(peer ? d->peers : d->kernels, peer ? &d->num_peers : &d->num_kernels,
+                       peer ? MAX_PEERS : MAX_KERNELS, r->kernel) ||
             add_unique(d->layers, &d->num_layers, MAX_LAYERS, r->layer) ||
             add_unique(d->passes, &d->num_passes, MAX_PASSES, r->pass)) {
-            fprintf(stderr, "%s:%d: error: more than %d kernels, %d layers or %d passes; the report has room "
-                            "for no more: split the benchmark\n",
-                    t->path, i + 2, MAX_KERNELS, MAX_LAYERS, MAX_PASSES);
+            fprintf(stderr, "%s:%d: error: more than %d kernels, %d peer rows, %d layers or %d passes; the "
+                            "report has room for no more: split the benchmark\n",
+                    t->path, i + 2, MAX_KERNELS, MAX_PEERS, MAX_LAYERS, MAX_PASSES);
+            return -1;
+        }
+        if (r->threads < 1 || r->threads > MAX_THREADS) {
+            fprintf(stderr, "%s:%d: error: threads is %d; expected 1 to %d, as `probador bench` writes\n",
+                    t->path, i + 2, r->threads, MAX_THREADS);
             return -1;
         }
         if (r->threads > d->max_threads)
             d->max_threads = r->threads;
+    }
+    if (d->num_kernels == 0) {
+        fprintf(stderr, "%s: error: no rows of probador's kernels, only of its peers; rerun `make bench`\n",
+                t->path);
+        return -1;
     }
     return 0;
 }
@@ -493,35 +520,156 @@ static void target_section(kreport *k)
     }
 }
 
-/* ext.NAME.*: the external reference figures against our fastest kernel there. */
-static int external_section(kreport *k)
+/* ---- against oneDNN ------------------------------------------------------------- */
+
+/* The fastest verified row of one case among probador's kernels (peer false)
+   or among the peer's rows without or with reorders; NULL when there is none. */
+static const krow *fastest(const kdata *d, bool peer, bool reorders, const char *pass, const char *layer,
+                           int threads)
 {
-    const csv_table *ext = &k->ext;
-    const int cn = csv_col(ext, "name"), cl = csv_col(ext, "layer"), cp = csv_col(ext, "pass"),
-              ct = csv_col(ext, "threads"), cg = csv_col(ext, "gflops"), cs = csv_col(ext, "source");
-    if (cn < 0 || cl < 0 || cp < 0 || ct < 0 || cg < 0 || cs < 0)
-        return -1;
-    for (int i = 0; i < ext->rows; i++) {
-        const char *name = csv_cell(ext, i, cn);
-        const double theirs = csv_num(ext, i, cg);
-        const krow *best = NULL;
-        for (int kk = 0; kk < k->d.num_kernels; kk++) {
-            const krow *r = find(&k->d, k->d.kernels[kk], csv_cell(ext, i, cp), csv_cell(ext, i, cl),
-                                 (int)csv_num(ext, i, ct));
-            if (r && (!best || r->gflops > best->gflops))
-                best = r;
-        }
-        char key[128];
-        snprintf(key, sizeof key, "ext.%s.gflops", name);
-        tmpl_set(&k->v, key, "%.0f", theirs);
-        snprintf(key, sizeof key, "ext.%s.source", name);
-        tmpl_set(&k->v, key, "%s", csv_cell(ext, i, cs));
-        snprintf(key, sizeof key, "ext.%s.ours", name);
-        tmpl_set(&k->v, key, "%.0f GFLOP/s (%s)", best ? best->gflops : NAN, best ? best->kernel : "none");
-        snprintf(key, sizeof key, "ext.%s.ratio", name);
-        tmpl_set(&k->v, key, "%.2f×", best ? best->gflops / theirs : NAN);
+    const krow *best = NULL;
+    for (int i = 0; i < d->count; i++) {
+        const krow *r = &d->rows[i];
+        if (is_peer(r->kernel) != peer || (peer && with_reorders(r->kernel) != reorders) || !r->verified ||
+            r->threads != threads || strcmp(r->pass, pass) != 0 || strcmp(r->layer, layer) != 0)
+            continue;
+        if (!best || r->median_ms < best->median_ms)
+            best = r;
     }
-    return 0;
+    return best;
+}
+
+/* The ratios of one pass, oneDNN's time over probador's: their logarithms'
+   sum per thread count (for the geometric mean) and the worst. */
+typedef struct ratio_stats {
+    double log_sum[MAX_THREADS + 1], worst;
+    int count[MAX_THREADS + 1], below; /* below: cells where oneDNN is faster */
+    const krow *worst_row;
+} ratio_stats;
+
+/* "1.23×", in bold below 1 (oneDNN faster); "–" without a figure. */
+static void ratio_text(double ratio, char *buf, size_t len)
+{
+    if (isnan(ratio))
+        snprintf(buf, len, "–");
+    else
+        snprintf(buf, len, ratio < 1 ? "**%.2f×**" : "%.2f×", ratio);
+}
+
+/* A probador row's kernel, "winograd ↪" when its fallback ran. */
+static const char *kernel_text(const krow *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s", r->kernel, strstr(r->impl, "(fallback)") ? " ↪" : "");
+    return buf;
+}
+
+/* A peer row's algorithm and what oneDNN ran: "direct (jit:avx512_core)". */
+static const char *peer_text(const krow *r, char *buf, size_t len)
+{
+    const char *impl = strncmp(r->impl, "onednn ", 7) == 0 ? r->impl + 7 : r->impl;
+    snprintf(buf, len, "%.*s (%s)", (int)strcspn(r->kernel + 7, "+"), r->kernel + 7, impl);
+    return buf;
+}
+
+/* One layer at one thread count: the table's row and the ratio's statistics.
+   Nothing when either side has no verified row there. */
+static void peer_row(const kdata *d, const char *pass, const char *layer, int threads, text *s,
+                     ratio_stats *st)
+{
+    const krow *ours = fastest(d, false, false, pass, layer, threads);
+    const krow *alone = fastest(d, true, false, pass, layer, threads);
+    const krow *reordered = fastest(d, true, true, pass, layer, threads);
+    if (!ours || !alone)
+        return;
+    const double ratio = alone->median_ms / ours->median_ms;
+    const double with = reordered ? reordered->median_ms / ours->median_ms : NAN;
+    char shape[64], kernel[64], peer[128], r1[32], r2[32];
+    ratio_text(ratio, r1, sizeof r1);
+    ratio_text(with, r2, sizeof r2);
+    add(s, "| %s | %s | %d | %s | %.3f | %s | %.3f | %s | %s |\n", layer,
+        shape_text(ours, shape, sizeof shape), threads, kernel_text(ours, kernel, sizeof kernel),
+        ours->median_ms, peer_text(alone, peer, sizeof peer), alone->median_ms, r1, r2);
+    st->log_sum[threads] += log(ratio);
+    st->count[threads]++;
+    st->below += ratio < 1;
+    if (!st->worst_row || ratio < st->worst)
+        st->worst = ratio, st->worst_row = ours;
+}
+
+/* The geometric means and the worst layer of one pass, after its table. */
+static void peer_summary(const kdata *d, const ratio_stats *st, text *s)
+{
+    add(s, "\nGeometric mean of oneDNN / probador:");
+    const char *sep = "";
+    for (int th = 1; th <= d->max_threads; th++)
+        if (st->count[th]) {
+            add(s, "%s %.2f× at %d thread%s", sep, exp(st->log_sum[th] / st->count[th]), th,
+                th > 1 ? "s" : "");
+            sep = ",";
+        }
+    const krow *w = st->worst_row;
+    const char *plural = w->threads > 1 ? "s" : "";
+    if (st->worst >= 1)
+        add(s, ". probador is at least as fast on every layer; the closest is %s at %d thread%s, %.2f×.\n\n",
+            w->layer, w->threads, plural, st->worst);
+    else
+        add(s, ". The worst layer is %s at %d thread%s, %.2f×: oneDNN is faster there.\n\n", w->layer,
+            w->threads, plural, st->worst);
+}
+
+/* One pass: its heading, a row per layer and thread count, its summary.
+   False when no layer had both sides measured. */
+static bool peer_pass(const kdata *d, const char *pass, text *s, ratio_stats *st)
+{
+    *st = (ratio_stats){ .worst = INFINITY };
+    text rows = { 0 };
+    for (int l = 0; l < d->num_layers; l++)
+        for (int th = 1; th <= d->max_threads; th++)
+            peer_row(d, pass, d->layers[l], th, &rows, st);
+    if (!st->worst_row) {
+        free(rows.s);
+        return false;
+    }
+    add(s, "### %s\n\n| layer | shape | threads | probador's fastest | ms | oneDNN's fastest, alone | ms | "
+           "oneDNN / probador | with reorders |\n|---|---|---:|---|---:|---|---:|---:|---:|\n%s",
+        pass, rows.s);
+    free(rows.s);
+    peer_summary(d, st, s);
+    return true;
+}
+
+/* The template's `peers`: a table per pass with its summary, then the verdict
+   on every layer and pass; or why there is none. */
+static void peer_section(kreport *k)
+{
+    const kdata *d = &k->d;
+    text s = { 0 };
+    int passes = 0, below = 0;
+    const krow *worst = NULL;
+    double worst_ratio = INFINITY;
+    for (int p = 0; p < d->num_passes; p++) {
+        ratio_stats st;
+        if (!peer_pass(d, d->passes[p], &s, &st))
+            continue;
+        passes++, below += st.below;
+        if (st.worst < worst_ratio)
+            worst_ratio = st.worst, worst = st.worst_row;
+    }
+    const char *version = tmpl_get(&k->v, "env.onednn_version");
+    if (!passes)
+        add(&s, "No oneDNN rows were measured in `%s`: the benchmark ran without its peer (`--peers none`) "
+                "or before it had one, or none of oneDNN's rows verified. `make bench` measures them.\n",
+            k->csv_path);
+    else if (below == 0)
+        add(&s, "On every layer and pass measured, probador's fastest kernel is at least as fast as "
+                "oneDNN%s%s without reorders (the closest: %s %s, %.2f×).\n",
+            version ? " " : "", version ? version : "", worst->pass, worst->layer, worst_ratio);
+    else
+        add(&s, "oneDNN%s%s without reorders is faster than probador's fastest kernel in %d of the cells "
+                "above; the worst is %s %s at %d thread%s, %.2f×.\n",
+            version ? " " : "", version ? version : "", below, worst->pass, worst->layer, worst->threads,
+            worst->threads > 1 ? "s" : "", worst_ratio);
+    set_text(&k->v, "peers", &s);
 }
 
 /* source.csv, batch, threads.max, rows, rows.unverified and peak.tN. */
@@ -575,7 +723,7 @@ static int load_inputs(kreport *k)
     char env_path[1100];
     snprintf(env_path, sizeof env_path, "%s.env", k->csv_path);
     if (csv_load(k->csv_path, &k->t) || load_rows(&k->t, &k->d) || check_complete(k) ||
-        report_read_env(env_path, &k->v) || csv_load(k->ext_path, &k->ext))
+        report_read_env(env_path, &k->v))
         return -1;
     return report_mkdirs(k->fig_dir) || report_work_dir(k->work, sizeof k->work) ? -1 : 0;
 }
@@ -588,8 +736,7 @@ static int render(kreport *k)
     if (pass_sections(k) || error_section(k) || workspace_section(k))
         return -1;
     target_section(k);
-    if (external_section(k))
-        return -1;
+    peer_section(k);
     atomic_file out;
     if (!atomic_open(&out, k->out_path))
         return -1;
@@ -620,8 +767,7 @@ static int parse_args(int argc, char **argv, kreport *k)
     if (exit_code >= 0)
         return exit_code;
     /* the template beside the charts' scripts, wherever we run from */
-    if ((!k->tmpl_path && report_repo_path("tools/report/kernels.md.in", k->tmpl_buf, sizeof k->tmpl_buf)) ||
-        report_repo_path("reports/data/external_reference.csv", k->ext_path, sizeof k->ext_path))
+    if (!k->tmpl_path && report_repo_path("tools/report/kernels.md.in", k->tmpl_buf, sizeof k->tmpl_buf))
         return 1;
     k->tmpl_path = k->tmpl_path ? k->tmpl_path : k->tmpl_buf;
     return -1;
@@ -635,7 +781,6 @@ int report_kernels(int argc, char **argv)
         rc = render(k) ? 1 : 0;
     tmpl_free(&k->v);
     csv_free(&k->t);
-    csv_free(&k->ext);
     free(k->d.rows);
     free(k);
     return rc;
