@@ -79,7 +79,7 @@ static void usage(FILE *f)
             "  --threads LIST    default: 1,2\n"
             "  --batch N         default: 128\n"
             "  --reps N          timed steps per row (default: 10, after %d warm-up steps)\n"
-            "  --peers LIST      pytorch or none (default: pytorch: tools/bench/torch_peer.py, run with\n"
+            "  --peers NAME      pytorch or none (default: pytorch: tools/bench/torch_peer.py, run with\n"
             "                    $PROBADOR_PYTHON, default /usr/bin/python3, which needs python3-torch)\n"
             "  --out PATH        default: reports/data/train.csv (context in PATH.env; the step\n"
             "                    breakdown in PATH with _breakdown before .csv)\n",
@@ -241,16 +241,18 @@ static void fill_fixed_images(model *m, int batch)
 typedef enum phase { PHASE_TRAIN, PHASE_INFER } phase;
 static const char *const phase_names[] = { "train", "infer" };
 
+/* Adam as the experiments train with it; PyTorch's peer uses the same. */
+static const adam_params bench_adam = { 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f };
+
 /* Training step number `step` (from 0) on the model's input: forward, loss,
    backward, Adam. */
 static void train_step(model *m, const step_inputs *in, uint64_t step)
 {
-    const adam_params adam = { 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f };
     const model_step st = { in->batch, true, 1, step };
     const float *logits = model_forward(m, &st);
     softmax_cross_entropy(logits, in->labels, in->batch, m->desc.classes, in->dlogits, NULL, NULL);
     model_backward(m, &st, in->dlogits);
-    adam_step(m, &adam, 1e-3f, step + 1);
+    adam_step(m, &bench_adam, bench_adam.lr, step + 1);
 }
 
 /* The times of one row: milliseconds per step. */
@@ -272,7 +274,8 @@ static row_times time_phase(model *m, const step_inputs *in, phase ph, int reps)
         if (r >= 0)
             ms[r] = dt * 1e3, cpu += dc * 1e3;
     }
-    row_times t = { timing_median(ms, reps), ms[0], ms[reps - 1], cpu / reps };
+    const double median = timing_median(ms, reps); /* sorts ms */
+    const row_times t = { median, ms[0], ms[reps - 1], cpu / reps };
     free(ms);
     return t;
 }
@@ -305,14 +308,13 @@ static const char *kind_name(int kind)
    on; seconds per kind over them all into sec[], the whole steps' into *total. */
 static void profile_steps(model *m, const step_inputs *in, int reps, double sec[NUM_KINDS], double *total)
 {
-    const adam_params adam = { 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f };
     model_profile prof = { { 0 } };
     m->profile = &prof;
     for (int r = 0; r < reps; r++) {
         const model_step st = { in->batch, true, 1, (uint64_t)r };
         const double t0 = timing_seconds(CLOCK_MONOTONIC);
-        batch_fill(model_input(m), in->labels, &in->src, in->order, (size_t)in->batch, 0, (size_t)in->batch, &in->aug,
-                   0, (uint64_t)r);
+        batch_fill(model_input(m), in->labels, &in->src, in->order, (size_t)in->batch, 0, (size_t)in->batch,
+                   &in->aug, 0, (uint64_t)r);
         const double t1 = timing_seconds(CLOCK_MONOTONIC);
         const float *logits = model_forward(m, &st);
         const double t2 = timing_seconds(CLOCK_MONOTONIC);
@@ -320,7 +322,7 @@ static void profile_steps(model *m, const step_inputs *in, int reps, double sec[
         const double t3 = timing_seconds(CLOCK_MONOTONIC);
         model_backward(m, &st, in->dlogits);
         const double t4 = timing_seconds(CLOCK_MONOTONIC);
-        adam_step(m, &adam, 1e-3f, (uint64_t)r + 1);
+        adam_step(m, &bench_adam, bench_adam.lr, (uint64_t)r + 1);
         const double t5 = timing_seconds(CLOCK_MONOTONIC);
         sec[KIND_DATA] += t1 - t0, sec[KIND_LOSS] += t3 - t2, sec[KIND_OPTIMISER] += t5 - t4;
         *total += t5 - t0;
@@ -334,17 +336,15 @@ static void profile_steps(model *m, const step_inputs *in, int reps, double sec[
    of the step for each kind, then `other` (what no kind covers) and `step`. */
 static void write_breakdown(FILE *f, const char *mname, model *m, const step_inputs *in, int threads, int reps)
 {
-    double sec[NUM_KINDS] = { 0 }, total = 0, covered = 0;
+    double sec[NUM_KINDS + 2] = { 0 }, total = 0;
     profile_steps(m, in, reps, sec, &total);
-    const char *kernel = m->kernel->name;
-    for (int k = 0; k < NUM_KINDS; k++) {
-        covered += sec[k];
-        fprintf(f, "%s,%s,%d,%d,%d,%s,%.4f,%.4f\n", mname, kernel, threads, in->batch, reps, kind_name(k),
-                sec[k] * 1e3 / reps, sec[k] / total);
-    }
-    fprintf(f, "%s,%s,%d,%d,%d,other,%.4f,%.4f\n", mname, kernel, threads, in->batch, reps,
-            (total - covered) * 1e3 / reps, (total - covered) / total);
-    fprintf(f, "%s,%s,%d,%d,%d,step,%.4f,1.0000\n", mname, kernel, threads, in->batch, reps, total * 1e3 / reps);
+    sec[NUM_KINDS] = total, sec[NUM_KINDS + 1] = total;
+    for (int k = 0; k < NUM_KINDS; k++)
+        sec[NUM_KINDS] -= sec[k];
+    for (int k = 0; k < NUM_KINDS + 2; k++)
+        fprintf(f, "%s,%s,%d,%d,%d,%s,%.4f,%.4f\n", mname, m->kernel->name, threads, in->batch, reps,
+                k < NUM_KINDS ? kind_name(k) : k == NUM_KINDS ? "other" : "step", sec[k] * 1e3 / reps,
+                sec[k] / total);
 }
 
 /* ---- probador's rows -------------------------------------------------------------- */
@@ -436,15 +436,16 @@ static bool take_peer_line(char *line, FILE *csv, char *env, size_t env_len)
 
 /* The peer's argument list for one model at every thread count (in bufs). */
 static void peer_argv(const train_options *o, const char *mname, const model_facts *f, const char *script,
-                      char bufs[4][32], char *argv[20])
+                      char bufs[5][32], char *argv[20])
 {
     snprintf(bufs[0], 32, "%d", o->batch);
     snprintf(bufs[1], 32, "%d", o->reps);
-    snprintf(bufs[2], 32, "%.2f", f->mflop_per_image);
-    snprintf(bufs[3], 32, "%zu", f->params);
-    const char *args[] = { peer_python(), script,     "--model", mname, "--threads", o->threads_text,
-                           "--batch",     bufs[0],    "--reps",  bufs[1], "--warmup", "3",
-                           "--mflop-per-image", bufs[2], "--params", bufs[3], NULL };
+    snprintf(bufs[2], 32, "%d", WARMUP_STEPS);
+    snprintf(bufs[3], 32, "%.2f", f->mflop_per_image);
+    snprintf(bufs[4], 32, "%zu", f->params);
+    const char *args[] = { peer_python(),       script,  "--model",  mname,   "--threads", o->threads_text,
+                           "--batch",           bufs[0], "--reps",   bufs[1], "--warmup",  bufs[2],
+                           "--mflop-per-image", bufs[3], "--params", bufs[4], NULL };
     for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
         argv[i] = (char *)args[i];
 }
@@ -484,7 +485,7 @@ static pid_t peer_start(char *const argv[], FILE **out)
 static int run_peer(FILE *csv, const train_options *o, const char *mname, const model_facts *facts, char *env,
                     size_t env_len)
 {
-    char script[PATH_MAX], bufs[4][32], *argv[20];
+    char script[PATH_MAX], bufs[5][32], *argv[20];
     if (report_repo_path("tools/bench/torch_peer.py", script, sizeof script))
         return 1;
     peer_argv(o, mname, facts, script, bufs, argv);
