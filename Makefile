@@ -197,7 +197,7 @@ $(REPORTS)/data/kernels.csv: $(LIB) | $(PROBADOR)
 	$(PROBADOR) bench $(BENCH_FLAGS) --out $@
 $(REPORTS)/data/train.csv: $(LIB) | $(PROBADOR) $(REPORTS)/data/kernels.csv
 	$(PROBADOR) bench --train $(TRAIN_FLAGS) --out $@
-$(REPORTS)/kernels.md: $(REPORTS)/data/kernels.csv tools/report/kernels.md.in $(wildcard tools/report/*.gp) | $(PROBADOR)
+$(REPORTS)/kernels.md: $(REPORTS)/data/kernels.csv $(REPORTS)/data/train.csv tools/report/kernels.md.in $(wildcard tools/report/*.gp) | $(PROBADOR)
 	$(PROBADOR) report kernels --csv $< --out $@
 
 EXP_TARGETS := $(EXP_NAMES:%=experiment-%)

@@ -42,7 +42,9 @@ static void conv_fwd(model *m, layer *l, const model_step *st)
 static void conv_bwd(model *m, layer *l, const model_step *st)
 {
     const conv_shape cs = conv_shape_of(l, st->batch);
+    double t = model_profile_start(m); /* the two passes are timed apart (bench --train's breakdown) */
     conv_run(m->kernel, &cs, CONV_BACKWARD_WEIGHTS, layer_in(m, l), layer_dout(m, l), layer_grads(m, l), m->ws);
+    model_profile_add(m, LAYER_KIND_CONV_BACKWARD_WEIGHTS, &t);
     if (m->layers[l->src].spec.op == OP_INPUT)
         return;   /* nobody needs the gradient of the images */
     /* kernels overwrite their output: accumulate through scratch when needed */
@@ -50,6 +52,7 @@ static void conv_bwd(model *m, layer *l, const model_step *st)
     conv_run(m->kernel, &cs, CONV_BACKWARD_DATA, layer_dout(m, l), layer_params(m, l), dx, m->ws);
     if (l->acc_src)
         layer_store_grad(layer_din(m, l), dx, conv_x_count(&cs), true);
+    model_profile_add(m, LAYER_KIND_CONV_BACKWARD_DATA, &t);
 }
 
 const op_def op_conv = { "conv", conv_out, conv_params, none, none_saved, conv_flops_per_image, conv_fwd, conv_bwd };

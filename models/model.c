@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "data/alloc.h"
 #include "data/rng.h"
@@ -237,10 +238,76 @@ void model_init_params(model *m, uint64_t seed, conv_init ci)
 
 float *model_input(model *m) { return m->acts + m->layers[0].act_off; }
 
+/* ---- the passes, and their optional timing ---------------------------------- */
+
+const char *layer_kind_name(int kind)
+{
+    static const char *const names[LAYER_KIND_COUNT] = {
+        [LAYER_KIND_CONV_FORWARD] = "conv_forward",
+        [LAYER_KIND_CONV_BACKWARD_DATA] = "conv_backward_data",
+        [LAYER_KIND_CONV_BACKWARD_WEIGHTS] = "conv_backward_weights",
+        [LAYER_KIND_BATCH_NORM] = "batch_norm",
+        [LAYER_KIND_ELEMENTWISE] = "elementwise",
+        [LAYER_KIND_POOLING] = "pooling",
+        [LAYER_KIND_DENSE] = "dense",
+    };
+    return kind >= 0 && kind < LAYER_KIND_COUNT ? names[kind] : NULL;
+}
+
+static double profile_clock(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+double model_profile_start(const model *m) { return m->profile ? profile_clock() : 0; }
+
+void model_profile_add(const model *m, layer_kind kind, double *since)
+{
+    if (!m->profile)
+        return;
+    const double now = profile_clock();
+    m->profile->seconds[kind] += now - *since;
+    *since = now;
+}
+
+/* Each operation's kind in the forward and the backward pass; -1: not timed
+   here (the input does nothing; the convolution times its two backward passes
+   itself, models/layer_conv.c). */
+static const int forward_kind[OP_COUNT] = {
+    [OP_INPUT] = -1,
+    [OP_CONV] = LAYER_KIND_CONV_FORWARD,
+    [OP_BN] = LAYER_KIND_BATCH_NORM,
+    [OP_RELU] = LAYER_KIND_ELEMENTWISE,
+    [OP_MAXPOOL] = LAYER_KIND_POOLING,
+    [OP_GAP] = LAYER_KIND_POOLING,
+    [OP_DENSE] = LAYER_KIND_DENSE,
+    [OP_DROPOUT] = LAYER_KIND_ELEMENTWISE,
+    [OP_ADD] = LAYER_KIND_ELEMENTWISE,
+};
+
+/* Layer i's forward or backward pass, its time added to its kind when the
+   model has a profile. */
+static void run_layer(model *m, int i, const model_step *st, bool backward)
+{
+    layer *l = &m->layers[i];
+    const op_def *op = op_defs[l->spec.op];
+    void (*pass)(model *, layer *, const model_step *) = backward ? op->backward : op->forward;
+    const int kind = backward && l->spec.op == OP_CONV ? -1 : forward_kind[l->spec.op];
+    if (!m->profile || kind < 0) {
+        pass(m, l, st);
+        return;
+    }
+    double t = profile_clock();
+    pass(m, l, st);
+    model_profile_add(m, (layer_kind)kind, &t);
+}
+
 const float *model_forward(model *m, const model_step *st)
 {
     for (int i = 0; i < m->num_layers; i++)
-        op_defs[m->layers[i].spec.op]->forward(m, &m->layers[i], st);
+        run_layer(m, i, st, false);
     return layer_out(m, &m->layers[m->num_layers - 1]);
 }
 
@@ -249,5 +316,5 @@ void model_backward(model *m, const model_step *st, const float *dlogits)
     layer *last = &m->layers[m->num_layers - 1];
     memcpy(layer_dout(m, last), dlogits, (size_t)st->batch * tshape_count(last->out) * sizeof(float));
     for (int i = m->num_layers - 1; i > 0; i--)
-        op_defs[m->layers[i].spec.op]->backward(m, &m->layers[i], st);
+        run_layer(m, i, st, true);
 }

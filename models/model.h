@@ -80,6 +80,25 @@ typedef struct model_desc {
     tshape input;           /* 1 x 28 x 28 */
 } model_desc;
 
+/* Where a pass's time goes, by kind of layer work (bench --train's step
+   breakdown).  A model whose `profile` points at one adds each layer's wall
+   time to its kind's total; with `profile` NULL, the default, no clock is read
+   and nothing else changes either way. */
+typedef enum layer_kind {
+    LAYER_KIND_CONV_FORWARD,
+    LAYER_KIND_CONV_BACKWARD_DATA,
+    LAYER_KIND_CONV_BACKWARD_WEIGHTS,
+    LAYER_KIND_BATCH_NORM,
+    LAYER_KIND_ELEMENTWISE, /* ReLU, residual add, dropout */
+    LAYER_KIND_POOLING,     /* max pool, global average pool */
+    LAYER_KIND_DENSE,
+    LAYER_KIND_COUNT
+} layer_kind;
+
+typedef struct model_profile {
+    double seconds[LAYER_KIND_COUNT]; /* accumulated over every pass since it was zeroed */
+} model_profile;
+
 typedef struct model {
     model_desc desc;
     layer *layers;
@@ -90,6 +109,7 @@ typedef struct model {
     float *acts, *dacts, *save, *scratch;
     void *ws;
     double flops;           /* forward, per image */
+    model_profile *profile; /* NULL (model_build's): no timing */
 } model;
 
 /* The context of one forward/backward pass. */
@@ -178,5 +198,15 @@ float *model_input(model *m);
 const float *model_forward(model *m, const model_step *st);
 /* Backward from dlogits [batch][classes]; fills m->grads (overwritten). */
 void model_backward(model *m, const model_step *st, const float *dlogits);
+
+/* "conv_forward", "conv_backward_data", "conv_backward_weights", "batch_norm",
+   "elementwise", "pooling", "dense"; NULL out of range. */
+const char *layer_kind_name(int kind);
+/* For a layer that times parts of its own pass (the convolution's two
+   backward passes): model_profile_start is the time now, 0 without a profile;
+   model_profile_add adds the seconds since *since to `kind` and sets *since to
+   now.  Without a profile neither reads the clock. */
+double model_profile_start(const model *m);
+void model_profile_add(const model *m, layer_kind kind, double *since);
 
 #endif

@@ -17,8 +17,9 @@
  * headline table as each experiment file's report.index asks, and its list of
  * reports; `report kernels` on a made-up benchmark (the targets table, and
  * the comparison with oneDNN when the benchmark has its rows, a sentence
- * saying there are none when not); and both reports rendered from another
- * working directory. */
+ * saying there are none when not), its training-step section on made-up
+ * bench --train CSVs (and without them); and both reports rendered from
+ * another working directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1160,6 +1161,136 @@ static void test_kernel_report_against_onednn(void **state)
     free(text);
 }
 
+/* ---- report kernels: the training step ------------------------------------------- */
+
+/* DIR/kernels.csv (write_kernels_csv) and, unless train is NULL, DIR/train.csv
+   with that text and DIR/train.csv.env; DIR/train_breakdown.csv when breakdown
+   is not NULL.  Renders DIR/kernels.md and returns it (free it). */
+static char *render_training(const char *dir, const char *train, const char *breakdown)
+{
+    char path[800], md[800];
+    shell("rm -rf %s", dir);
+    shell("mkdir -p %s", dir);
+    snprintf(path, sizeof path, "%s/kernels.csv", dir);
+    write_kernels_csv(path, false);
+    if (train) {
+        snprintf(path, sizeof path, "%s/train.csv", dir);
+        test_write_file(path, train);
+        snprintf(path, sizeof path, "%s/train.csv.env", dir);
+        test_write_file(path, "batch: 128\npytorch: 9.9 (test build)\n");
+    }
+    if (breakdown) {
+        snprintf(path, sizeof path, "%s/train_breakdown.csv", dir);
+        test_write_file(path, breakdown);
+    }
+    snprintf(path, sizeof path, "%s/kernels.csv", dir);
+    snprintf(md, sizeof md, "%s/kernels.md", dir);
+    char *err;
+    const int rc = report(&err, "kernels", "--csv", path, "--out", md);
+    free(err);
+    assert_int_equal(rc, 0);
+    char *text = test_read_file(md);
+    assert_non_null(text);
+    assert_null(strstr(text, "{{"));
+    return text;
+}
+
+/* A made-up train.csv: cnn and resnet20, kernels im2col and winograd and the
+   peer, 2 threads; with its phase column (train and infer) or, as the CSVs
+   before inference was timed, without it (training steps only). */
+static void train_csv(char *buf, size_t len, bool with_phase, bool with_peer)
+{
+    static const struct {
+        const char *model, *kernel, *phase;
+        double ips;
+    } rows[] = {
+        { "cnn", "im2col", "train", 500 },       { "cnn", "winograd", "train", 1000 },
+        { "cnn", "im2col", "infer", 2000 },      { "cnn", "winograd", "infer", 3000 },
+        { "resnet20", "im2col", "train", 300 },  { "resnet20", "winograd", "train", 450 },
+        { "resnet20", "im2col", "infer", 900 },  { "resnet20", "winograd", "infer", 1200 },
+        { "cnn", "pytorch", "train", 400 },      { "cnn", "pytorch", "infer", 1000 },
+        { "resnet20", "pytorch", "train", 300 }, { "resnet20", "pytorch", "infer", 800 },
+    };
+    int n = snprintf(buf, len, "name,iterations,real_time,cpu_time,time_unit,model,kernel,%sthreads,batch,median_ms,"
+                               "min_ms,max_ms,images_per_second,mflop_per_image,gflops\n",
+                     with_phase ? "phase," : "");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if ((!with_phase && strcmp(rows[i].phase, "train")) || (!with_peer && !strcmp(rows[i].kernel, "pytorch")))
+            continue;
+        const double ms = 128 / rows[i].ips * 1e3;
+        n += snprintf(buf + n, len - (size_t)n, "%s/%s/threads:2,10,%.3f,%.3f,ms,%s,%s,%s%s2,128,%.3f,%.3f,%.3f,"
+                                                "%.1f,38.19,100.0\n",
+                      rows[i].model, rows[i].kernel, ms, 2 * ms, rows[i].model, rows[i].kernel,
+                      with_phase ? rows[i].phase : "", with_phase ? "," : "", ms, ms, ms, rows[i].ips);
+    }
+}
+
+/* A made-up breakdown: milliseconds per kind, steps of 100 ms.  winograd (the
+   faster kernel) spends 75 % of cnn's step and 60 % of resnet20's in
+   convolution; im2col's rows, which the report must not pick, 90 %. */
+static void breakdown_csv(char *buf, size_t len)
+{
+    static const char *const kinds[] = { "conv_forward", "conv_backward_data", "conv_backward_weights",
+                                         "batch_norm", "elementwise", "pooling", "dense", "loss", "optimiser",
+                                         "data", "other", "step" };
+    static const struct {
+        const char *model, *kernel;
+        double ms[12];
+    } rows[] = {
+        { "cnn", "im2col", { 30, 30, 30, 2, 2, 1, 1, 1, 1, 1, 1, 100 } },
+        { "cnn", "winograd", { 30, 20, 25, 10, 5, 3, 2, 1, 2, 1, 1, 100 } },
+        { "resnet20", "winograd", { 20, 20, 20, 20, 10, 1, 1, 1, 5, 1, 1, 100 } },
+    };
+    int n = snprintf(buf, len, "model,kernel,threads,batch,steps,kind,ms_per_step,share\n");
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+        for (int k = 0; k < 12; k++)
+            n += snprintf(buf + n, len - (size_t)n, "%s,%s,2,128,10,%s,%.4f,%.4f\n", rows[r].model, rows[r].kernel,
+                          kinds[k], rows[r].ms[k], rows[r].ms[k] / 100);
+}
+
+/* The section from made-up CSVs: images/s beside PyTorch's, the ratio the right
+   way up (probador's fastest over PyTorch's: 1000 / 400 = 2.50×, not 0.40×),
+   the target on it, the breakdown of each model's fastest kernel and the
+   target on the convolution's share. */
+static void test_training_section(void **state)
+{
+    char dir[700], train[4096], breakdown[4096];
+    snprintf(dir, sizeof dir, "%s/training", base);
+    train_csv(train, sizeof train, true, true);
+    breakdown_csv(breakdown, sizeof breakdown);
+    char *md = render_training(dir, train, breakdown);
+    expect(md, "| model | threads | im2col | winograd | PyTorch | best / PyTorch |\n|---|---:|---:|---:|---:|---:|\n"
+               "| cnn | 2 | 500 | 1000 | 400 | 2.50× |\n| resnet20 | 2 | 300 | 450 | 300 | 1.50× |\n");
+    expect(md, "| cnn | 2 | 2000 | 3000 | 1000 | 3.00× |\n| resnet20 | 2 | 900 | 1200 | 800 | 1.50× |\n");
+    expect(md, "at 2 threads: cnn **2.50×**, resnet20 **1.50×**; the target does **not** hold.");
+    expect(md, "PyTorch 9.9 (test build)");
+    expect(md, "| kind | cnn (winograd): ms | share | resnet20 (winograd): ms | share |\n|---|---:|---:|---:|---:|\n"
+               "| conv_forward | 30.00 | 30 % | 20.00 | 20 % |\n");
+    expect(md, "| **convolution, three passes** | 75.00 | 75 % | 60.00 | 60 % |\n| step | 100.00 | 100 % | 100.00 | "
+               "100 % |\n");
+    expect(md, "takes cnn **75 %**, resnet20 **60 %** of the step; the target, at least 70 %, does **not** hold.");
+    free(md);
+}
+
+/* The committed CSV's case: no phase column, no PyTorch rows, no breakdown,
+   and no train.csv at all: the section says what was not measured yet. */
+static void test_training_section_not_measured(void **state)
+{
+    char dir[700], train[4096];
+    snprintf(dir, sizeof dir, "%s/training-old", base);
+    train_csv(train, sizeof train, false, false);
+    char *md = render_training(dir, train, NULL);
+    expect(md, "| cnn | 2 | 500 | 1000 | – | – |\n");
+    expect(md, "Not measured yet (the CSV has no `infer` rows)");
+    expect(md, "PyTorch was not measured yet (the CSV has no `pytorch` rows)");
+    expect(md, "The breakdown was not measured yet: rerun `make bench`, which writes `");
+    free(md);
+    md = render_training(dir, NULL, NULL);
+    expect(md, "Not measured yet: `");
+    expect(md, "/train.csv` does not exist; run `make bench`.");
+    free(md);
+}
+
 /* ---- from another working directory ------------------------------------------ */
 
 /* Both reports from a folder that holds no tools/: the renderers find their
@@ -1204,6 +1335,8 @@ int main(void)
         cmocka_unit_test(test_index_without_headline),
         cmocka_unit_test(test_kernel_report_against_onednn),
         cmocka_unit_test(test_render_from_another_directory),
+        cmocka_unit_test(test_training_section),
+        cmocka_unit_test(test_training_section_not_measured),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown);
 }

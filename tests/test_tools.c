@@ -2,8 +2,10 @@
  * benchmark + report: CSV strictness, template placeholders, atomic writes,
  * option errors, and that `bench` writes a rectangular, verified CSV, with
  * oneDNN's rows beside the kernels' unless --peers none, that `report kernels`
- * renders with no placeholder left. */
+ * renders with no placeholder left; `bench --train` with its PyTorch peer and
+ * its step breakdown. */
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +216,78 @@ static void test_bench_without_peers(void **state)
     csv_free(&t);
 }
 
+/* bench --train at tiny settings: probador's rows and the PyTorch peer's, train
+   and inference, in one CSV; a breakdown whose kinds add up to the step. */
+static void test_bench_train_peer_and_breakdown(void **state)
+{
+    char csv[512], breakdown[600], env[600];
+    snprintf(csv, sizeof csv, "%s", test_fresh_path("train.csv"));
+    snprintf(breakdown, sizeof breakdown, "%s", test_fresh_path("train_breakdown.csv"));
+    const char *args[] = { "--train", "--models", "cnn", "--kernels", "im2col", "--threads", "1",
+                           "--batch", "8",       "--reps",   "2",   "--out",    csv };
+    assert_int_equal(bench_args(13, args), 0);
+
+    csv_table t;
+    assert_int_equal(csv_load(csv, &t), 0);
+    const int ck = csv_col(&t, "kernel"), cp = csv_col(&t, "phase"), ci = csv_col(&t, "images_per_second");
+    assert_true(ck >= 0 && cp >= 0 && ci >= 0);
+    static const char *const want[][2] = { { "im2col", "train" }, { "im2col", "infer" },
+                                           { "pytorch", "train" }, { "pytorch", "infer" } };
+    assert_int_equal(t.rows, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(csv_cell(&t, i, ck), want[i][0]);
+        assert_string_equal(csv_cell(&t, i, cp), want[i][1]);
+        assert_true(csv_num(&t, i, ci) > 0);
+    }
+    csv_free(&t);
+
+    assert_int_equal(csv_load(breakdown, &t), 0);
+    const int kind = csv_col(&t, "kind"), ms = csv_col(&t, "ms_per_step");
+    assert_true(kind >= 0 && ms >= 0);
+    double kinds = 0, step = 0;
+    int named = 0;
+    for (int i = 0; i < t.rows; i++) {
+        const char *k = csv_cell(&t, i, kind);
+        if (!strcmp(k, "step"))
+            step = csv_num(&t, i, ms);
+        else if (strcmp(k, "other"))
+            kinds += csv_num(&t, i, ms), named++;
+    }
+    csv_free(&t);
+    assert_int_equal(named, 10); /* three convolution passes, BN, element-wise, pooling, dense, loss, optimiser, data */
+    if (!(step > 0 && fabs(kinds - step) <= 0.2 * step))
+        fail_msg("the kinds add up to %.3f ms, the step is %.3f ms", kinds, step);
+    snprintf(env, sizeof env, "%s.env", csv);
+    char *e = test_read_file(env);
+    assert_non_null(e);
+    assert_non_null(strstr(e, "pytorch: "));
+    free(e);
+}
+
+/* The peer's interpreter missing is an error naming `make deps`, and nothing
+   is written; bad --train options are usage errors. */
+static void test_bench_train_peer_errors(void **state)
+{
+    char csv[512];
+    snprintf(csv, sizeof csv, "%s", test_fresh_path("train-nopeer.csv"));
+    const char *args[] = { "--train", "--models", "cnn",  "--kernels", "im2col", "--threads", "1",
+                           "--batch", "4",        "--reps", "1",       "--out",  csv };
+    setenv("PROBADOR_PYTHON", "/nonexistent/python3", 1);
+    test_stderr_begin();
+    const int rc = bench_args(13, args);
+    char *err = test_stderr_end();
+    unsetenv("PROBADOR_PYTHON");
+    assert_int_equal(rc, 1);
+    if (!strstr(err, "make deps") || !strstr(err, "--peers none"))
+        fail_msg("the error should name `make deps` and --peers none:\n%s", err);
+    free(err);
+    assert_int_equal(access(csv, F_OK), -1);
+    const char *bad[][3] = { { "--train", "--peers", "tensorflow" }, { "--train", "--threads", "1,x" },
+                             { "--train", "--threads", "0" } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(bench_args(3, bad[i]), 2);
+}
+
 /* run_main("run", args...) with stderr captured into *err (free it); its exit code. */
 static int run_args(int n, const char **args, char **err)
 {
@@ -274,6 +348,8 @@ int main(void)
         cmocka_unit_test(test_run_rejects_bad_command_lines),
         cmocka_unit_test(test_bench_without_peers),
         cmocka_unit_test(test_bench_and_report_end_to_end),
+        cmocka_unit_test(test_bench_train_peer_and_breakdown),
+        cmocka_unit_test(test_bench_train_peer_errors),
     };
     return cmocka_run_group_tests_name("tools", tests, NULL, NULL);
 }

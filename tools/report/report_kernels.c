@@ -18,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/alloc.h"
 #include "data/atomic_file.h"
+#include "tools/bench/bench_train.h"
 #include "tools/report/csv.h"
 #include "tools/report/report.h"
 
@@ -74,6 +76,7 @@ typedef struct kdata {
 /* The report's inputs and where its pieces go. */
 typedef struct kreport {
     const char *csv_path, *tmpl_path, *out_path;
+    const char *train_csv_path; /* --train-csv; NULL: train.csv beside the kernels' CSV */
     char fig_dir[1100], work[PATH_MAX], tmpl_buf[PATH_MAX];
     csv_table t;
     kdata d;
@@ -694,6 +697,314 @@ static void overview_vars(kreport *k)
             }
 }
 
+/* ---- the training step (bench --train's CSVs) ---------------------------------------
+ *
+ * probador's training step and inference against PyTorch's, measured in the same
+ * run (reports/data/train.csv: kernel `pytorch` for the peer's rows; a CSV
+ * without a phase column holds training steps only), and where a step's time
+ * goes (train_breakdown.csv).  A missing file, or a CSV without PyTorch's rows,
+ * is reported as not measured yet rather than an error.  The targets, at
+ * TRAIN_TARGET_THREADS threads: the fastest kernel's training step at least
+ * train_target_ratio × PyTorch's for every model, and convolution (its three
+ * passes) at least train_target_conv_share of the step. */
+
+enum { TRAIN_TARGET_THREADS = 2, TRAIN_MAX_MODELS = 8, TRAIN_MAX_THREADS = 16 };
+static const double train_target_ratio = 2.0, train_target_conv_share = 0.70;
+static const char train_peer[] = "pytorch";
+
+typedef struct trow {
+    const char *model, *kernel, *phase;
+    int threads;
+    double ips;
+} trow;
+
+typedef struct tdata {
+    csv_table t;
+    trow *rows;
+    int count, batch, reps;
+    const char *models[TRAIN_MAX_MODELS], *kernels[MAX_KERNELS]; /* kernels: probador's, not the peer */
+    int num_models, num_kernels, threads[TRAIN_MAX_THREADS], num_threads;
+    bool has_peer;
+    int target_threads; /* TRAIN_TARGET_THREADS when measured, else the largest */
+} tdata;
+
+/* Adds a thread count to the table's list (in the CSV's order) if new. */
+static void train_add_threads(tdata *d, int threads)
+{
+    for (int i = 0; i < d->num_threads; i++)
+        if (d->threads[i] == threads)
+            return;
+    if (d->num_threads < TRAIN_MAX_THREADS)
+        d->threads[d->num_threads++] = threads;
+}
+
+/* The verdict on a target over every model: "holds", "does **not** hold", or,
+   when some model was not measured, that it cannot be judged yet. */
+static const char *train_verdict(bool measured, bool holds)
+{
+    return !measured ? "cannot be judged until every model is measured"
+                     : holds ? "holds" : "does **not** hold";
+}
+
+/* Reads train.csv's rows; 0, or -1 with the error printed. */
+static int train_load(const char *path, tdata *d)
+{
+    if (csv_load(path, &d->t))
+        return -1;
+    const csv_table *t = &d->t;
+    const int cm = csv_col(t, "model"), ck = csv_col(t, "kernel"), ct = csv_col(t, "threads"),
+              ci = csv_col(t, "images_per_second"), cb = csv_col(t, "batch"), cr = csv_col(t, "iterations");
+    if (cm < 0 || ck < 0 || ct < 0 || ci < 0 || cb < 0 || cr < 0)
+        return -1;
+    int cp = -1; /* optional: the CSVs before inference was timed lack it */
+    for (int c = 0; c < t->cols; c++)
+        cp = strcmp(t->header[c], "phase") ? cp : c;
+    d->rows = checked_calloc((size_t)t->rows + 1, sizeof *d->rows);
+    for (int i = 0; i < t->rows; i++) {
+        trow *r = &d->rows[d->count++];
+        *r = (trow){ csv_cell(t, i, cm), csv_cell(t, i, ck), cp < 0 ? "train" : csv_cell(t, i, cp),
+                     (int)csv_num(t, i, ct), csv_num(t, i, ci) };
+        d->batch = (int)csv_num(t, i, cb), d->reps = (int)csv_num(t, i, cr);
+        d->has_peer |= !strcmp(r->kernel, train_peer);
+        if (add_unique(d->models, &d->num_models, TRAIN_MAX_MODELS, r->model) ||
+            (strcmp(r->kernel, train_peer) && add_unique(d->kernels, &d->num_kernels, MAX_KERNELS, r->kernel))) {
+            fprintf(stderr, "%s:%d: error: more than %d models or %d kernels; the report has room for no more\n",
+                    path, i + 2, TRAIN_MAX_MODELS, MAX_KERNELS);
+            return -1;
+        }
+        train_add_threads(d, r->threads);
+        if (r->threads == TRAIN_TARGET_THREADS || (d->target_threads != TRAIN_TARGET_THREADS &&
+                                                   r->threads > d->target_threads))
+            d->target_threads = r->threads;
+    }
+    return 0;
+}
+
+static const trow *train_find(const tdata *d, const char *model, const char *kernel, const char *phase,
+                              int threads)
+{
+    for (int i = 0; i < d->count; i++) {
+        const trow *r = &d->rows[i];
+        if (!strcmp(r->model, model) && !strcmp(r->kernel, kernel) && !strcmp(r->phase, phase) &&
+            r->threads == threads)
+            return r;
+    }
+    return NULL;
+}
+
+/* probador's fastest kernel there, or NULL when none was measured. */
+static const trow *train_best(const tdata *d, const char *model, const char *phase, int threads)
+{
+    const trow *best = NULL;
+    for (int k = 0; k < d->num_kernels; k++) {
+        const trow *r = train_find(d, model, d->kernels[k], phase, threads);
+        if (r && (!best || r->ips > best->ips))
+            best = r;
+    }
+    return best;
+}
+
+/* table.train or table.infer: images/s per model and thread count, a column per
+   kernel, PyTorch's and the fastest kernel's over PyTorch's. */
+static void train_table(const tdata *d, const char *phase, text *s)
+{
+    bool any = false;
+    for (int i = 0; i < d->count; i++)
+        any |= !strcmp(d->rows[i].phase, phase);
+    if (!any) {
+        add(s, "Not measured yet (the CSV has no `%s` rows): rerun `make bench`.\n", phase);
+        return;
+    }
+    add(s, "| model | threads |");
+    for (int k = 0; k < d->num_kernels; k++)
+        add(s, " %s |", d->kernels[k]);
+    add(s, " PyTorch | best / PyTorch |\n|---|---:|");
+    for (int k = 0; k < d->num_kernels + 2; k++)
+        add(s, "---:|");
+    add(s, "\n");
+    for (int m = 0; m < d->num_models; m++)
+        for (int t = 0; t < d->num_threads; t++) {
+            const int threads = d->threads[t];
+            const trow *best = train_best(d, d->models[m], phase, threads);
+            const trow *peer = train_find(d, d->models[m], train_peer, phase, threads);
+            if (!best && !peer)
+                continue;
+            add(s, "| %s | %d |", d->models[m], threads);
+            for (int k = 0; k < d->num_kernels; k++) {
+                const trow *r = train_find(d, d->models[m], d->kernels[k], phase, threads);
+                add(s, r ? " %.0f |" : " – |", r ? r->ips : 0);
+            }
+            add(s, peer ? " %.0f |" : " – |", peer ? peer->ips : 0);
+            add(s, best && peer ? " %.2f× |\n" : " – |\n", best && peer ? best->ips / peer->ips : 0);
+        }
+}
+
+/* train.peer: how the ratio reads, and the target on it; or that PyTorch was
+   not measured. */
+static void train_peer_verdict(const tdata *d, text *s)
+{
+    if (!d->has_peer) {
+        add(s, "PyTorch was not measured yet (the CSV has no `pytorch` rows): rerun `make bench`, which "
+               "installs `python3-torch` through `make deps` and runs the peer in the same run.");
+        return;
+    }
+    add(s, "*best / PyTorch* is the fastest kernel's images per second over PyTorch's, at the same batch and "
+           "threads: above 1 probador is the faster. The target, a training step at least %.1f× PyTorch's for "
+           "every model at %d threads:", train_target_ratio, TRAIN_TARGET_THREADS);
+    bool measured = true, holds = true;
+    for (int m = 0; m < d->num_models; m++) {
+        const trow *best = train_best(d, d->models[m], "train", TRAIN_TARGET_THREADS);
+        const trow *peer = train_find(d, d->models[m], train_peer, "train", TRAIN_TARGET_THREADS);
+        const double ratio = best && peer ? best->ips / peer->ips : NAN;
+        add(s, isnan(ratio) ? "%s %s not measured" : "%s %s **%.2f×**", m ? "," : "", d->models[m], ratio);
+        measured &= !isnan(ratio);
+        holds &= ratio >= train_target_ratio;
+    }
+    add(s, "; the target %s.", train_verdict(measured, holds));
+}
+
+/* The breakdown's ms per step of one (model, kernel, threads, kind), NaN if absent. */
+static double breakdown_ms(const csv_table *b, const int *col, const trow *best, const char *kind)
+{
+    for (int i = 0; i < b->rows; i++)
+        if (!strcmp(csv_cell(b, i, col[0]), best->model) && !strcmp(csv_cell(b, i, col[1]), best->kernel) &&
+            (int)csv_num(b, i, col[2]) == best->threads && !strcmp(csv_cell(b, i, col[3]), kind))
+            return csv_num(b, i, col[4]);
+    return NAN;
+}
+
+/* One row of the breakdown table: the kind's ms and share of the step per model. */
+static void breakdown_row(const csv_table *b, const int *col, const trow *const *best, int n, const char *label,
+                          const char *const *kinds, int n_kinds, text *s)
+{
+    add(s, "| %s |", label);
+    for (int m = 0; m < n; m++) {
+        double ms = 0;
+        for (int k = 0; k < n_kinds; k++)
+            ms += best[m] ? breakdown_ms(b, col, best[m], kinds[k]) : NAN;
+        const double step = best[m] ? breakdown_ms(b, col, best[m], "step") : NAN;
+        add(s, isnan(ms) ? " – | – |" : " %.2f | %.0f %% |", ms, 100 * ms / step);
+    }
+    add(s, "\n");
+}
+
+/* table.breakdown: ms and share of the step per kind (the breakdown's own
+   order), for each model's fastest kernel; then the convolution's share. */
+static void breakdown_table(const tdata *d, const csv_table *b, const int *col, text *s, double *conv_share)
+{
+    const trow *best[TRAIN_MAX_MODELS];
+    add(s, "| kind |");
+    for (int m = 0; m < d->num_models; m++) {
+        best[m] = train_best(d, d->models[m], "train", d->target_threads);
+        add(s, " %s (%s): ms | share |", d->models[m], best[m] ? best[m]->kernel : "–");
+    }
+    add(s, "\n|---|");
+    for (int m = 0; m < d->num_models; m++)
+        add(s, "---:|---:|");
+    add(s, "\n");
+    const char *kinds[64], *conv[3] = { "conv_forward", "conv_backward_data", "conv_backward_weights" };
+    int n_kinds = 0;
+    for (int i = 0; i < b->rows; i++)
+        if (strcmp(csv_cell(b, i, col[3]), "step")) /* the total goes last */
+            add_unique(kinds, &n_kinds, 64, csv_cell(b, i, col[3]));
+    for (int k = 0; k < n_kinds; k++)
+        breakdown_row(b, col, best, d->num_models, kinds[k], &kinds[k], 1, s);
+    breakdown_row(b, col, best, d->num_models, "**convolution, three passes**", conv, 3, s);
+    breakdown_row(b, col, best, d->num_models, "step", (const char *const[]){ "step" }, 1, s);
+    add(s, "\n");
+    for (int m = 0; m < d->num_models; m++) {
+        conv_share[m] = 0;
+        for (int c = 0; c < 3; c++)
+            conv_share[m] += best[m] ? breakdown_ms(b, col, best[m], conv[c]) : NAN;
+        conv_share[m] /= best[m] ? breakdown_ms(b, col, best[m], "step") : NAN;
+    }
+}
+
+/* train.breakdown.*: the breakdown's table, its introduction and the target on
+   the convolution's share; or that it was not measured.  0 or -1. */
+static int breakdown_section(kreport *k, const tdata *d, const char *train_path)
+{
+    char path[PATH_MAX];
+    bench_train_breakdown_path(train_path, path, sizeof path);
+    text intro = { 0 }, table = { 0 }, verdict = { 0 };
+    csv_table b = { 0 };
+    int rc = 0;
+    if (d->num_models == 0 || access(path, F_OK) != 0)
+        add(&intro, "The breakdown was not measured yet: rerun `make bench`, which writes `%s`.", path);
+    else if ((rc = csv_load(path, &b)) == 0) {
+        const int col[] = { csv_col(&b, "model"), csv_col(&b, "kernel"), csv_col(&b, "threads"),
+                            csv_col(&b, "kind"), csv_col(&b, "ms_per_step") };
+        rc = col[0] < 0 || col[1] < 0 || col[2] < 0 || col[3] < 0 || col[4] < 0 ? -1 : 0;
+        double share[TRAIN_MAX_MODELS];
+        if (!rc) {
+            add(&intro, "From `%s`: each model's fastest kernel at %d threads, milliseconds per training step "
+                        "and share of the step.", path, d->target_threads);
+            breakdown_table(d, &b, col, &table, share);
+            add(&verdict, "Convolution, its three passes together, takes");
+            bool measured = d->target_threads == TRAIN_TARGET_THREADS, holds = true;
+            for (int m = 0; m < d->num_models; m++) {
+                add(&verdict, isnan(share[m]) ? "%s %s: not measured" : "%s %s **%.0f %%**", m ? "," : "",
+                    d->models[m], 100 * share[m]);
+                measured &= !isnan(share[m]);
+                holds &= share[m] >= train_target_conv_share;
+            }
+            add(&verdict, " of the step; the target, at least %.0f %%, %s.", 100 * train_target_conv_share,
+                train_verdict(measured, holds));
+        }
+    }
+    csv_free(&b);
+    set_text(&k->v, "train.breakdown.intro", &intro);
+    set_text(&k->v, "train.table.breakdown", &table);
+    set_text(&k->v, "train.breakdown.verdict", &verdict);
+    return rc;
+}
+
+/* train.measured: where the figures come from (batch, steps, PyTorch's version). */
+static void train_source(kreport *k, const tdata *d, const char *path)
+{
+    char env_path[PATH_MAX + 8];
+    tmpl_vars env = { 0 };
+    snprintf(env_path, sizeof env_path, "%s.env", path);
+    const char *version = access(env_path, F_OK) == 0 && report_read_env(env_path, &env) == 0
+                              ? tmpl_get(&env, "env.pytorch")
+                              : NULL;
+    tmpl_set(&k->v, "train.measured", "From `%s`: batch %d, the median of %d timed steps after warm-up ones%s%s.",
+             path, d->batch, d->reps, version ? "; PyTorch " : "", version ? version : "");
+    tmpl_free(&env);
+}
+
+/* Every train.* variable of the template; 0, or -1 on a malformed CSV. */
+static int training_section(kreport *k)
+{
+    char path[PATH_MAX];
+    const char *slash = strrchr(k->csv_path, '/');
+    if (k->train_csv_path)
+        snprintf(path, sizeof path, "%s", k->train_csv_path);
+    else
+        snprintf(path, sizeof path, "%.*strain.csv", slash ? (int)(slash - k->csv_path + 1) : 0, k->csv_path);
+    tdata *d = checked_calloc(1, sizeof *d);
+    text train = { 0 }, infer = { 0 }, peer = { 0 };
+    int rc = 0;
+    if (access(path, F_OK) != 0) {
+        tmpl_set(&k->v, "train.measured", "Not measured yet: `%s` does not exist; run `make bench`.", path);
+        add(&peer, "PyTorch was not measured yet either.");
+        rc = breakdown_section(k, d, path);
+    } else if ((rc = train_load(path, d)) == 0) {
+        train_source(k, d, path);
+        train_table(d, "train", &train);
+        train_table(d, "infer", &infer);
+        train_peer_verdict(d, &peer);
+        rc = breakdown_section(k, d, path);
+    }
+    set_text(&k->v, "train.table.train", &train);
+    set_text(&k->v, "train.table.infer", &infer);
+    set_text(&k->v, "train.peer", &peer);
+    csv_free(&d->t);
+    free(d->rows);
+    free(d);
+    return rc;
+}
+
 /* ---- the command ------------------------------------------------------------------ */
 
 /* The report compares passes and thread counts: a CSV restricted to fewer is refused. */
@@ -737,6 +1048,8 @@ static int render(kreport *k)
         return -1;
     target_section(k);
     peer_section(k);
+    if (training_section(k))
+        return -1;
     atomic_file out;
     if (!atomic_open(&out, k->out_path))
         return -1;
@@ -751,17 +1064,21 @@ static int render(kreport *k)
 }
 
 static const char usage_text[] =
-    "usage: probador report kernels [--csv PATH] [--template PATH] [--out PATH]\n"
+    "usage: probador report kernels [--csv PATH] [--train-csv PATH] [--template PATH] [--out PATH]\n"
     "  writes OUT (default reports/kernels.md) and its charts in figures/ beside it from the benchmark\n"
     "  CSV (default reports/data/kernels.csv) and its PATH.env; the template defaults to\n"
-    "  tools/report/kernels.md.in of the program's repository\n";
+    "  tools/report/kernels.md.in of the program's repository.  The training step's section reads\n"
+    "  bench --train's CSV (default: train.csv beside the kernels' CSV), its .env and its step\n"
+    "  breakdown (TRAIN_breakdown.csv); one that is missing is reported as not measured yet\n";
 
 /* -1 when the report should be made, else the exit code. */
 static int parse_args(int argc, char **argv, kreport *k)
 {
     k->csv_path = "reports/data/kernels.csv", k->out_path = "reports/kernels.md";
     const report_option options[] = {
-        { "--csv", &k->csv_path }, { "--template", &k->tmpl_path }, { "--out", &k->out_path }, { NULL, NULL }
+        { "--csv", &k->csv_path },   { "--template", &k->tmpl_path },
+        { "--out", &k->out_path },   { "--train-csv", &k->train_csv_path },
+        { NULL, NULL }
     };
     const int exit_code = report_args(argc, argv, usage_text, options, NULL);
     if (exit_code >= 0)

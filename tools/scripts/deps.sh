@@ -4,7 +4,9 @@
 # Arguments name more packages to install with these (make fuzz-deps passes
 # clang's; make deps DEPS_EXTRA="..." passes any).
 set -eu
-PKGS="gcc make libc6-dev libblis-dev libblis-openmp-dev libdnnl-dev libyaml-dev libcmocka-dev zlib1g-dev gnuplot-nox fonts-dejavu-core dataset-fashion-mnist $*"
+# libdnnl-dev and python3-torch: the peers `probador bench` times beside its own rows
+# (oneDNN through its C API; tools/bench/torch_peer.py, run with /usr/bin/python3).
+PKGS="gcc make libc6-dev libblis-dev libblis-openmp-dev libdnnl-dev libyaml-dev libcmocka-dev zlib1g-dev gnuplot-nox fonts-dejavu-core dataset-fashion-mnist python3-torch $*"
 
 missing=""
 for p in $PKGS; do

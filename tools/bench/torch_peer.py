@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""tools/bench/torch_peer.py: the PyTorch peer of `probador bench --train`.
+
+Times, in PyTorch, what bench --train times in probador: a training step
+(forward, cross-entropy, backward, an Adam step at lr 1e-3, zero_grad) and
+inference (the forward pass in eval mode under torch.no_grad()) of one of the
+benchmark models, on a batch of random 1x28x28 images and labels, at each
+thread count asked for (intra-op threads; one inter-op thread).  Warm-up steps,
+then --reps timed steps; the median, least and greatest wall time.
+
+bench --train runs this in the same run as its own rows and appends what it
+prints to its CSV.  Output on stdout: first "# pytorch: ..." (the version and
+its threading, for the CSV's sidecar), then one CSV row per (phase, threads)
+in bench --train's columns, kernel `pytorch`.  An error goes to stderr with
+exit status 1 (2 for a bad command line, 3 when torch cannot be imported).
+
+The networks are models/tables.c's, layer for layer; --params is probador's
+parameter count of the same model, which must match (a check that the two
+define the same network).
+"""
+import argparse
+import statistics
+import sys
+import time
+
+ME = "tools/bench/torch_peer.py"
+
+try:
+    import torch
+    from torch import nn
+except ImportError as e:
+    print(f"{ME}: error: cannot import torch ({e}); the PyTorch peer needs Debian's python3-torch: "
+          "run `make deps` (or pass --peers none to bench --train)", file=sys.stderr)
+    sys.exit(3)
+
+
+def conv_bn(cin, cout, size=3, stride=1):
+    """A convolution without bias, as probador's, and its batch norm."""
+    return [nn.Conv2d(cin, cout, size, stride=stride, padding=size // 2, bias=False), nn.BatchNorm2d(cout)]
+
+
+def cnn(dropout=0.5, classes=10):
+    """models/tables.c, model_table_cnn."""
+    return nn.Sequential(
+        *conv_bn(1, 32), nn.ReLU(), *conv_bn(32, 32), nn.ReLU(), nn.MaxPool2d(2),
+        *conv_bn(32, 64), nn.ReLU(), *conv_bn(64, 64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 256), nn.ReLU(), nn.Dropout(dropout), nn.Linear(256, classes))
+
+
+class BasicBlock(nn.Module):
+    """conv3x3 BN ReLU conv3x3 BN, + shortcut (a 1x1 stride-2 conv + BN when
+    the block downsamples), ReLU."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.main = nn.Sequential(*conv_bn(cin, cout, 3, stride), nn.ReLU(), *conv_bn(cout, cout))
+        self.shortcut = nn.Sequential(*conv_bn(cin, cout, 1, stride)) if stride != 1 else nn.Identity()
+
+    def forward(self, x):
+        return torch.relu(self.main(x) + self.shortcut(x))
+
+
+def resnet(blocks=3, width=16, classes=10):
+    """models/tables.c, model_table_resnet: resnet20 at blocks 3, width 16."""
+    layers = [*conv_bn(1, width), nn.ReLU()]
+    cin = width
+    for stage in range(3):
+        cout = width << stage
+        for b in range(blocks):
+            layers.append(BasicBlock(cin, cout, 2 if stage > 0 and b == 0 else 1))
+            cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
+
+
+MODELS = {"cnn": cnn, "resnet20": resnet}
+
+
+def timed(step, warmup, reps):
+    """Wall-clock milliseconds of each of reps calls of step after warmup
+    untimed ones, and the process CPU milliseconds of all of them."""
+    for _ in range(warmup):
+        step()
+    wall = []
+    cpu0 = time.process_time()
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        wall.append((time.perf_counter() - t0) * 1e3)
+    return wall, (time.process_time() - cpu0) * 1e3
+
+
+def row(args, phase, threads, wall, cpu_ms):
+    """One CSV row in bench --train's columns (and a line on stderr, as
+    probador's rows have); a training step counts three forward passes of
+    arithmetic, as probador's rows do."""
+    med = statistics.median(wall)
+    ips = args.batch / (med * 1e-3)
+    print(f"bench --train: {args.model:<9} pytorch      {phase} threads {threads}: {med:8.2f} ms/step  "
+          f"{ips:7.1f} images/s", file=sys.stderr)
+    passes = 3 if phase == "train" else 1
+    gflops = passes * args.mflop_per_image * 1e6 * args.batch / (med * 1e6)
+    return (f"{args.model}/pytorch/{phase}/threads:{threads},{args.reps},{med:.3f},{cpu_ms / args.reps:.3f},ms,"
+            f"{args.model},pytorch,{phase},{threads},{args.batch},{med:.3f},{min(wall):.3f},{max(wall):.3f},"
+            f"{ips:.1f},{args.mflop_per_image:.2f},{gflops:.1f}")
+
+
+def measure(args, net, threads):
+    """The training-step row and the inference row at one thread count."""
+    torch.set_num_threads(threads)
+    x = torch.randn(args.batch, 1, 28, 28)
+    y = torch.randint(0, 10, (args.batch,))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train_step():
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)   # probador overwrites its gradients: no zeroing pass either
+
+    def infer_step():
+        with torch.no_grad():
+            net(x)
+
+    net.train()
+    rows = [row(args, "train", threads, *timed(train_step, args.warmup, args.reps))]
+    net.eval()
+    rows.append(row(args, "infer", threads, *timed(infer_step, args.warmup, args.reps)))
+    return rows
+
+
+def thread_list(text):
+    counts = [int(t) for t in text.split(",")]
+    if any(t < 1 or t > 64 for t in counts):
+        raise ValueError(text)
+    return counts
+
+
+def parse():
+    p = argparse.ArgumentParser(prog=ME, description="Time PyTorch on a benchmark model (bench --train's peer).")
+    p.add_argument("--model", required=True, choices=sorted(MODELS))
+    p.add_argument("--threads", required=True, type=thread_list, help="comma-separated thread counts")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--reps", type=int, default=10, help="timed steps per row")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    p.add_argument("--mflop-per-image", type=float, required=True, help="probador's count, for the gflops column")
+    p.add_argument("--params", type=int, help="probador's parameter count of the model, checked")
+    args = p.parse_args()
+    if args.batch < 1 or args.reps < 1 or args.warmup < 0:
+        p.error("--batch and --reps must be at least 1, --warmup at least 0")
+    return args
+
+
+def main():
+    args = parse()
+    torch.set_num_interop_threads(1)
+    torch.manual_seed(0)
+    net = MODELS[args.model]()
+    params = sum(p.numel() for p in net.parameters())
+    if args.params is not None and params != args.params:
+        print(f"{ME}: error: PyTorch's {args.model} has {params} parameters, probador's {args.params}: the two "
+              "define different networks; make this script's match models/tables.c", file=sys.stderr)
+        return 1
+    print(f"# pytorch: {torch.__version__} ({torch.__config__.parallel_info().splitlines()[-1].strip()}, "
+          f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'})", flush=True)
+    for threads in args.threads:
+        for r in measure(args, net, threads):
+            print(r, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
