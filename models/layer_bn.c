@@ -48,8 +48,9 @@ typedef struct bn_lanes {
     /* g = dy masked by relu_y; dskip = g (or += g); s[j] += g, p[j] += g·(x − mean) */
     void (*grad_sums)(const float *x, const float *dy, const float *relu_y, float *dskip, bool acc_skip,
                       double mean, int hw, double s[LANES], double p[LANES]);
-    /* y = fma(x, scale, shift) (+ skip) (then max(·, 0) when relu) */
-    void (*normalise)(const float *x, const float *skip, float *y, bool relu, float scale, float shift, int hw);
+    /* y = fma(x − mean, scale, beta) (+ skip) (then max(·, 0) when relu) */
+    void (*normalise)(const float *x, const float *skip, float *y, bool relu, float mean, float scale, float beta,
+                      int hw);
     /* dx = k·((g − mdy) − x̂·mdx) (or dx + that, one fma), x̂ = (x − mean)·invstd */
     void (*input_grad)(const float *x, const float *dy, const float *relu_y, float *dx, bool acc,
                        const float coef[5], int hw);
@@ -82,11 +83,11 @@ static void grad_sums_portable(const float *x, const float *dy, const float *rel
     }
 }
 
-static void normalise_portable(const float *x, const float *skip, float *y, bool relu, float scale, float shift,
-                               int hw)
+static void normalise_portable(const float *x, const float *skip, float *y, bool relu, float mean, float scale,
+                               float beta, int hw)
 {
     for (int i = 0; i < hw; i++) {
-        float v = fmaf(x[i], scale, shift);
+        float v = fmaf(x[i] - mean, scale, beta);
         if (skip)
             v += skip[i];
         y[i] = relu && !(v > 0.0f) ? 0.0f : v;
@@ -173,13 +174,14 @@ static void grad_sums_avx512(const float *x, const float *dy, const float *relu_
     _mm512_storeu_pd(p, p0), _mm512_storeu_pd(p + 8, p1);
 }
 
-static void normalise_avx512(const float *x, const float *skip, float *y, bool relu, float scale, float shift,
-                             int hw)
+static void normalise_avx512(const float *x, const float *skip, float *y, bool relu, float mean, float scale,
+                             float beta, int hw)
 {
-    const __m512 sc = _mm512_set1_ps(scale), sh = _mm512_set1_ps(shift), zero = _mm512_setzero_ps();
+    const __m512 mu = _mm512_set1_ps(mean), sc = _mm512_set1_ps(scale), b = _mm512_set1_ps(beta);
+    const __m512 zero = _mm512_setzero_ps();
     for (int i = 0; i < hw; i += LANES) {
         const __mmask16 m = mask16(hw - i);
-        __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), sc, sh);
+        __m512 v = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mu), sc, b);
         if (skip)
             v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, skip + i));
         if (relu) /* max(v, 0) gives the second operand, 0, for NaN: as v > 0 ? v : 0 */
@@ -284,10 +286,13 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
         const float invstd = (float)(1.0 / sqrt(var + bn_eps));
         save_mean[c] = (float)mean;
         save_invstd[c] = invstd;
-        const float scale = gamma[c] * invstd, shift = fmaf(-(float)mean, scale, beta[c]);
+        /* (x − mean)·scale + beta rather than x·scale + shift: with a large
+           mean, x·scale and shift are large and each rounding costs that size */
+        const float scale = gamma[c] * invstd;
         for (int n = 0; n < N; n++) {
             const size_t o = ((size_t)n * C + c) * HW;
-            lanes->normalise(io->x + o, io->skip ? io->skip + o : NULL, io->y + o, io->relu, scale, shift, HW);
+            lanes->normalise(io->x + o, io->skip ? io->skip + o : NULL, io->y + o, io->relu, (float)mean, scale,
+                             beta[c], HW);
         }
     }
 }
