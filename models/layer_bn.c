@@ -322,9 +322,13 @@ static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const mo
         dbeta[c] = (float)sum_dy;
         const float coef[5] = { [COEF_MEAN] = mean, [COEF_INVSTD] = invstd, [COEF_K] = gamma[c] * invstd,
                                 [COEF_MDY] = (float)(sum_dy / count), [COEF_MDX] = (float)(sum_dy_xhat / count) };
+        /* a residual gradient written (not added to) by the first pass is the
+           masked gradient itself: one stream to read instead of two */
+        const bool g_in_dskip = io->dskip && !io->acc_dskip;
+        const float *g = g_in_dskip ? io->dskip : io->dy, *mask = g_in_dskip ? NULL : relu_y;
         for (int n = 0; n < N; n++) {
             const size_t o = ((size_t)n * C + c) * HW;
-            lanes->input_grad(io->x + o, io->dy + o, relu_y ? relu_y + o : NULL, io->dx + o, io->acc_dx, coef, HW);
+            lanes->input_grad(io->x + o, g + o, mask ? mask + o : NULL, io->dx + o, io->acc_dx, coef, HW);
         }
     }
 }
