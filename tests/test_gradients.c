@@ -564,15 +564,10 @@ static const layer_spec residual[] = {
     ROW(OP_ADD, "add", 3, 2),
 };
 /* the resnet's downsampling block: main path conv s2 + BN, shortcut 1x1 s2 + BN */
-static const layer_spec projection[] = {
-    INPUT,
-    CONV0,
-    ROW(OP_CONV, "main", 1, -1, 4, 3, 2, 1),
-    ROW(OP_BN, "main_bn", PREV, -1),
-    ROW(OP_CONV, "proj", 1, -1, 4, 1, 2, 0),
-    ROW(OP_BN, "proj_bn", PREV, -1),
-    ROW(OP_ADD, "add", 3, 5),
-};
+#define PROJECTION_ROWS                                                                                      \
+    INPUT, CONV0, ROW(OP_CONV, "main", 1, -1, 4, 3, 2, 1), ROW(OP_BN, "main_bn", PREV, -1),                  \
+        ROW(OP_CONV, "proj", 1, -1, 4, 1, 2, 0), ROW(OP_BN, "proj_bn", PREV, -1), ROW(OP_ADD, "add", 3, 5)
+static const layer_spec projection[] = { PROJECTION_ROWS };
 /* fan-out: two layers of the same kind read A; the earlier one accumulates */
 #define FANOUT(X1, X2)                                                                                       \
     { INPUT, CONV0, ROW(OP_CONV, "A", PREV, -1, 4, 3, 1, 1), X1, X2, ROW(OP_ADD, "add", 3, 4) }
@@ -594,16 +589,7 @@ static const layer_spec fused_bn_add_relu[] = {
     INPUT, CONV0, ROW(OP_CONV, "A", PREV, -1, 3, 3, 1, 1), ROW(OP_BN, "bn", PREV, -1),
     ROW(OP_ADD, "add", 2, 3), ROW(OP_RELU, "relu", PREV, -1),
 };
-static const layer_spec fused_projection[] = {
-    INPUT,
-    CONV0,
-    ROW(OP_CONV, "main", 1, -1, 4, 3, 2, 1),
-    ROW(OP_BN, "main_bn", PREV, -1),
-    ROW(OP_CONV, "proj", 1, -1, 4, 1, 2, 0),
-    ROW(OP_BN, "proj_bn", PREV, -1),
-    ROW(OP_ADD, "add", 3, 5),
-    ROW(OP_RELU, "relu", PREV, -1),
-};
+static const layer_spec fused_projection[] = { PROJECTION_ROWS, ROW(OP_RELU, "relu", PREV, -1) };
 /* one tensor read twice by the same add */
 static const layer_spec add_self[] = { INPUT, CONV0, ROW(OP_CONV, "A", PREV, -1, 4, 3, 1, 1), ROW(OP_ADD, "add", 2, 2) };
 
