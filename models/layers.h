@@ -44,4 +44,34 @@ void layer_sgemm(bool ta, bool tb, int m, int n, int k, const float *a, int lda,
 
 extern const op_def op_input, op_conv, op_bn, op_relu, op_maxpool, op_gap, op_dense, op_dropout, op_add;
 
+/* Fusion.  The model's table keeps its rows (names, parameters, checkpoints
+ * unchanged); model_build decides, once, which of them run together:
+ *
+ *   BN → ReLU          when the ReLU is the only reader of the BN's output;
+ *   BN → add → ReLU    when the add is the only reader of the BN's output (and
+ *                      reads it once), the ReLU the only reader of the add's.
+ *
+ * The group runs as one op at the ReLU's row, forward and backward: forward
+ * reads the BN's input (and the add's other input) and writes the ReLU's
+ * output only (the BN's and the add's activations are left unwritten);
+ * backward masks the ReLU's gradient by its output (y > 0), feeds that to BN
+ * and writes it to the add's other input's gradient in the same pass.  The
+ * BN and add rows are marked fused_away and skipped, the ReLU row carries
+ * fuse_bn (and fuse_add).  Running at the ReLU's row moves the BN's and the
+ * add's backward earlier, so model_build fuses only when no row between them
+ * and the ReLU reads the BN's input (or the add's other input): the order in
+ * which a shared tensor's gradient is written and added to stays the same.
+ * The fused op computes the same bits as the rows run one by one (the same
+ * lanes, and max(v, 0), v + skip are exact copies of the ReLU and add). */
+void bn_fused_forward(model *m, layer *relu, const model_step *st);
+void bn_fused_backward(model *m, layer *relu, const model_step *st);
+/* Layer i's forward or backward as model_forward and model_backward run it:
+   nothing for a fused_away row, the fused op at its ReLU. */
+void model_run_layer(model *m, int i, const model_step *st, bool backward);
+/* Undoes model_build's fusion: every row runs alone (tests compare the two). */
+void model_unfuse(model *m);
+/* Tests: batch norm's lanes as the scalar loop (true) or, in a build with
+   AVX-512, its instructions (false, the default).  Same bits either way. */
+void bn_use_portable_lanes(bool portable);
+
 #endif

@@ -125,6 +125,61 @@ static void mark_accumulating(model *m)
     }
 }
 
+static bool reads(const layer *l, int t) { return l->src == t || l->src2 == t; }
+
+/* The only layer reading layer t's output, or -1 (none, several, or one
+   reading it twice). */
+static int sole_reader(const model *m, int t)
+{
+    int reader = -1;
+    for (int j = t + 1; j < m->num_layers; j++) {
+        const layer *l = &m->layers[j];
+        if (!reads(l, t))
+            continue;
+        if (reader >= 0 || (l->src == t && l->src2 == t))
+            return -1;
+        reader = j;
+    }
+    return reader;
+}
+
+/* No layer strictly between lo and hi reads layer t's output. */
+static bool unread_between(const model *m, int t, int lo, int hi)
+{
+    for (int j = lo + 1; j < hi; j++)
+        if (reads(&m->layers[j], t))
+            return false;
+    return true;
+}
+
+/* The fusions of models/layers.h ("Fusion"), decided from the table alone. */
+static void fuse_layers(model *m)
+{
+    for (int b = 0; b < m->num_layers; b++) {
+        const layer *bn = &m->layers[b];
+        int r = bn->spec.op == OP_BN ? sole_reader(m, b) : -1, a = -1;
+        if (r >= 0 && m->layers[r].spec.op == OP_ADD && !m->layers[r].fused_away) {
+            const layer *add = &m->layers[r];
+            const int skip = add->src == b ? add->src2 : add->src;
+            a = r;
+            r = skip != bn->src && unread_between(m, skip, a, sole_reader(m, a)) ? sole_reader(m, a) : -1;
+        }
+        if (r < 0 || m->layers[r].spec.op != OP_RELU || m->layers[r].fuse_bn >= 0 ||
+            !unread_between(m, bn->src, b, r))
+            continue;
+        m->layers[r].fuse_bn = b, m->layers[r].fuse_add = a;
+        m->layers[b].fused_away = true;
+        if (a >= 0)
+            m->layers[a].fused_away = true;
+    }
+}
+
+void model_unfuse(model *m)
+{
+    for (int i = 0; i < m->num_layers; i++)
+        m->layers[i].fuse_bn = m->layers[i].fuse_add = -1, m->layers[i].fused_away = false;
+}
+
 /* One aligned, zeroed allocation per block; false when one fails. */
 static bool alloc_blocks(model *m)
 {
@@ -167,6 +222,8 @@ int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int
     }
     free(shapes);
     mark_accumulating(m);
+    model_unfuse(m);
+    fuse_layers(m);
     m->scratch_count = max_conv_in;
     if (!alloc_blocks(m)) {
         snprintf(err, errlen, "error: out of memory building model '%s' for batch %d", d->name, max_batch);
@@ -287,14 +344,20 @@ static const int forward_kind[OP_COUNT] = {
     [OP_ADD] = LAYER_KIND_ELEMENTWISE,
 };
 
-/* Layer i's forward or backward pass, its time added to its kind when the
-   model has a profile. */
-static void run_layer(model *m, int i, const model_step *st, bool backward)
+/* Layer i's forward or backward pass (fused ones as models/layers.h says),
+   its time added to its kind when the model has a profile. */
+void model_run_layer(model *m, int i, const model_step *st, bool backward)
 {
     layer *l = &m->layers[i];
+    if (l->fused_away)
+        return;
     const op_def *op = op_defs[l->spec.op];
     void (*pass)(model *, layer *, const model_step *) = backward ? op->backward : op->forward;
-    const int kind = backward && l->spec.op == OP_CONV ? -1 : forward_kind[l->spec.op];
+    int kind = backward && l->spec.op == OP_CONV ? -1 : forward_kind[l->spec.op];
+    if (l->fuse_bn >= 0) {
+        pass = backward ? bn_fused_backward : bn_fused_forward;
+        kind = LAYER_KIND_BATCH_NORM;
+    }
     if (!m->profile || kind < 0) {
         pass(m, l, st);
         return;
@@ -307,7 +370,7 @@ static void run_layer(model *m, int i, const model_step *st, bool backward)
 const float *model_forward(model *m, const model_step *st)
 {
     for (int i = 0; i < m->num_layers; i++)
-        run_layer(m, i, st, false);
+        model_run_layer(m, i, st, false);
     return layer_out(m, &m->layers[m->num_layers - 1]);
 }
 
@@ -316,5 +379,5 @@ void model_backward(model *m, const model_step *st, const float *dlogits)
     layer *last = &m->layers[m->num_layers - 1];
     memcpy(layer_dout(m, last), dlogits, (size_t)st->batch * tshape_count(last->out) * sizeof(float));
     for (int i = m->num_layers - 1; i > 0; i--)
-        run_layer(m, i, st, true);
+        model_run_layer(m, i, st, true);
 }

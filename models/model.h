@@ -70,6 +70,9 @@ typedef struct layer {
     size_t save_off, save_count;     /* into model.save: BN mean/invstd, dropout mask */
     double flops;                    /* forward multiply-adds x2 per image */
     const conv_kernel *ran[CONV_NUM_PASSES];   /* OP_CONV: what actually runs each pass */
+    int fuse_bn, fuse_add;           /* OP_RELU run as one op with this BN (and the residual add
+                                        between them): -1 none (models/layers.h, "Fusion") */
+    bool fused_away;                 /* a BN or add that a later ReLU's fused op runs */
 } layer;
 
 typedef struct model_desc {

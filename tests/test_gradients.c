@@ -80,6 +80,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <omp.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -562,15 +564,10 @@ static const layer_spec residual[] = {
     ROW(OP_ADD, "add", 3, 2),
 };
 /* the resnet's downsampling block: main path conv s2 + BN, shortcut 1x1 s2 + BN */
-static const layer_spec projection[] = {
-    INPUT,
-    CONV0,
-    ROW(OP_CONV, "main", 1, -1, 4, 3, 2, 1),
-    ROW(OP_BN, "main_bn", PREV, -1),
-    ROW(OP_CONV, "proj", 1, -1, 4, 1, 2, 0),
-    ROW(OP_BN, "proj_bn", PREV, -1),
-    ROW(OP_ADD, "add", 3, 5),
-};
+#define PROJECTION_ROWS                                                                                      \
+    INPUT, CONV0, ROW(OP_CONV, "main", 1, -1, 4, 3, 2, 1), ROW(OP_BN, "main_bn", PREV, -1),                  \
+        ROW(OP_CONV, "proj", 1, -1, 4, 1, 2, 0), ROW(OP_BN, "proj_bn", PREV, -1), ROW(OP_ADD, "add", 3, 5)
+static const layer_spec projection[] = { PROJECTION_ROWS };
 /* fan-out: two layers of the same kind read A; the earlier one accumulates */
 #define FANOUT(X1, X2)                                                                                       \
     { INPUT, CONV0, ROW(OP_CONV, "A", PREV, -1, 4, 3, 1, 1), X1, X2, ROW(OP_ADD, "add", 3, 4) }
@@ -583,6 +580,16 @@ static const layer_spec fan_gap[] = FANOUT(ROW(OP_GAP, "gap_a", 2, -1), ROW(OP_G
 static const layer_spec fan_dense[] = FANOUT(ROW(OP_DENSE, "dense_a", 2, -1, 5), ROW(OP_DENSE, "dense_b", 2, -1, 5));
 static const layer_spec fan_dropout[] = FANOUT(ROW(OP_DROPOUT, "drop_a", 2, -1, .p = 0.5f),
                                                ROW(OP_BN, "bn_b", 2, -1));
+/* fused at build time (models/layers.h): BN → ReLU; BN → add → ReLU with the
+   add's other input a convolution (its gradient written by the fused op), and
+   the resnet's downsampling block closed by a ReLU, where the projection's BN
+   (the add's other input) is not fused and runs after the fused op */
+static const layer_spec fused_bn_relu[] = { INPUT, CONV0, ROW(OP_BN, "bn", PREV, -1), ROW(OP_RELU, "relu", PREV, -1) };
+static const layer_spec fused_bn_add_relu[] = {
+    INPUT, CONV0, ROW(OP_CONV, "A", PREV, -1, 3, 3, 1, 1), ROW(OP_BN, "bn", PREV, -1),
+    ROW(OP_ADD, "add", 2, 3), ROW(OP_RELU, "relu", PREV, -1),
+};
+static const layer_spec fused_projection[] = { PROJECTION_ROWS, ROW(OP_RELU, "relu", PREV, -1) };
 /* one tensor read twice by the same add */
 static const layer_spec add_self[] = { INPUT, CONV0, ROW(OP_CONV, "A", PREV, -1, 4, 3, 1, 1), ROW(OP_ADD, "add", 2, 2) };
 
@@ -604,6 +611,9 @@ static const grad_case cases[] = {
     TINY("residual_add", residual, 2, 6, 6, 2, 31),
     TINY("residual_projection", projection, 2, 7, 7, 3, 32),
     TINY("add_same_tensor", add_self, 2, 5, 5, 2, 33),
+    TINY("fused_bn_relu", fused_bn_relu, 2, 6, 6, 3, 34),
+    TINY("fused_bn_add_relu", fused_bn_add_relu, 2, 5, 5, 3, 35),
+    TINY("fused_projection", fused_projection, 2, 7, 7, 3, 36),
     TINY("fanout_conv", fan_conv, 2, 5, 5, 2, 41),
     TINY("fanout_bn", fan_bn, 2, 5, 5, 2, 42),
     TINY("fanout_relu", fan_relu, 2, 5, 5, 2, 43),
@@ -692,6 +702,227 @@ static void test_bn_eval_uses_running_stats(void **state)
     model_free(&m);
 }
 
+/* ---- batch normalisation: the bits, and the float64 reference ---------------- */
+/* BN alone, BN → ReLU, BN → add → ReLU (the add's other input a ReLU of the
+   images, so that gradient is written by the fused op and added to). */
+static const layer_spec bn_alone[] = { INPUT, ROW(OP_BN, "bn", PREV, -1) };
+static const layer_spec bn_relu[] = { INPUT, ROW(OP_BN, "bn", PREV, -1), ROW(OP_RELU, "relu", PREV, -1) };
+static const layer_spec bn_add_relu[] = {
+    INPUT, ROW(OP_RELU, "r0", PREV, -1), ROW(OP_BN, "bn", 0, -1), ROW(OP_ADD, "add", 2, 1),
+    ROW(OP_RELU, "relu", PREV, -1),
+};
+
+/* How one run is made. */
+typedef struct bn_how {
+    int threads;
+    bool portable, unfused; /* the lanes as a scalar loop; every row alone */
+} bn_how;
+
+static float *append(float *dst, const float *src, size_t n)
+{
+    memcpy(dst, src, n * sizeof *dst);
+    return dst + n;
+}
+
+/* One training step's forward and backward of a net on N images of shape in,
+   then an evaluation forward: its outputs, parameter gradients, the images'
+   gradient, running statistics, saved values and the evaluation output, in one
+   buffer of *len floats. */
+static float *bn_snapshot(const layer_spec *rows, int n, tshape in, int N, uint64_t seed, bn_how how, size_t *len)
+{
+    model m;
+    char err[256];
+    model_desc d = { "test", 1, 4, 0.5f, 10, in };
+    assert_int_equal(model_build_table(&m, &d, rows, n, &conv_naive, N, err, sizeof err), 0);
+    model_init_params(&m, seed, CONV_INIT_HE_NORMAL);
+    randomise_bn(&m, seed);
+    if (how.unfused)
+        model_unfuse(&m);
+    omp_set_num_threads(how.threads);
+    bn_use_portable_lanes(how.portable);
+    const size_t in_count = (size_t)N * tshape_count(in), out_count = (size_t)N * tshape_count(in);
+    test_fill_uniform(model_input(&m), in_count, seed + 1);
+    float *r = test_alloc(out_count * sizeof *r);
+    test_fill_uniform(r, out_count, seed + 2);
+    const model_step st = { N, true, seed, 0 };
+    *len = 2 * out_count + m.num_params + in_count + m.num_state + m.num_save;
+    float *snap = test_alloc(*len * sizeof *snap);
+    float *p = append(snap, model_forward(&m, &st), out_count);
+    model_backward(&m, &st, r);
+    p = append(p, m.grads, m.num_params);
+    p = append(p, m.dacts + m.layers[0].act_off, in_count);
+    p = append(p, m.state, m.num_state);
+    p = append(p, m.save, m.num_save);
+    append(p, model_forward(&m, &(model_step){ N, false, seed, 1 }), out_count);
+    bn_use_portable_lanes(false);
+    free(r);
+    model_free(&m);
+    return snap;
+}
+
+/* Every BN result is the same bits for 1, 2 and 3 threads, with the lanes as
+   AVX-512 instructions or as the scalar loop, fused or run row by row; on
+   planes of 49 (a tail of 1 after 3 vectors), 289 and 20 floats. */
+static void test_bn_bits_threads_lanes_fusion(void **state)
+{
+    const struct { const char *name; const layer_spec *rows; int n; } nets[] = {
+        { "bn", bn_alone, ROWS_OF(bn_alone) },
+        { "bn_relu", bn_relu, ROWS_OF(bn_relu) },
+        { "bn_add_relu", bn_add_relu, ROWS_OF(bn_add_relu) },
+    };
+    const struct { tshape in; int batch; } shapes[] = { { { 4, 7, 7 }, 3 }, { { 3, 17, 17 }, 2 }, { { 2, 4, 5 }, 5 } };
+    const bn_how hows[] = { { 2, false, false }, { 3, false, false }, { 1, true, false },
+                            { 3, true, false },  { 1, false, true },  { 2, true, true } };
+    const int saved_threads = omp_get_max_threads();
+    for (size_t ni = 0; ni < sizeof nets / sizeof nets[0]; ni++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            const uint64_t seed = 80 + 10 * ni + si;
+            size_t len, other_len;
+            float *base = bn_snapshot(nets[ni].rows, nets[ni].n, shapes[si].in, shapes[si].batch, seed,
+                                      (bn_how){ 1, false, false }, &len);
+            for (size_t hi = 0; hi < sizeof hows / sizeof hows[0]; hi++) {
+                float *other = bn_snapshot(nets[ni].rows, nets[ni].n, shapes[si].in, shapes[si].batch, seed,
+                                           hows[hi], &other_len);
+                assert_int_equal(len, other_len);
+                for (size_t i = 0; i < len; i++)
+                    if (memcmp(&base[i], &other[i], sizeof *base) != 0)
+                        fail_msg("%s %dx%dx%d seed %llu: %d threads%s%s differs from 1 thread at value %zu "
+                                 "of %zu (%.9g vs %.9g)",
+                                 nets[ni].name, shapes[si].in.c, shapes[si].in.h, shapes[si].in.w,
+                                 (unsigned long long)seed, hows[hi].threads, hows[hi].portable ? ", portable" : "",
+                                 hows[hi].unfused ? ", unfused" : "", i, len, (double)base[i], (double)other[i]);
+                free(other);
+            }
+            free(base);
+        }
+    omp_set_num_threads(saved_threads);
+    printf("bn: bits equal for 1/2/3 threads, AVX-512/scalar lanes, fused/unfused (3 nets x 3 shapes)\n");
+}
+
+/* A channel's statistics and gradient sums in float64, two passes. */
+typedef struct bn_ref {
+    double mean, var, invstd, sum_g, sum_g_xhat;
+} bn_ref;
+
+static bn_ref bn_reference(const float *x, const float *g, int N, int C, int HW, int c)
+{
+    bn_ref r = { 0 };
+    const double M = (double)N * HW;
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < HW; i++)
+            r.mean += x[((size_t)n * C + c) * HW + i] / M;
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < HW; i++)
+            r.var += pow(x[((size_t)n * C + c) * HW + i] - r.mean, 2) / M;
+    r.invstd = 1 / sqrt(r.var + 1e-5);
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < HW; i++) {
+            const size_t o = ((size_t)n * C + c) * HW + i;
+            r.sum_g += g[o];
+            r.sum_g_xhat += g[o] * (x[o] - r.mean) * r.invstd;
+        }
+    return r;
+}
+
+static void expect_close(const char *what, int c, size_t i, double got, double want, double tol)
+{
+    if (!(fabs(got - want) <= tol))
+        fail_msg("bn reference: %s of channel %d (element %zu) is %.9g, want %.9g ± %.3g", what, c, i, got, want,
+                 tol);
+}
+
+/* The saved statistics, the running ones and the parameter gradients of
+   channel c.  u = 2⁻²⁴, a float rounding.  The double sums' errors,
+   below (M/16 + 4)·2⁻⁵³ relative to the sums of magnitudes (1e-15 here), are
+   covered by the 1e-12 terms.  mean: one rounding.  invstd and the running
+   variance: one rounding each of the double value, doubled.  dbeta: one
+   rounding.  dgamma: Σ g·(x − mean_f)·invstd_f misses the true Σ g·x̂ by
+   |mean − mean_f|·invstd·|Σg| ≤ u·|mean|·invstd·|Σg| and by invstd_f's and its
+   own rounding, u·|dgamma| each. */
+static void check_bn_channel(const model *m, const layer *bn, const bn_ref *r, int c, double M, double sum_abs_g)
+{
+    const int C = bn->in.c;
+    const double u = ldexp(1, -24), slack = 1e-12;
+    const float *save = m->save + bn->save_off, *run = m->state + bn->state_off, *grads = layer_grads(m, bn);
+    expect_close("mean", c, 0, save[c], r->mean, u * fabs(r->mean) + slack * (fabs(r->mean) + sqrt(r->var)));
+    expect_close("invstd", c, 0, save[C + c], r->invstd, 2 * u * r->invstd + slack * r->invstd);
+    const double run_var = 0.9 + 0.1 * r->var * M / (M - 1);
+    expect_close("running variance", c, 0, run[C + c], run_var, 2 * u * run_var + slack);
+    expect_close("dbeta", c, 0, grads[C + c], r->sum_g, u * fabs(r->sum_g) + slack * sum_abs_g);
+    expect_close("dgamma", c, 0, grads[c], r->sum_g_xhat,
+                 2 * u * fabs(r->sum_g_xhat) + u * fabs(r->mean) * r->invstd * fabs(r->sum_g) +
+                     slack * r->invstd * sum_abs_g * (fabs(r->mean) + 1));
+}
+
+/* Output and input gradient of every element of channel c.
+   y = fma(x − mean_f, gamma·invstd_f, beta): first-order error below
+   u·(|mean|·s + 3·|x − mean|·s + |beta| + |y|), s = |gamma|·invstd; doubled.
+   dx = k·((g − mdy) − x̂_f·mdx), k = gamma·invstd: x̂_f carries u·|mean|·invstd
+   from mean_f and 2u·|x̂|; the other roundings are at most 7u on each of |g|,
+   |mdy|, |x̂·mdx|: tolerance 8u·|k|·(|g| + |mdy| + (|x̂| + |mean|·invstd)·|mdx|). */
+static void check_bn_elements(const float *x, const float *g, const float *y, const float *dx, const bn_ref *r,
+                              float gamma, float beta, int N, int C, int HW, int c)
+{
+    const double u = ldexp(1, -24), M = (double)N * HW, s = fabs(gamma) * r->invstd, k = gamma * r->invstd;
+    const double mdy = r->sum_g / M, mdx = r->sum_g_xhat / M;
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < HW; i++) {
+            const size_t o = ((size_t)n * C + c) * HW + i;
+            const double xhat = (x[o] - r->mean) * r->invstd, want_y = gamma * xhat + beta;
+            expect_close("output", c, o, y[o], want_y,
+                         2 * u * (fabs(r->mean) * s + 3 * fabs(x[o] - r->mean) * s + fabs(beta) + fabs(want_y)));
+            const double want_dx = k * (g[o] - mdy - xhat * mdx);
+            expect_close("input gradient", c, o, dx[o], want_dx,
+                         8 * u * fabs(k) * (fabs(g[o]) + fabs(mdy) + (fabs(xhat) + fabs(r->mean) * r->invstd) * fabs(mdx)));
+        }
+}
+
+/* BN (training) against the float64 reference on awkward channels: mean 0.5
+   spread 1; mean 1e3 spread 0.1 and mean −1e4 spread 0.01 (a float
+   E[x²] − E[x]² would lose every bit of these variances); a constant channel
+   (variance exactly 0, invstd 1/sqrt(eps)).  Tolerances as derived above. */
+static void test_bn_matches_float64_reference(void **state)
+{
+    const double offset[4] = { 0.5, 1e3, -1e4, 3 }, spread[4] = { 1, 0.1, 0.01, 0 };
+    const struct { tshape in; int batch; } shapes[] = { { { 4, 7, 7 }, 3 }, { { 4, 17, 17 }, 2 } };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int N = shapes[si].batch, C = 4, HW = shapes[si].in.h * shapes[si].in.w;
+        const uint64_t seed = 90 + si;
+        model m;
+        char err[256];
+        model_desc d = { "test", 1, 4, 0.5f, 10, shapes[si].in };
+        assert_int_equal(model_build_table(&m, &d, bn_alone, 2, &conv_naive, N, err, sizeof err), 0);
+        model_init_params(&m, seed, CONV_INIT_HE_NORMAL);
+        randomise_bn(&m, seed);
+        const layer *bn = &m.layers[1];
+        const size_t count = (size_t)N * C * HW;
+        float *x = model_input(&m), *g = test_alloc(count * sizeof *g);
+        test_fill_uniform(x, count, seed);
+        for (size_t o = 0; o < count; o++) {
+            const int c = (int)(o / HW % C);
+            x[o] = (float)(offset[c] + spread[c] * x[o]);
+        }
+        test_fill_uniform(g, count, seed + 1);
+        const model_step st = { N, true, seed, 0 };
+        const float *y = model_forward(&m, &st);
+        model_backward(&m, &st, g);
+        const float *gamma = layer_params(&m, bn), *dx = layer_din(&m, bn);
+        for (int c = 0; c < C; c++) {
+            const bn_ref r = bn_reference(x, g, N, C, HW, c);
+            double sum_abs_g = 0;
+            for (int n = 0; n < N; n++)
+                for (int i = 0; i < HW; i++)
+                    sum_abs_g += fabs(g[((size_t)n * C + c) * HW + i]);
+            check_bn_channel(&m, bn, &r, c, (double)N * HW, sum_abs_g);
+            check_bn_elements(x, g, y, dx, &r, gamma[c], gamma[C + c], N, C, HW, c);
+        }
+        assert_true(m.save[bn->save_off + C + 3] == (float)(1 / sqrt(1e-5)));
+        free(g);
+        model_free(&m);
+    }
+    printf("bn: statistics, outputs and gradients within the derived float64 tolerances (2 shapes, 4 channels)\n");
+}
+
 /* ---- dropout ----------------------------------------------------------------- */
 /* Evaluation: the identity, bit for bit.  Training with rate p: about p of the
    units are zero (within 5 binomial standard deviations), the rest are x/(1−p);
@@ -755,12 +986,16 @@ int main(void)
 {
     conv_blis_init();
     enum { NUM_CASES = sizeof cases / sizeof cases[0] };
-    struct CMUnitTest tests[NUM_CASES + 2];
+    struct CMUnitTest tests[NUM_CASES + 4];
     for (int i = 0; i < NUM_CASES; i++)
         tests[i] = (struct CMUnitTest){ cases[i].name, test_gradient_case, NULL, NULL, (void *)&cases[i] };
     tests[NUM_CASES] = (struct CMUnitTest){ "bn_eval_uses_running_stats", test_bn_eval_uses_running_stats,
                                             NULL, NULL, NULL };
     tests[NUM_CASES + 1] = (struct CMUnitTest){ "dropout_identity_and_rate", test_dropout_identity_and_rate,
                                                 NULL, NULL, NULL };
-    return _cmocka_run_group_tests("gradients", tests, NUM_CASES + 2, NULL, NULL) ? 1 : 0;
+    tests[NUM_CASES + 2] = (struct CMUnitTest){ "bn_bits_threads_lanes_fusion", test_bn_bits_threads_lanes_fusion,
+                                                NULL, NULL, NULL };
+    tests[NUM_CASES + 3] = (struct CMUnitTest){ "bn_matches_float64_reference", test_bn_matches_float64_reference,
+                                                NULL, NULL, NULL };
+    return _cmocka_run_group_tests("gradients", tests, NUM_CASES + 4, NULL, NULL) ? 1 : 0;
 }

@@ -13,9 +13,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "models/layers.h"
 #include "models/model.h"
 #include "tools/bench/bench_layers.h"
 #include "tools/report/csv.h"
+#include "tests/testing.h"
 
 static model_desc desc(const char *name, int blocks, int width)
 {
@@ -341,6 +343,91 @@ static void test_bench_layers_from_tables(void **state)
                         "resnet20 s2.b1.conv2 .. s2.b3.conv2, 5 convs");
 }
 
+/* model_build's fusions (models/layers.h): in cnn each BN runs with its ReLU;
+   in resnet each block's bn1 with relu1 and bn2 with the add and relu2, the
+   stem's BN with its ReLU, never the projection's BN (the add's other
+   input); refused when the BN has two readers or a row between it and the
+   ReLU reads the BN's input.  The parameter layout is the table's. */
+static void test_fusion_decided_at_build(void **state)
+{
+    model m;
+    build_ok(&m, desc("cnn", 0, 0));
+    int fused = 0;
+    for (int i = 0; i < m.num_layers; i++) {
+        const layer *l = &m.layers[i];
+        if (l->fuse_bn >= 0) {
+            assert_int_equal(l->spec.op, OP_RELU);
+            assert_int_equal(l->fuse_bn, i - 1);
+            assert_int_equal(l->fuse_add, -1);
+            fused++;
+        }
+        assert_true(l->fused_away == (l->spec.op == OP_BN));
+    }
+    assert_int_equal(fused, 4);
+    model_free(&m);
+
+    build_ok(&m, desc("resnet", 3, 16));
+    int with_add = 0, bns = 0;
+    for (int i = 0; i < m.num_layers; i++) {
+        const layer *l = &m.layers[i];
+        const bool proj_bn = strstr(l->spec.name, "proj_bn") != NULL;
+        bns += l->spec.op == OP_BN && !proj_bn;
+        assert_true(l->fused_away == ((l->spec.op == OP_BN && !proj_bn) || l->spec.op == OP_ADD));
+        if (l->fuse_add >= 0) {
+            assert_string_equal(m.layers[l->fuse_add].spec.name + strlen(l->spec.name) - strlen("relu2"), "add");
+            assert_int_equal(m.layers[l->fuse_add].src, l->fuse_bn);
+            with_add++;
+        }
+    }
+    assert_int_equal(with_add, 9);
+    assert_int_equal(bns, 19);
+    model_free(&m);
+
+    /* not fused: BN read twice; a row between BN and ReLU reading the BN's input */
+    const layer_spec twice[] = { { OP_INPUT, "input", PREV, -1 }, { OP_BN, "bn", PREV, -1 },
+                                 { OP_RELU, "a", 1, -1 }, { OP_RELU, "b", 1, -1 } };
+    const layer_spec between[] = { { OP_INPUT, "input", PREV, -1 }, { OP_BN, "bn", PREV, -1 },
+                                   { OP_RELU, "x", 0, -1 }, { OP_RELU, "relu", 1, -1 } };
+    const layer_spec *tables[] = { twice, between };
+    for (int t = 0; t < 2; t++) {
+        char err[256];
+        model_desc d = desc("cnn", 0, 0);
+        assert_int_equal(model_build_table(&m, &d, tables[t], 4, &conv_naive, 2, err, sizeof err), 0);
+        for (int i = 0; i < m.num_layers; i++)
+            assert_true(m.layers[i].fuse_bn < 0 && !m.layers[i].fused_away);
+        model_free(&m);
+    }
+}
+
+/* A whole resnet and cnn compute the same bits fused and row by row: the
+   logits, every parameter gradient and the running statistics. */
+static void test_fusion_keeps_the_bits(void **state)
+{
+    const model_desc descs[] = { desc("resnet", 1, 4), desc("cnn", 0, 0) };
+    for (int di = 0; di < 2; di++) {
+        model a, b;
+        build_ok(&a, descs[di]);
+        build_ok(&b, descs[di]);
+        model_unfuse(&b);
+        model *both[2] = { &a, &b };
+        const float *logits[2];
+        for (int k = 0; k < 2; k++) {
+            model_init_params(both[k], 5, CONV_INIT_HE_NORMAL);
+            test_fill_uniform(model_input(both[k]), 4 * 28 * 28, 6);
+            const model_step st = { 4, true, 7, 0 };
+            logits[k] = model_forward(both[k], &st);
+            float dlogits[40];
+            test_fill_uniform(dlogits, 40, 8);
+            model_backward(both[k], &st, dlogits);
+        }
+        assert_memory_equal(logits[0], logits[1], 40 * sizeof(float));
+        assert_memory_equal(a.grads, b.grads, a.num_params * sizeof(float));
+        assert_memory_equal(a.state, b.state, a.num_state * sizeof(float));
+        model_free(&a);
+        model_free(&b);
+    }
+}
+
 int main(void)
 {
     conv_blis_init();
@@ -357,6 +444,8 @@ int main(void)
         cmocka_unit_test(test_desc_canonical),
         cmocka_unit_test(test_table_shapes),
         cmocka_unit_test(test_bench_layers_from_tables),
+        cmocka_unit_test(test_fusion_decided_at_build),
+        cmocka_unit_test(test_fusion_keeps_the_bits),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }
