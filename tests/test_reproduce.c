@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "tests/testing.h"
+#include "models/train/run_config.h"
 
 /* A tiny experiment: 2 variants × 2 seeds, one short epoch each.  %s is the
    description, %s the extra keys of variant b. */
@@ -178,6 +179,31 @@ static void test_if_stale_reruns_only_changed_runs(void **state)
     free(epochs);
 }
 
+/* A run made under another numerics version (environment.txt's `numerics:`,
+   or none: version 1) reruns; the others stay. */
+static void test_if_stale_reruns_other_numerics(void **state)
+{
+    const char *yaml = write_yaml("Numerics.", ""), *root = test_fresh_path("repro_numerics");
+    run_all(yaml, root, false);
+    const long long a3 = mtime_ns(run_path(root, "a", 3, "epochs.csv"));
+    const long long b4 = mtime_ns(run_path(root, "b", 4, "epochs.csv"));
+    char *env = test_read_file(run_path(root, "a", 3, "environment.txt"));
+    assert_non_null(env);
+    char want[32];
+    snprintf(want, sizeof want, "\nnumerics: %d\n", RUN_NUMERICS);
+    assert_non_null(strstr(env, want));
+    strstr(env, "\nnumerics: ")[1] = '\0'; /* as written before the line existed */
+    test_write_file(run_path(root, "a", 3, "environment.txt"), env);
+    free(env);
+    run_all(yaml, root, true);
+    char *err = test_read_file(test_tmp_path("repro.err"));
+    assert_int_equal(count_substr(err, "is up to date"), 3);
+    assert_int_equal(count_substr(err, "made with numerics version 1"), 1);
+    free(err);
+    assert_true(mtime_ns(run_path(root, "a", 3, "epochs.csv")) != a3);
+    assert_true(mtime_ns(run_path(root, "b", 4, "epochs.csv")) == b4);
+}
+
 /* A fine-tuning is current while its source checkpoint is the same (CRC-32),
    wherever the results root lies: a copy of the results (a clone elsewhere)
    reruns nothing; a retrained source reruns the fine-tuning. */
@@ -282,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_expands_variants_and_seeds),
         cmocka_unit_test(test_if_stale_reruns_only_changed_runs),
+        cmocka_unit_test(test_if_stale_reruns_other_numerics),
         cmocka_unit_test(test_fine_tune_staleness_follows_the_checkpoint),
         cmocka_unit_test(test_interrupted_run_keeps_previous_results),
     };

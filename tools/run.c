@@ -119,12 +119,30 @@ static void init_identity(const char *note, char *out, size_t len)
     }
 }
 
-/* A run is current when its summary exists and its saved config.yaml, read with
-   today's schema (so a key added since takes its default, as it would now),
-   holds the same values as the configuration about to run, compared on the keys
-   that decide its results (config_run_differences): rewording a description does not
-   rerun anything.  Contents, not modification times, so a fresh clone is not
-   stale. */
+/* The `numerics:` version in DIR/environment.txt: 1 when the line is absent
+   (runs made before it was recorded), 0 when the file cannot be read. */
+static int run_numerics_of(const char *dir)
+{
+    char path[1200], line[256];
+    snprintf(path, sizeof path, "%s/environment.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int version = 1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "numerics: %d", &version) == 1)
+            break;
+    fclose(f);
+    return version;
+}
+
+/* A run is current when its summary exists, it was made with this build's
+   numerics version (RUN_NUMERICS: a change to the arithmetic reruns it), and
+   its saved config.yaml, read with today's schema (so a key added since takes
+   its default, as it would now), holds the same values as the configuration
+   about to run, compared on the keys that decide its results
+   (config_run_differences): rewording a description does not rerun anything.
+   Contents, not modification times, so a fresh clone is not stale. */
 static bool run_is_current(const char *dir, const exp_config *c, const char *init_note)
 {
     char path[1200];
@@ -147,6 +165,13 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
     if (!f)
         return false;
     fclose(f);
+    const int numerics = run_numerics_of(dir);
+    if (numerics != RUN_NUMERICS) {
+        fprintf(stderr, "%s: note: made with numerics version %d, this build computes version %d (see RUN_NUMERICS "
+                        "in models/train/run_config.h); rerunning\n",
+                dir, numerics, RUN_NUMERICS);
+        return false;
+    }
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     exp_config *saved = checked_malloc(sizeof *saved);
     bool same = false;

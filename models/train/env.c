@@ -1,5 +1,6 @@
 /* models/train/env.c — describe the machine, build and libraries a result came from. */
 #include "models/train/env.h"
+#include "models/train/run_config.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -89,4 +90,5 @@ void env_write(FILE *f, const char *threads)
     fprintf(f, "blis_build: Debian libblis-openmp-dev (OpenMP threading), static\n");
     fprintf(f, "blis_arch: %s (BLIS_ARCH_TYPE=%s)\n", conv_blis_arch(), arch_env ? arch_env : "unset");
     fprintf(f, "threads: %s\n", threads);
+    fprintf(f, "numerics: %d\n", RUN_NUMERICS);
 }

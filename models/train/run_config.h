@@ -17,6 +17,17 @@
 
 #include "data/augment.h"
 
+/* The version of the arithmetic a run's results come from, recorded in each
+   run's environment.txt as `numerics:`.  Bump it with any change that changes
+   results' bits (make verify then fails until the quick results are
+   regenerated): `probador run --if-stale`, and so `make reproduce`, reruns
+   every run recorded under another version.  A run folder without the line
+   dates from version 1.
+     1  until the fused, explicitly ordered batch norm and Winograd's own
+        backward-weights (issue 12)
+     2  since */
+#define RUN_NUMERICS 2
+
 #define RUN_NAME_MAX 64   /* identifiers [a-z0-9_-], 1..63 characters + NUL */
 #define RUN_PATH_MAX 1024
 
