@@ -48,13 +48,15 @@ typedef struct bw_plan {
     int m, alpha, npos;
     int n, c, h, w, k, pad, p, q, th, tw;
     int cp, kp;          /* C and K rounded up to 16 (the lanes past them are zero) */
-    long tiles;          /* N·TH·TW */
-    int bt;              /* tiles per chunk */
-    long chunks;
+    int images;          /* images per chunk */
+    int bt;              /* tiles per chunk: images·TH·TW */
+    long chunks;         /* ⌈N / images⌉ */
     int runs;            /* runs of consecutive chunks, one partial M each */
     size_t vps, dps;     /* floats between positions of V and DY */
+    size_t x_floats;     /* X: (TH·m + 2) × (TW·m + 2) vectors, zero border */
+    size_t d_floats;     /* D: TH·m × TW·m vectors, zero past P×Q */
     size_t run_floats;   /* one partial M: npos·KP·CP */
-    size_t slot_floats;  /* V and DY of one thread */
+    size_t slot_floats;  /* V, DY, X and D of one thread */
 } bw_plan;
 
 static bw_plan bw_make_plan(const conv_shape *cs, int m)
@@ -62,17 +64,28 @@ static bw_plan bw_make_plan(const conv_shape *cs, int m)
     bw_plan b = {.m = m, .alpha = m + 2, .npos = (m + 2) * (m + 2), .n = cs->n, .c = cs->c, .h = cs->h,
                  .w = cs->w, .k = cs->k, .pad = cs->pad, .p = conv_out_h(cs), .q = conv_out_w(cs)};
     b.th = (b.p + m - 1) / m, b.tw = (b.q + m - 1) / m;
-    b.tiles = (long)b.n * b.th * b.tw;
     b.cp = (b.c + WINO_LANES - 1) / WINO_LANES * WINO_LANES;
     b.kp = (b.k + WINO_LANES - 1) / WINO_LANES * WINO_LANES;
+    /* whole images per chunk, V and DY of a chunk within ~768 KiB when an image allows */
+    const long per_image = (long)b.th * b.tw;
     long bt = (768L << 10) / ((long)b.npos * (b.cp + b.kp) * (long)sizeof(float));
     bt = bt < BW_MIN_CHUNK ? BW_MIN_CHUNK : bt > BW_MAX_CHUNK ? BW_MAX_CHUNK : bt;
-    b.bt = (int)(bt < b.tiles ? bt : b.tiles);
-    b.chunks = (b.tiles + b.bt - 1) / b.bt;
-    b.runs = (int)(b.chunks < BW_MAX_RUNS ? b.chunks : BW_MAX_RUNS);
-    b.vps = wino_pos_stride((size_t)b.bt * b.cp), b.dps = wino_pos_stride((size_t)b.bt * b.kp);
+    b.images = (int)(bt / per_image < 1 ? 1 : bt / per_image > b.n ? b.n : bt / per_image);
+    b.bt = (int)(b.images * per_image);
+    b.chunks = (b.n + b.images - 1) / b.images;
+    /* partial sums: 12, 6, 4 or 2 of them, as many as fit in ~3 MiB */
     b.run_floats = (size_t)b.npos * b.kp * b.cp;
-    b.slot_floats = (size_t)b.npos * (b.vps + b.dps);
+    b.runs = 2;
+    for (int r = BW_MAX_RUNS; r > 2; r = r == 12 ? 6 : r - 2)
+        if ((size_t)r * b.run_floats * sizeof(float) <= (3u << 20)) {
+            b.runs = r;
+            break;
+        }
+    b.runs = b.runs < b.chunks ? b.runs : (int)b.chunks;
+    b.vps = wino_pos_stride((size_t)b.bt * b.cp), b.dps = wino_pos_stride((size_t)b.bt * b.kp);
+    b.x_floats = (size_t)(b.th * m + 2) * (b.tw * m + 2) * WINO_LANES;
+    b.d_floats = (size_t)b.th * m * b.tw * m * WINO_LANES;
+    b.slot_floats = (size_t)b.npos * (b.vps + b.dps) + b.x_floats + b.d_floats;
     return b;
 }
 
@@ -88,83 +101,125 @@ size_t wino_bw_workspace(const conv_shape *cs, int m)
     return ((size_t)b.runs * b.run_floats + (size_t)conv_thread_slots() * b.slot_floats) * sizeof(float);
 }
 
-/* ---- gather: 16 channels of one tile ---------------------------------------------- */
+/* ---- channel lanes: 16 channel planes interleaved ------------------------------------- */
 
-/* d[r·cols + s] lane l = element (r, s) of the rows×cols window at `base` in channel
-   plane l (planes `plane` floats apart, rows `row` apart), for l < lanes; zero where
-   the row's mask (bit s of rmask[r]) is clear and for lanes ≥ `lanes`.  base may point
-   outside the array (a window over the top or left border): see wino_at. */
-static inline void bw_gather(const float *base, ptrdiff_t plane, ptrdiff_t row, const uint8_t *rmask,
-                             int rows, int cols, int lanes, wino_vec *d)
+#if defined(WINO_AVX512)
+/* r[0..15] rows of 16 floats -> r[j] lane l = old r[l] lane j. */
+static inline void bw_transpose_16x16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4)
+        for (int j = 0; j < 2; j++) {
+            const __m512d a = _mm512_castps_pd(t[i + j]), b = _mm512_castps_pd(t[i + j + 2]);
+            r[i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            r[i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        }
+    for (int i = 0; i < 16; i += 8)
+        for (int j = 0; j < 4; j++) {
+            t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
+            t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xDD);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
+    }
+}
+#endif
+
+/* dst[(y·row + x)·16 + l] = src[l·plane + y·w + x] for y < h, x < w, l < lanes (0 for
+   l ≥ lanes): `lanes` channel planes of h×w floats, interleaved 16 to a vector, into
+   rows of `row` vectors.  Elements of dst outside h×w are left alone. */
+static void bw_interleave(const float *src, ptrdiff_t plane, int lanes, int h, int w, float *dst, int row)
 {
 #if defined(WINO_AVX512)
-    for (int r = 0; r < rows; r++) {
-        if (!rmask[r]) {
-            for (int s = 0; s < cols; s++)
-                d[r * cols + s] = wv_zero();
-            continue;
-        }
-        __m256 rowv[16];
+    for (int y = 0; y < h; y++)
+        for (int x0 = 0; x0 < w; x0 += WINO_LANES) {
+            const int n = w - x0 < WINO_LANES ? w - x0 : WINO_LANES;
+            const __mmask16 mask = (__mmask16)((1u << n) - 1);
+            __m512 r[16];
 #pragma GCC unroll 16
-        for (int l = 0; l < WINO_LANES; l++)
-            rowv[l] = load8_masked(l < lanes ? rmask[r] : 0, wino_at(base, l * plane + r * row));
-        wino_transpose_16x8(rowv, d + r * cols, cols);
-    }
-#else
-    float buf[BW_MAX_POS][WINO_LANES];
-    for (int r = 0; r < rows; r++)
-        for (int s = 0; s < cols; s++)
             for (int l = 0; l < WINO_LANES; l++)
-                buf[r * cols + s][l] = l < lanes && rmask[r] >> s & 1 ? *wino_at(base, l * plane + r * row + s) : 0;
-    for (int i = 0; i < rows * cols; i++)
-        d[i] = wv_load(buf[i]);
+                r[l] = l < lanes ? _mm512_maskz_loadu_ps(mask, src + l * plane + (ptrdiff_t)y * w + x0)
+                                 : _mm512_setzero_ps();
+            bw_transpose_16x16(r);
+            float *out = dst + ((size_t)y * row + x0) * WINO_LANES;
+#pragma GCC unroll 16
+            for (int j = 0; j < WINO_LANES; j++) /* unrolled, so that r stays in registers */
+                if (j < n)
+                    _mm512_store_ps(out + j * WINO_LANES, r[j]);
+        }
+#else
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int l = 0; l < WINO_LANES; l++)
+                dst[((size_t)y * row + x) * WINO_LANES + l] = l < lanes ? src[l * plane + (ptrdiff_t)y * w + x] : 0;
 #endif
 }
 
-/* Bits 0..len−1 set where start + bit lies in [0, size). */
-static inline uint8_t bw_span(int start, int len, int size)
+/* V of the tiles of image n (columns col0 .. col0 + TH·TW − 1 of the chunk), 16 input
+   channels at a time: the window of tile (ty, tx) is rows ty·m .. + alpha − 1, columns
+   tx·m .. of X, the channels interleaved with a zero border of `pad` (and the ragged
+   edge) around them. */
+static inline __attribute__((always_inline)) void bw_input_image(const bw_plan *b, const int m, const float *x,
+                                                                 int n, int col0, float *X, float *V)
 {
-    unsigned bits = 0;
-    for (int i = 0; i < len; i++)
-        bits |= (unsigned)(start + i >= 0 && start + i < size) << i;
-    return (uint8_t)bits;
+    const int alpha = m + 2, npos = alpha * alpha, xw = b->tw * m + 2;
+    const ptrdiff_t plane = (ptrdiff_t)b->h * b->w;
+    for (int cg = 0; cg < b->cp; cg += WINO_LANES) {
+        bw_interleave(x + ((ptrdiff_t)n * b->c + cg) * plane, plane, b->c - cg, b->h, b->w,
+                      X + ((size_t)b->pad * xw + b->pad) * WINO_LANES, xw);
+        for (int ty = 0; ty < b->th; ty++)
+            for (int tx = 0; tx < b->tw; tx++) {
+                const float *win = X + ((size_t)ty * m * xw + (size_t)tx * m) * WINO_LANES;
+                wino_vec d[BW_MAX_POS], v[BW_MAX_POS];
+#pragma GCC unroll 6
+                for (int r = 0; r < alpha; r++)
+#pragma GCC unroll 6
+                    for (int c = 0; c < alpha; c++)
+                        d[r * alpha + c] = wv_load(win + ((size_t)r * xw + c) * WINO_LANES);
+                if (m == 4)
+                    wino_f4_input(d, v);
+                else
+                    wino_f2_input(d, v);
+                float *dst = V + (size_t)(col0 + ty * b->tw + tx) * b->cp + cg;
+#pragma GCC unroll 36
+                for (int pos = 0; pos < npos; pos++)
+                    wv_store(dst + pos * b->vps, v[pos]);
+            }
+    }
 }
 
-/* V and DY of tile t, written at column `col` of the chunk. */
-static inline __attribute__((always_inline)) void bw_transform_tile(const bw_plan *b, const int m,
-                                                                    const float *x, const float *dy, long t,
-                                                                    int col, float *V, float *DY)
+/* DY of the tiles of image n, 16 output channels at a time, from dy interleaved into D
+   (TH·m × TW·m, zero past P×Q). */
+static inline __attribute__((always_inline)) void bw_grad_image(const bw_plan *b, const int m, const float *dy,
+                                                                int n, int col0, float *D, float *DY)
 {
-    const int alpha = m + 2, npos = alpha * alpha, per_image = b->th * b->tw;
-    const int n = (int)(t / per_image), rem = (int)(t % per_image);
-    const int oy = rem / b->tw * m, ox = rem % b->tw * m, iy = oy - b->pad, ix = ox - b->pad;
-    uint8_t in_rows[6], out_rows[4];
-    const uint8_t in_cols = bw_span(ix, alpha, b->w), out_cols = bw_span(ox, m, b->q);
-    for (int r = 0; r < alpha; r++)
-        in_rows[r] = iy + r >= 0 && iy + r < b->h ? in_cols : 0;
-    for (int i = 0; i < m; i++)
-        out_rows[i] = oy + i < b->p ? out_cols : 0;
-    const ptrdiff_t in_plane = (ptrdiff_t)b->h * b->w, out_plane = (ptrdiff_t)b->p * b->q;
-    wino_vec d[BW_MAX_POS], v[BW_MAX_POS];
-    for (int cg = 0; cg < b->cp; cg += WINO_LANES) {
-        const float *base = wino_at(x, ((ptrdiff_t)n * b->c + cg) * in_plane + (ptrdiff_t)iy * b->w + ix);
-        bw_gather(base, in_plane, b->w, in_rows, alpha, alpha, b->c - cg, d);
-        if (m == 4)
-            wino_f4_input(d, v);
-        else
-            wino_f2_input(d, v);
-        for (int pos = 0; pos < npos; pos++)
-            wv_store(V + pos * b->vps + (size_t)col * b->cp + cg, v[pos]);
-    }
+    const int alpha = m + 2, npos = alpha * alpha, dw = b->tw * m;
+    const ptrdiff_t plane = (ptrdiff_t)b->p * b->q;
     for (int kg = 0; kg < b->kp; kg += WINO_LANES) {
-        const float *base = dy + ((ptrdiff_t)n * b->k + kg) * out_plane + (ptrdiff_t)oy * b->q + ox;
-        bw_gather(base, out_plane, b->q, out_rows, m, m, b->k - kg, d);
-        if (m == 4)
-            wino_f4_grad(d, v);
-        else
-            wino_f2_grad(d, v);
-        for (int pos = 0; pos < npos; pos++)
-            wv_store(DY + pos * b->dps + (size_t)col * b->kp + kg, v[pos]);
+        bw_interleave(dy + ((ptrdiff_t)n * b->k + kg) * plane, plane, b->k - kg, b->p, b->q, D, dw);
+        for (int ty = 0; ty < b->th; ty++)
+            for (int tx = 0; tx < b->tw; tx++) {
+                const float *blk = D + ((size_t)ty * m * dw + (size_t)tx * m) * WINO_LANES;
+                wino_vec d[16], v[BW_MAX_POS];
+#pragma GCC unroll 4
+                for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+                    for (int j = 0; j < m; j++)
+                        d[i * m + j] = wv_load(blk + ((size_t)i * dw + j) * WINO_LANES);
+                if (m == 4)
+                    wino_f4_grad(d, v);
+                else
+                    wino_f2_grad(d, v);
+                float *dst = DY + (size_t)(col0 + ty * b->tw + tx) * b->kp + kg;
+#pragma GCC unroll 36
+                for (int pos = 0; pos < npos; pos++)
+                    wv_store(dst + pos * b->dps, v[pos]);
+            }
     }
 }
 
@@ -218,16 +273,21 @@ static void bw_gemm_chunk(const bw_plan *b, int count, const float *V, const flo
 
 /* ---- the driver --------------------------------------------------------------------- */
 
+/* Run `run`: its chunks in order into its partial M.  X and D are zeroed once, then only
+   their interiors are written, so their borders stay zero. */
 static inline __attribute__((always_inline)) void bw_run_chunks(const bw_plan *b, const int m, const float *x,
-                                                                const float *dy, int run, float *V, float *DY,
-                                                                float *M)
+                                                                const float *dy, int run, float *slot, float *M)
 {
+    float *V = slot, *DY = V + (size_t)b->npos * b->vps, *X = DY + (size_t)b->npos * b->dps, *D = X + b->x_floats;
+    memset(X, 0, (b->x_floats + b->d_floats) * sizeof(float));
+    const int per_image = b->th * b->tw;
     for (long ch = bw_run_start(b, run); ch < bw_run_start(b, run + 1); ch++) {
-        const long t0 = ch * b->bt;
-        const int count = b->tiles - t0 < b->bt ? (int)(b->tiles - t0) : b->bt;
-        for (int i = 0; i < count; i++)
-            bw_transform_tile(b, m, x, dy, t0 + i, i, V, DY);
-        bw_gemm_chunk(b, count, V, DY, M, ch == bw_run_start(b, run));
+        const int n0 = (int)(ch * b->images), images = b->n - n0 < b->images ? b->n - n0 : b->images;
+        for (int i = 0; i < images; i++) {
+            bw_input_image(b, m, x, n0 + i, i * per_image, X, V);
+            bw_grad_image(b, m, dy, n0 + i, i * per_image, D, DY);
+        }
+        bw_gemm_chunk(b, images * per_image, V, DY, M, ch == bw_run_start(b, run));
     }
 }
 
@@ -264,14 +324,14 @@ void wino_bw_run(const conv_shape *cs, int m, const float *x, const float *dy, f
     const int c8 = (b.c + WINO_DLANES - 1) / WINO_DLANES;
 #pragma omp parallel num_threads(threads)
     {
-        float *V = slots + (size_t)omp_get_thread_num() * b.slot_floats, *DY = V + (size_t)b.npos * b.vps;
+        float *slot = slots + (size_t)omp_get_thread_num() * b.slot_floats;
 #pragma omp for schedule(dynamic, 1)
         for (int r = 0; r < b.runs; r++) {
             float *M = runs + (size_t)r * b.run_floats;
             if (m == 4)
-                bw_run_chunks(&b, 4, x, dy, r, V, DY, M);
+                bw_run_chunks(&b, 4, x, dy, r, slot, M);
             else
-                bw_run_chunks(&b, 2, x, dy, r, V, DY, M);
+                bw_run_chunks(&b, 2, x, dy, r, slot, M);
         }
 #pragma omp for schedule(static)
         for (int kc = 0; kc < b.k * c8; kc++)
