@@ -42,6 +42,7 @@ enum {
     BW_MAX_RUNS = 12,       /* partial sums: balanced for 1, 2, 3, 4 or 6 threads */
     BW_MIN_CHUNK = 16,      /* tiles */
     BW_MAX_CHUNK = 256,
+    BW_RING = 8,            /* rows of interleaved input kept, ≥ alpha, a power of 2 */
 };
 
 typedef struct bw_plan {
@@ -53,8 +54,8 @@ typedef struct bw_plan {
     long chunks;         /* ⌈N / images⌉ */
     int runs;            /* runs of consecutive chunks, one partial M each */
     size_t vps, dps;     /* floats between positions of V and DY */
-    size_t x_floats;     /* X: (TH·m + 2) × (TW·m + 2) vectors, zero border */
-    size_t d_floats;     /* D: TH·m × TW·m vectors, zero past P×Q */
+    size_t x_floats;     /* X: BW_RING rows of TW·m + 2 vectors */
+    size_t d_floats;     /* D: m rows of TW·m vectors */
     size_t run_floats;   /* one partial M: npos·KP·CP */
     size_t slot_floats;  /* V, DY, X and D of one thread */
 } bw_plan;
@@ -83,8 +84,8 @@ static bw_plan bw_make_plan(const conv_shape *cs, int m)
         }
     b.runs = b.runs < b.chunks ? b.runs : (int)b.chunks;
     b.vps = wino_pos_stride((size_t)b.bt * b.cp), b.dps = wino_pos_stride((size_t)b.bt * b.kp);
-    b.x_floats = (size_t)(b.th * m + 2) * (b.tw * m + 2) * WINO_LANES;
-    b.d_floats = (size_t)b.th * m * b.tw * m * WINO_LANES;
+    b.x_floats = (size_t)BW_RING * (b.tw * m + 2) * WINO_LANES;
+    b.d_floats = (size_t)m * b.tw * m * WINO_LANES;
     b.slot_floats = (size_t)b.npos * (b.vps + b.dps) + b.x_floats + b.d_floats;
     return b;
 }
@@ -160,66 +161,91 @@ static void bw_interleave(const float *src, ptrdiff_t plane, int lanes, int h, i
 #endif
 }
 
+/* Row xr of the padded input (image row xr − pad, zero outside the image) of 16
+   channels from `src` (the group's first plane) into its ring slot of X.  Columns
+   outside the image are zero from the start and never written. */
+static void bw_input_row(const bw_plan *b, const float *src, int lanes, int xr, float *X, size_t xw)
+{
+    float *row = X + (size_t)(xr & (BW_RING - 1)) * xw * WINO_LANES;
+    const int y = xr - b->pad;
+    if (y >= 0 && y < b->h)
+        bw_interleave(src + (ptrdiff_t)y * b->w, (ptrdiff_t)b->h * b->w, lanes, 1, b->w,
+                      row + (size_t)b->pad * WINO_LANES, (int)xw);
+    else
+        memset(row, 0, xw * WINO_LANES * sizeof(float));
+}
+
 /* V of the tiles of image n (columns col0 .. col0 + TH·TW − 1 of the chunk), 16 input
    channels at a time: the window of tile (ty, tx) is rows ty·m .. + alpha − 1, columns
-   tx·m .. of X, the channels interleaved with a zero border of `pad` (and the ragged
-   edge) around them. */
+   tx·m .. of the padded input, read from X, a ring of its last BW_RING rows with the
+   channels interleaved (small enough for L1).  The plan's fields are read into locals
+   once: the stores through float pointers would otherwise make the compiler reload them. */
 static inline __attribute__((always_inline)) void bw_input_image(const bw_plan *b, const int m, const float *x,
                                                                  int n, int col0, float *X, float *V)
 {
-    const int alpha = m + 2, npos = alpha * alpha, xw = b->tw * m + 2;
-    const ptrdiff_t plane = (ptrdiff_t)b->h * b->w;
-    for (int cg = 0; cg < b->cp; cg += WINO_LANES) {
-        bw_interleave(x + ((ptrdiff_t)n * b->c + cg) * plane, plane, b->c - cg, b->h, b->w,
-                      X + ((size_t)b->pad * xw + b->pad) * WINO_LANES, xw);
-        for (int ty = 0; ty < b->th; ty++)
-            for (int tx = 0; tx < b->tw; tx++) {
-                const float *win = X + ((size_t)ty * m * xw + (size_t)tx * m) * WINO_LANES;
+    const int alpha = m + 2, npos = alpha * alpha, th = b->th, tw = b->tw, cp = b->cp;
+    const size_t xw = (size_t)tw * m + 2, vps = b->vps;
+    for (int cg = 0; cg < cp; cg += WINO_LANES) {
+        const float *src = x + ((ptrdiff_t)n * b->c + cg) * b->h * b->w;
+        int filled = 0; /* padded rows placed in X so far */
+        for (int ty = 0; ty < th; ty++) {
+            for (; filled < ty * m + alpha; filled++)
+                bw_input_row(b, src, b->c - cg, filled, X, xw);
+            for (int tx = 0; tx < tw; tx++) {
                 wino_vec d[BW_MAX_POS], v[BW_MAX_POS];
 #pragma GCC unroll 6
-                for (int r = 0; r < alpha; r++)
+                for (int r = 0; r < alpha; r++) {
+                    const float *row = X + ((size_t)((ty * m + r) & (BW_RING - 1)) * xw + (size_t)tx * m) * WINO_LANES;
 #pragma GCC unroll 6
                     for (int c = 0; c < alpha; c++)
-                        d[r * alpha + c] = wv_load(win + ((size_t)r * xw + c) * WINO_LANES);
+                        d[r * alpha + c] = wv_load(row + c * WINO_LANES);
+                }
                 if (m == 4)
                     wino_f4_input(d, v);
                 else
                     wino_f2_input(d, v);
-                float *dst = V + (size_t)(col0 + ty * b->tw + tx) * b->cp + cg;
+                float *dst = V + (size_t)(col0 + ty * tw + tx) * cp + cg;
 #pragma GCC unroll 36
                 for (int pos = 0; pos < npos; pos++)
-                    wv_store(dst + pos * b->vps, v[pos]);
+                    wv_store(dst + pos * vps, v[pos]);
             }
+        }
     }
 }
 
-/* DY of the tiles of image n, 16 output channels at a time, from dy interleaved into D
-   (TH·m × TW·m, zero past P×Q). */
+/* DY of the tiles of image n, 16 output channels at a time, one row of tiles at a time
+   from its m rows of dy interleaved into D (zero past P×Q). */
 static inline __attribute__((always_inline)) void bw_grad_image(const bw_plan *b, const int m, const float *dy,
                                                                 int n, int col0, float *D, float *DY)
 {
-    const int alpha = m + 2, npos = alpha * alpha, dw = b->tw * m;
+    const int alpha = m + 2, npos = alpha * alpha, th = b->th, tw = b->tw, kp = b->kp;
+    const size_t dw = (size_t)tw * m, dps = b->dps;
     const ptrdiff_t plane = (ptrdiff_t)b->p * b->q;
-    for (int kg = 0; kg < b->kp; kg += WINO_LANES) {
-        bw_interleave(dy + ((ptrdiff_t)n * b->k + kg) * plane, plane, b->k - kg, b->p, b->q, D, dw);
-        for (int ty = 0; ty < b->th; ty++)
-            for (int tx = 0; tx < b->tw; tx++) {
-                const float *blk = D + ((size_t)ty * m * dw + (size_t)tx * m) * WINO_LANES;
+    for (int kg = 0; kg < kp; kg += WINO_LANES) {
+        const float *src = dy + ((ptrdiff_t)n * b->k + kg) * plane;
+        for (int ty = 0; ty < th; ty++) {
+            const int rows = b->p - ty * m < m ? b->p - ty * m : m;
+            bw_interleave(src + (ptrdiff_t)ty * m * b->q, plane, b->k - kg, rows, b->q, D, (int)dw);
+            if (rows < m)
+                memset(D + rows * dw * WINO_LANES, 0, (m - rows) * dw * WINO_LANES * sizeof(float));
+            for (int tx = 0; tx < tw; tx++) {
+                const float *blk = D + (size_t)tx * m * WINO_LANES;
                 wino_vec d[16], v[BW_MAX_POS];
 #pragma GCC unroll 4
                 for (int i = 0; i < m; i++)
 #pragma GCC unroll 4
                     for (int j = 0; j < m; j++)
-                        d[i * m + j] = wv_load(blk + ((size_t)i * dw + j) * WINO_LANES);
+                        d[i * m + j] = wv_load(blk + (i * dw + j) * WINO_LANES);
                 if (m == 4)
                     wino_f4_grad(d, v);
                 else
                     wino_f2_grad(d, v);
-                float *dst = DY + (size_t)(col0 + ty * b->tw + tx) * b->kp + kg;
+                float *dst = DY + (size_t)(col0 + ty * tw + tx) * kp + kg;
 #pragma GCC unroll 36
                 for (int pos = 0; pos < npos; pos++)
-                    wv_store(dst + pos * b->dps, v[pos]);
+                    wv_store(dst + pos * dps, v[pos]);
             }
+        }
     }
 }
 
