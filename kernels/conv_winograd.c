@@ -44,12 +44,15 @@
  *   4·alpha²·[ lines(⌈KO/8⌉·8·CI)  +  slots·( lines(CI·BT) + lines(8·BT) ) ]
  * maximised over the forward and backward_data configurations (CI,KO = C,K and
  * K,C), slots = conv_thread_slots(), never the thread count in force; the
- * parallel region runs at most `slots` threads.
+ * parallel region runs at most `slots` threads.  backward_weights has its own
+ * layout (kernels/winograd_bw.c); workspace_bytes is the largest of the passes
+ * the shape supports.
  *
  * Passes.  forward and backward_data for 3x3 stride-1 layers with padding 0..2;
- * everything else goes to the fallback, im2col (see wino_supports), which also
- * runs backward_weights: a Winograd weight gradient reduces over every tile of
- * the batch, and im2col's single GEMM already does that well.
+ * backward_weights for the same layers with C ≥ 2, in the transform domain
+ * (kernels/winograd_bw.c, its own driver: a weight gradient sums over every tile of
+ * the batch, so it is organised around that reduction); everything else goes to
+ * the fallback, im2col (see wino_supports).
  */
 #include "kernels/conv.h"
 #include "kernels/masked.h"
