@@ -175,6 +175,15 @@ static void bw_input_row(const bw_plan *b, const float *src, int lanes, int xr, 
         memset(row, 0, xw * WINO_LANES * sizeof(float));
 }
 
+/* The npos vectors of one tile's transform, npos·stride floats apart. */
+static inline __attribute__((always_inline)) void bw_store_tile(float *dst, size_t stride, const wino_vec *v,
+                                                                const int npos)
+{
+#pragma GCC unroll 36
+    for (int pos = 0; pos < npos; pos++)
+        wv_store(dst + pos * stride, v[pos]);
+}
+
 /* V of the tiles of image n (columns col0 .. col0 + TH·TW − 1 of the chunk), 16 input
    channels at a time: the window of tile (ty, tx) is rows ty·m .. + alpha − 1, columns
    tx·m .. of the padded input, read from X, a ring of its last BW_RING rows with the
@@ -204,10 +213,7 @@ static inline __attribute__((always_inline)) void bw_input_image(const bw_plan *
                     wino_f4_input(d, v);
                 else
                     wino_f2_input(d, v);
-                float *dst = V + (size_t)(col0 + ty * tw + tx) * cp + cg;
-#pragma GCC unroll 36
-                for (int pos = 0; pos < npos; pos++)
-                    wv_store(dst + pos * vps, v[pos]);
+                bw_store_tile(V + (size_t)(col0 + ty * tw + tx) * cp + cg, vps, v, npos);
             }
         }
     }
@@ -240,10 +246,7 @@ static inline __attribute__((always_inline)) void bw_grad_image(const bw_plan *b
                     wino_f4_grad(d, v);
                 else
                     wino_f2_grad(d, v);
-                float *dst = DY + (size_t)(col0 + ty * tw + tx) * kp + kg;
-#pragma GCC unroll 36
-                for (int pos = 0; pos < npos; pos++)
-                    wv_store(dst + pos * dps, v[pos]);
+                bw_store_tile(DY + (size_t)(col0 + ty * tw + tx) * kp + kg, dps, v, npos);
             }
         }
     }
