@@ -8,27 +8,31 @@
  * gradient through the transposed output transform (kernels/winograd_transforms.h).
  * dy reads as zero outside P×Q, where the forward tile wrote nothing.
  *
- * Vectors run over channels, not tiles: one vector holds 16 channels of one tile (the
- * window gathered with masked row loads and a 16x8 transpose, as the forward pass
- * gathers 16 tiles of one channel).  The GEMMs then reduce over tiles with a broadcast
- * of DY and a vector of V per tile, and no horizontal sums.
+ * Vectors run over channels, not tiles: one vector holds 16 channels of one tile.  The
+ * channels are interleaved first (16 planes -> rows of 16-channel vectors, a 16x16
+ * transpose per 16 pixels; a ring of the last 8 input rows, one row of tiles of dy,
+ * both L1-sized), so a tile's window is alpha² plain vector loads.  The GEMMs then
+ * reduce over tiles with a broadcast of DY and a vector of V per tile, and no
+ * horizontal sums.
  *
- * Work.  Tiles t = (n·TH + ty)·TW + tx are cut into chunks of BT (V and DY of a chunk,
- * alpha²·(C+K)·BT floats, within ~768 KiB so they stay in L2 between transform and
- * GEMM), and the chunks into `partials` runs of consecutive chunks.  A thread does a
- * whole run: for each chunk, transform, then the GEMMs, register blocks of 8 k × 32 c
- * (or 16 × 16) summing the chunk's tiles in order from zero, added to the run's own
- * partial M.  Finally dw = Gᵀ (Σ_runs M) G, the runs summed in double in run order.
+ * Work.  Tiles t = (n·TH + ty)·TW + tx are cut into chunks of whole images (V and DY of
+ * a chunk, alpha²·(C+K)·BT floats, within ~768 KiB when an image allows, so they stay
+ * in L2 between transform and GEMM), and the chunks into `runs` of consecutive chunks
+ * (12, 6, 4 or 2, as the partial sums fit in ~3 MiB).  A thread does a whole run: for
+ * each chunk, transform, then the GEMMs, register blocks of 8 k × 32 c (or 16 × 16)
+ * summing the chunk's tiles in order from zero, added to the run's own partial M.
+ * Finally dw = Gᵀ (Σ_runs M) G, the runs summed in double in run order.
  * Layouts (floats; position strides rounded to an odd number of 64-byte lines):
  *   V  [pos][BT][CP]   DY [pos][BT][KP]   per thread (CP, KP = C, K rounded up to 16)
+ *   X  [8][TW·m + 2][16]   D [m][TW·m][16]   per thread, interleaved input and dy
  *   M  [run][pos][KP][CP]                 shared, one per run
  *
  * Determinism.  BT, the runs and the block shapes depend on the shape alone; each
  * element of M is one FMA chain over the chunk's tiles in order, the chunks of a run
  * are added in order, the runs in order.  Which thread does a run changes nothing.
  *
- * Workspace: 4·[ runs·alpha²·KP·CP + slots·alpha²·(stride(BT·CP) + stride(BT·KP)) ],
- * slots = conv_thread_slots().
+ * Workspace: 4·[ runs·alpha²·KP·CP + slots·(alpha²·(stride(BT·CP) + stride(BT·KP))
+ * + 16·(8·(TW·m + 2) + m·TW·m)) ], slots = conv_thread_slots().
  */
 #include "kernels/masked.h"
 #include "kernels/winograd_common.h"
