@@ -148,7 +148,7 @@ static void bw_interleave(const float *src, ptrdiff_t plane, int lanes, int h, i
             __m512 r[16];
 #pragma GCC unroll 16
             for (int l = 0; l < WINO_LANES; l++)
-                r[l] = l < lanes ? _mm512_maskz_loadu_ps(mask, src + l * plane + (ptrdiff_t)y * w + x0)
+                r[l] = l < lanes ? load16_masked(mask, src + l * plane + (ptrdiff_t)y * w + x0)
                                  : _mm512_setzero_ps();
             bw_transpose_16x16(r);
             float *out = dst + ((size_t)y * row + x0) * WINO_LANES;

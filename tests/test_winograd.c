@@ -13,9 +13,12 @@
  *     E = Σ |g|·|d|·W_i(r,p)·W_j(s,q);
  *   - the tolerance is not loose: a Winograd convolution whose matrices have one
  *     coefficient off by 1 % fails it;
+ *   - backward_weights, dg = Gᵀ[(A dy Aᵀ) ⊙ (Bᵀ d B)]G: the gradient transforms
+ *     A y Aᵀ and Gᵀ m G against their matrices, the error model behind its tolerance
+ *     weight by weight, and that tolerance catching a coefficient off by 1 %;
  *   - supports(), workspace size independent of the thread count, and a seeded
- *     sweep of random shapes (both kernels, forward and backward_data) against the
- *     float64 reference, 1 vs 2 threads bitwise.
+ *     sweep of random shapes (both kernels, all three passes) against the float64
+ *     reference, 1, 2 and 3 threads bitwise.
  * Data are uniform in [-1, 1) from fixed seeds, printed on failure.
  */
 #include <math.h>
