@@ -44,16 +44,20 @@
  *   4·alpha²·[ lines(⌈KO/8⌉·8·CI)  +  slots·( lines(CI·BT) + lines(8·BT) ) ]
  * maximised over the forward and backward_data configurations (CI,KO = C,K and
  * K,C), slots = conv_thread_slots(), never the thread count in force; the
- * parallel region runs at most `slots` threads.
+ * parallel region runs at most `slots` threads.  backward_weights has its own
+ * layout (kernels/winograd_bw.c); workspace_bytes is the largest of the passes
+ * the shape supports.
  *
  * Passes.  forward and backward_data for 3x3 stride-1 layers with padding 0..2;
- * everything else goes to the fallback, im2col (see wino_supports), which also
- * runs backward_weights: a Winograd weight gradient reduces over every tile of
- * the batch, and im2col's single GEMM already does that well.
+ * backward_weights for the same layers with C ≥ 2, in the transform domain
+ * (kernels/winograd_bw.c, its own driver: a weight gradient sums over every tile of
+ * the batch, so it is organised around that reduction); everything else goes to
+ * the fallback, im2col (see wino_supports).
  */
 #include "kernels/conv.h"
 #include "kernels/masked.h"
 #include "kernels/conv_reference.h"
+#include "kernels/winograd_common.h"
 #include "kernels/winograd_transforms.h"
 
 #include <omp.h>
@@ -61,9 +65,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__AVX512F__) && defined(__AVX512VL__)
-#define WINO_AVX512 1
-#endif
 
 enum {
     WINO_KR = 8,                     /* output channels per micro-kernel */
@@ -89,16 +90,6 @@ typedef struct wino_conv {
     size_t ups, vps, mps; /* floats between positions of U, V and M (see wino_pos_stride) */
     size_t u_bytes, v_floats, slot_bytes;
 } wino_conv;
-
-/* Distance between the alpha² positions of one tile in V or M: `floats` rounded up to
-   an odd number of 64-byte lines, so that the 36 (or 16) values of a tile fall in
-   different L1 sets (CI·BT floats is a multiple of 3·16, often of 2048 bytes, which
-   would put them all in 2 sets). */
-static size_t wino_pos_stride(size_t floats)
-{
-    size_t lines = (floats + 15) / 16;
-    return (lines | 1) * 16;
-}
 
 static wino_conv wino_plan(const conv_shape *cs, int m, conv_pass pass)
 {
@@ -181,12 +172,6 @@ typedef struct wino_group {
     uint8_t out_mask[WINO_LANES][4]; /* block row i: columns inside P×Q */
 } wino_group;
 
-/* base + off floats, as an address only (off may leave the array; see above). */
-static inline const float *wino_at(const float *base, ptrdiff_t off)
-{
-    return (const float *)((uintptr_t)base + (uintptr_t)(off * (ptrdiff_t)sizeof(float)));
-}
-
 static void wino_group_geometry(const wino_conv *c, long t0, wino_group *g)
 {
     memset(g, 0, sizeof *g);
@@ -217,30 +202,6 @@ static void wino_group_geometry(const wino_conv *c, long t0, wino_group *g)
 /* ---- gather 16 input windows of one channel as alpha² lane vectors -------------- */
 
 #if defined(WINO_AVX512)
-/* Transpose 16 rows of 8 floats (row l in rows[l]) into 8 columns of 16 lanes;
-   only the first `cols` columns are produced. */
-static inline void wino_transpose_16x8(const __m256 rows[16], __m512 *col, int cols)
-{
-    __m512 z[8], t[8], s[8];
-    for (int i = 0; i < 8; i++) /* lanes 0..7 hold tile i, lanes 8..15 tile i+8 */
-        z[i] = _mm512_insertf32x8(_mm512_castps256_ps512(rows[i]), rows[i + 8], 1);
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm512_unpacklo_ps(z[i], z[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(z[i], z[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        s[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        s[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        s[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        s[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    /* column j < 4 takes 128-bit block 0 (and 2) of s[j] and s[j+4]; j ≥ 4 blocks 1 and 3 */
-    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-    const __m512i hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-    for (int j = 0; j < cols; j++)
-        col[j] = _mm512_permutex2var_ps(s[j & 3], j < 4 ? lo : hi, s[(j & 3) + 4]);
-}
-
 /* 128-bit block b of v. */
 static inline __m128 wino_block128(__m512 v, int b)
 {
@@ -561,8 +522,10 @@ static int wino_min_terms(const conv_shape *cs, conv_pass pass)
    Winograd anyway. */
 static bool wino_supports(const conv_shape *cs, conv_pass pass)
 {
+    if (pass == CONV_BACKWARD_WEIGHTS)
+        return wino_bw_supports(cs);
     return conv_shape_valid(cs) && cs->r == 3 && cs->s == 3 && cs->stride == 1 && cs->pad <= 2 &&
-           pass != CONV_BACKWARD_WEIGHTS && wino_min_terms(cs, pass) >= 3;
+           wino_min_terms(cs, pass) >= 3;
 }
 
 static size_t wino_workspace(const conv_shape *cs, int m)
@@ -572,11 +535,12 @@ static size_t wino_workspace(const conv_shape *cs, int m)
     return fb > bb ? fb : bb;
 }
 
-/* Sized for whichever of forward and backward_data this shape supports. */
+/* Sized for every pass this shape supports (the largest). */
 static size_t wino_workspace_if(const conv_shape *cs, int m)
 {
-    return wino_supports(cs, CONV_FORWARD) || wino_supports(cs, CONV_BACKWARD_DATA) ? wino_workspace(cs, m)
-                                                                                    : 0;
+    const size_t fb = wino_supports(cs, CONV_FORWARD) || wino_supports(cs, CONV_BACKWARD_DATA) ? wino_workspace(cs, m) : 0;
+    const size_t bw = wino_supports(cs, CONV_BACKWARD_WEIGHTS) ? wino_bw_workspace(cs, m) : 0;
+    return fb > bw ? fb : bw;
 }
 static size_t wino_f4_workspace(const conv_shape *cs)
 {
@@ -621,33 +585,6 @@ static void conv_winograd_f2x3_backward_data(const conv_shape *cs, const float *
 
 /* ---- tolerance ------------------------------------------------------------------- */
 
-/* The matrices of the header comment in kernels/winograd_transforms.h, in absolute
-   value, as the error bound needs them. */
-static const double wino_abs_bt4[6][6] = {{4, 0, 5, 0, 1, 0}, {0, 4, 4, 1, 1, 0}, {0, 4, 4, 1, 1, 0},
-                                          {0, 2, 1, 2, 1, 0}, {0, 2, 1, 2, 1, 0}, {0, 4, 0, 5, 0, 1}};
-static const double wino_abs_g4[6][3] = {{1.0 / 4, 0, 0},
-                                         {1.0 / 6, 1.0 / 6, 1.0 / 6},
-                                         {1.0 / 6, 1.0 / 6, 1.0 / 6},
-                                         {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                         {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                         {0, 0, 1}};
-static const double wino_abs_at4[4][6] = {
-    {1, 1, 1, 1, 1, 0}, {0, 1, 1, 2, 2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, 1, 8, 8, 1}};
-static const double wino_abs_bt2[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};
-static const double wino_abs_g2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, {0, 0, 1}};
-static const double wino_abs_at2[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};
-
-/* |weight| with which filter tap r and window element p enter output i of a tile,
-   in one dimension: W_i(r, p) = Σ_a |Aᵀ[i][a]|·|G[a][r]|·|Bᵀ[a][p]|. */
-static double wino_weight(int m, int i, int r, int p)
-{
-    double w = 0;
-    for (int a = 0; a < m + 2; a++)
-        w += m == 4 ? wino_abs_at4[i][a] * wino_abs_g4[a][r] * wino_abs_bt4[a][p]
-                    : wino_abs_at2[i][a] * wino_abs_g2[a][r] * wino_abs_bt2[a][p];
-    return w;
-}
-
 /* In one dimension (input size `in`, padding `pad`), the largest ratio over the
    outputs of  Σ_{r, p inside the image} W_i(r, p)  to the number of taps r of that
    output that fall inside the image. */
@@ -663,7 +600,7 @@ static double wino_border_ratio(int m, int in, int pad)
             taps += start + i + r >= 0 && start + i + r < in;
             for (int p = 0; p < m + 2; p++)
                 if (start + p >= 0 && start + p < in)
-                    e += wino_weight(m, i, r, p);
+                    e += wino_abs_weight(m, i, r, p);
         }
         if (taps && e / taps > worst)
             worst = e / taps;
@@ -710,40 +647,51 @@ static double wino_tolerance(int m, const conv_shape *cs, conv_pass pass)
     return safety * rho * (terms / 9 + rounds) * u;
 }
 
-static double wino_f4_tolerance(const conv_shape *cs, conv_pass pass) { return wino_tolerance(4, cs, pass); }
-static double wino_f2_tolerance(const conv_shape *cs, conv_pass pass) { return wino_tolerance(2, cs, pass); }
+static double wino_f4_tolerance(const conv_shape *cs, conv_pass pass)
+{
+    return pass == CONV_BACKWARD_WEIGHTS ? wino_bw_tolerance(cs, 4) : wino_tolerance(4, cs, pass);
+}
+static double wino_f2_tolerance(const conv_shape *cs, conv_pass pass)
+{
+    return pass == CONV_BACKWARD_WEIGHTS ? wino_bw_tolerance(cs, 2) : wino_tolerance(2, cs, pass);
+}
 
 /* ---- the two kernels -------------------------------------------------------------- */
 
-/* supports() refuses backward_weights, so conv_resolve() never picks this; it exists
-   because the interface has no NULL members, and hands over to the fallback chain
-   (whose workspace conv_workspace_bytes() includes). */
-static void conv_winograd_backward_weights(const conv_shape *cs, const float *x, const float *dy, float *dw,
-                                           void *ws)
+/* x[N][C][H][W], dy[N][K][P][Q] -> dw[K][C][3][3], in the transform domain
+   (kernels/winograd_bw.c). */
+static void conv_winograd_f4x3_backward_weights(const conv_shape *cs, const float *x, const float *dy, float *dw,
+                                                void *ws)
 {
-    conv_resolve(&conv_im2col, cs, CONV_BACKWARD_WEIGHTS)->backward_weights(cs, x, dy, dw, ws);
+    wino_bw_run(cs, 4, x, dy, dw, ws);
+}
+
+static void conv_winograd_f2x3_backward_weights(const conv_shape *cs, const float *x, const float *dy, float *dw,
+                                                void *ws)
+{
+    wino_bw_run(cs, 2, x, dy, dw, ws);
 }
 
 const conv_kernel conv_winograd = {
     .name = "winograd",
-    .description = "Winograd F(4x4,3x3) with its own batched GEMM: 3x3 stride-1 forward and backward_data",
+    .description = "Winograd F(4x4,3x3) with its own batched GEMM: 3x3 stride-1, all three passes",
     .supports = wino_supports,
     .fallback = &conv_im2col,
     .workspace_bytes = wino_f4_workspace,
     .forward = conv_winograd_f4x3_forward,
     .backward_data = conv_winograd_f4x3_backward_data,
-    .backward_weights = conv_winograd_backward_weights,
+    .backward_weights = conv_winograd_f4x3_backward_weights,
     .tolerance = wino_f4_tolerance,
 };
 
 const conv_kernel conv_winograd_f2 = {
     .name = "winograd_f2",
-    .description = "Winograd F(2x2,3x3) with its own batched GEMM: 3x3 stride-1 forward and backward_data",
+    .description = "Winograd F(2x2,3x3) with its own batched GEMM: 3x3 stride-1, all three passes",
     .supports = wino_supports,
     .fallback = &conv_im2col,
     .workspace_bytes = wino_f2_workspace,
     .forward = conv_winograd_f2x3_forward,
     .backward_data = conv_winograd_f2x3_backward_data,
-    .backward_weights = conv_winograd_backward_weights,
+    .backward_weights = conv_winograd_f2x3_backward_weights,
     .tolerance = wino_f2_tolerance,
 };

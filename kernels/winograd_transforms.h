@@ -25,6 +25,10 @@
  * goes through exactly the same operations; the filter transform works on
  * `wino_dvec`s, 8 double lanes (8 output channels), and is rounded once to float.
  *
+ * backward_weights uses the same transforms transposed (kernels/winograd_bw.c):
+ *   dg = Gᵀ [ (A dy Aᵀ) ⊙ (Bᵀ d B) ] G,
+ * the gradient transforms A dy Aᵀ on `wino_vec`s and Gᵀ m G on `wino_dvec`s.
+ *
  * Tile element [i][j] of an alpha×alpha tile is array element [i·alpha + j].
  */
 #ifndef PROBADOR_KERNELS_WINOGRAD_TRANSFORMS_H
@@ -143,6 +147,11 @@ static inline void wd_store_float(float *p, wino_dvec a)
 {
     _mm256_storeu_ps(p, _mm512_cvtpd_ps(a));
 }
+/* p[0..7] widened to double (exact) */
+static inline wino_dvec wd_load_float(const float *p)
+{
+    return _mm512_cvtps_pd(_mm256_loadu_ps(p));
+}
 #else
 typedef struct wino_dvec {
     double f[WINO_DLANES];
@@ -181,6 +190,13 @@ static inline void wd_store_float(float *p, wino_dvec a)
 {
     for (int l = 0; l < WINO_DLANES; l++)
         p[l] = (float)a.f[l];
+}
+static inline wino_dvec wd_load_float(const float *p)
+{
+    wino_dvec a;
+    for (int l = 0; l < WINO_DLANES; l++)
+        a.f[l] = p[l];
+    return a;
 }
 #endif
 
@@ -243,6 +259,52 @@ static inline void wino_f2_output(const wino_vec m[16], wino_vec y[4])
         wino_f2_output_1d(m + j, 4, t + j, 4);
     for (int i = 0; i < 2; i++) /* rows:    y = t A */
         wino_f2_output_1d(t + 4 * i, 1, y + 2 * i, 1);
+}
+
+/* ---- F(2x2,3x3) weight gradient (kernels/winograd_bw.c) ----
+   Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A is bilinear in g and d, so for one tile
+     dL/dg = Gᵀ [ (A dy Aᵀ) ⊙ (Bᵀ d B) ] G:
+   the output gradient goes through A·Aᵀ (the output transform transposed) and the
+   transform-domain sum through Gᵀ·G (the filter transform transposed, in double). */
+
+/* Gradient, 1-D: w = A y for y[0..1] at stride ys, w[0..3] at stride ws. */
+static inline void wino_f2_grad_1d(const wino_vec *y, int ys, wino_vec *w, int ws)
+{
+    const wino_vec y0 = y[0], y1 = y[ys];
+    w[0] = y0;                      /* w0 = y0 */
+    w[ws] = wv_add(y0, y1);         /* w1 = y0 + y1 */
+    w[2 * ws] = wv_sub(y0, y1);     /* w2 = y0 − y1 */
+    w[3 * ws] = wv_sub(wv_zero(), y1); /* w3 = −y1 */
+}
+
+/* Gradient, 2-D: w = A y Aᵀ for a 2x2 tile y[4] -> w[16]. */
+static inline void wino_f2_grad(const wino_vec y[4], wino_vec w[16])
+{
+    wino_vec t[4 * 2];
+    for (int j = 0; j < 2; j++) /* columns: t = A y, 4x2 */
+        wino_f2_grad_1d(y + j, 2, t + j, 2);
+    for (int a = 0; a < 4; a++) /* rows:    w = t Aᵀ */
+        wino_f2_grad_1d(t + 2 * a, 1, w + 4 * a, 1);
+}
+
+/* Filter gradient, 1-D: g = Gᵀ m for m[0..3] at stride ms, g[0..2] at stride gs. */
+static inline void wino_f2_filter_grad_1d(const wino_dvec *m, int ms, wino_dvec *g, int gs)
+{
+    const wino_dvec m0 = m[0], m1 = m[ms], m2 = m[2 * ms], m3 = m[3 * ms];
+    const wino_dvec h12 = wd_mul(wd_add(m1, m2), 0.5); /* (m1 + m2)/2 */
+    g[0] = wd_add(m0, h12);                            /* g0 = m0 + (m1 + m2)/2 */
+    g[gs] = wd_mul(wd_sub(m1, m2), 0.5);               /* g1 = (m1 − m2)/2 */
+    g[2 * gs] = wd_add(h12, m3);                       /* g2 = (m1 + m2)/2 + m3 */
+}
+
+/* Filter gradient, 2-D: g = Gᵀ m G for m[16] -> g[3x3 = 9], in double. */
+static inline void wino_f2_filter_grad(const wino_dvec m[16], wino_dvec g[9])
+{
+    wino_dvec t[3 * 4];
+    for (int b = 0; b < 4; b++) /* columns: t = Gᵀ m, 3x4 */
+        wino_f2_filter_grad_1d(m + b, 4, t + b, 4);
+    for (int r = 0; r < 3; r++) /* rows:    g = t G */
+        wino_f2_filter_grad_1d(t + 4 * r, 1, g + 3 * r, 1);
 }
 
 /* ==== F(4x4,3x3) =========================================================== */
@@ -322,6 +384,59 @@ static inline void wino_f4_output(const wino_vec m[36], wino_vec y[16])
         wino_f4_output_1d(m + j, 6, t + j, 6);
     for (int i = 0; i < 4; i++) /* rows:    y = t A */
         wino_f4_output_1d(t + 6 * i, 1, y + 4 * i, 1);
+}
+
+/* ---- F(4x4,3x3) weight gradient (see the F(2x2,3x3) one) ---- */
+
+/* Gradient, 1-D: w = A y for y[0..3] at stride ys, w[0..5] at stride ws.  Each output
+   goes through at most 2 roundings (4·y2 + y0 and 4·y3 + y1 are FMAs, doubling is exact). */
+static inline void wino_f4_grad_1d(const wino_vec *y, int ys, wino_vec *w, int ws)
+{
+    const wino_vec y0 = y[0], y1 = y[ys], y2 = y[2 * ys], y3 = y[3 * ys];
+    const wino_vec e = wv_add(y0, y2), o = wv_add(y1, y3); /* y0 + y2, y1 + y3 */
+    const wino_vec e4 = wv_fmadd(y2, 4.0f, y0);           /* y0 + 4y2 */
+    const wino_vec o4 = wv_fmadd(y3, 4.0f, y1);           /* y1 + 4y3 */
+    const wino_vec o8 = wv_add(o4, o4);                   /* 2y1 + 8y3 */
+    w[0] = y0;                                            /* w0 = y0 */
+    w[ws] = wv_add(e, o);                                 /* w1 = y0 + y1 + y2 + y3 */
+    w[2 * ws] = wv_sub(e, o);                             /* w2 = y0 − y1 + y2 − y3 */
+    w[3 * ws] = wv_add(e4, o8);                           /* w3 = y0 + 2y1 + 4y2 + 8y3 */
+    w[4 * ws] = wv_sub(e4, o8);                           /* w4 = y0 − 2y1 + 4y2 − 8y3 */
+    w[5 * ws] = y3;                                       /* w5 = y3 */
+}
+
+/* Gradient, 2-D: w = A y Aᵀ for a 4x4 tile y[16] -> w[36]. */
+static inline void wino_f4_grad(const wino_vec y[16], wino_vec w[36])
+{
+    wino_vec t[6 * 4];
+    for (int j = 0; j < 4; j++) /* columns: t = A y, 6x4 */
+        wino_f4_grad_1d(y + j, 4, t + j, 4);
+    for (int a = 0; a < 6; a++) /* rows:    w = t Aᵀ */
+        wino_f4_grad_1d(t + 4 * a, 1, w + 6 * a, 1);
+}
+
+/* Filter gradient, 1-D: g = Gᵀ m for m[0..5] at stride ms, g[0..2] at stride gs. */
+static inline void wino_f4_filter_grad_1d(const wino_dvec *m, int ms, wino_dvec *g, int gs)
+{
+    const wino_dvec m0 = m[0], m1 = m[ms], m2 = m[2 * ms], m3 = m[3 * ms], m4 = m[4 * ms], m5 = m[5 * ms];
+    const wino_dvec s12 = wd_add(m1, m2), a21 = wd_sub(m2, m1); /* m1 + m2, m2 − m1 */
+    const wino_dvec s34 = wd_add(m3, m4), a34 = wd_sub(m3, m4); /* m3 + m4, m3 − m4 */
+    /* g0 = m0/4 − (m1 + m2)/6 + (m3 + m4)/24 */
+    g[0] = wd_add(wd_mul(m0, 0.25), wd_add(wd_mul(s12, -1.0 / 6), wd_mul(s34, 1.0 / 24)));
+    /* g1 = (m2 − m1)/6 + (m3 − m4)/12 */
+    g[gs] = wd_add(wd_mul(a21, 1.0 / 6), wd_mul(a34, 1.0 / 12));
+    /* g2 = (m3 + m4 − m1 − m2)/6 + m5 */
+    g[2 * gs] = wd_add(wd_mul(wd_sub(s34, s12), 1.0 / 6), m5);
+}
+
+/* Filter gradient, 2-D: g = Gᵀ m G for m[36] -> g[3x3 = 9], in double. */
+static inline void wino_f4_filter_grad(const wino_dvec m[36], wino_dvec g[9])
+{
+    wino_dvec t[3 * 6];
+    for (int b = 0; b < 6; b++) /* columns: t = Gᵀ m, 3x6 */
+        wino_f4_filter_grad_1d(m + b, 6, t + b, 6);
+    for (int r = 0; r < 3; r++) /* rows:    g = t G */
+        wino_f4_filter_grad_1d(t + 6 * r, 1, g + 3 * r, 1);
 }
 
 #endif

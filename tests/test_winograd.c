@@ -13,9 +13,12 @@
  *     E = Σ |g|·|d|·W_i(r,p)·W_j(s,q);
  *   - the tolerance is not loose: a Winograd convolution whose matrices have one
  *     coefficient off by 1 % fails it;
+ *   - backward_weights, dg = Gᵀ[(A dy Aᵀ) ⊙ (Bᵀ d B)]G: the gradient transforms
+ *     A y Aᵀ and Gᵀ m G against their matrices, the error model behind its tolerance
+ *     weight by weight, and that tolerance catching a coefficient off by 1 %;
  *   - supports(), workspace size independent of the thread count, and a seeded
- *     sweep of random shapes (both kernels, forward and backward_data) against the
- *     float64 reference, 1 vs 2 threads bitwise.
+ *     sweep of random shapes (both kernels, all three passes) against the float64
+ *     reference, 1, 2 and 3 threads bitwise.
  * Data are uniform in [-1, 1) from fixed seeds, printed on failure.
  */
 #include <math.h>
@@ -617,6 +620,282 @@ static void test_tolerance_catches_wrong_coefficient(void **state)
     }
 }
 
+/* ---- backward_weights: dg = Gᵀ[(A dy Aᵀ) ⊙ (Bᵀ d B)]G ---------------------------------- */
+
+/* Rounding steps of the gradient transform A dy Aᵀ (both passes), and of one tile's
+   term (Bᵀ d B)·(A dy Aᵀ) of the weight gradient, the product included. */
+static int grad_rounds(const wino_matrices *mx)
+{
+    return mx->m == 4 ? 4 : 2;
+}
+static int bw_term_rounds(const wino_matrices *mx)
+{
+    return input_rounds(mx) + grad_rounds(mx) + 1;
+}
+
+static void check_grad_transform(const wino_matrices *mx, uint64_t seed)
+{
+    const int al = mx->alpha, m = mx->m;
+    float y[36][WINO_LANES], w[36][WINO_LANES];
+    random_tiles(m * m, y, seed);
+    wino_vec yv[16], wv[36];
+    for (int e = 0; e < m * m; e++)
+        yv[e] = wv_load(y[e]);
+    if (m == 4)
+        wino_f4_grad(yv, wv);
+    else
+        wino_f2_grad(yv, wv);
+    for (int e = 0; e < al * al; e++)
+        wv_store(w[e], wv[e]);
+    for (int l = 0; l < WINO_LANES; l++)
+        for (int a = 0; a < al; a++)
+            for (int b = 0; b < al; b++) {
+                double want = 0, bound = 0; /* (A y Aᵀ)[a][b], A = (Aᵀ)ᵀ */
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < m; j++) {
+                        want += mx->at[i][a] * y[i * m + j][l] * mx->at[j][b];
+                        bound += fabs(mx->at[i][a] * y[i * m + j][l] * mx->at[j][b]);
+                    }
+                if (fabs(w[a * al + b][l] - want) > gamma_n(grad_rounds(mx)) * bound)
+                    fail_msg("F(%d) gradient transform, seed %llu lane %d [%d][%d]: got %.9g, A y Aᵀ = %.17g", m,
+                             (unsigned long long)seed, l, a, b, (double)w[a * al + b][l], want);
+            }
+}
+
+static void check_filter_grad_transform(const wino_matrices *mx, uint64_t seed)
+{
+    const int al = mx->alpha;
+    float mf[36][WINO_DLANES];
+    test_fill_uniform(&mf[0][0], 36 * WINO_DLANES, seed);
+    double md[36][WINO_DLANES], gd[9][WINO_DLANES];
+    for (int e = 0; e < 36; e++)
+        for (int l = 0; l < WINO_DLANES; l++)
+            md[e][l] = mf[e][l];
+    wino_dvec mv[36], gv[9];
+    for (int e = 0; e < al * al; e++)
+        mv[e] = wd_load(md[e]);
+    if (mx->m == 4)
+        wino_f4_filter_grad(mv, gv);
+    else
+        wino_f2_filter_grad(mv, gv);
+    for (int e = 0; e < 9; e++)
+        wd_store(gd[e], gv[e]);
+    for (int l = 0; l < WINO_DLANES; l++)
+        for (int r = 0; r < 3; r++)
+            for (int t = 0; t < 3; t++) {
+                double want = 0, bound = 0; /* (Gᵀ m G)[r][t] */
+                for (int a = 0; a < al; a++)
+                    for (int b = 0; b < al; b++) {
+                        want += mx->g[a][r] * md[a * al + b][l] * mx->g[b][t];
+                        bound += fabs(mx->g[a][r] * md[a * al + b][l] * mx->g[b][t]);
+                    }
+                if (fabs(gd[r * 3 + t][l] - want) > 16 * 0x1p-53 * bound)
+                    fail_msg("F(%d) filter gradient transform, seed %llu lane %d [%d][%d]: got %.17g, Gᵀ m G = %.17g",
+                             mx->m, (unsigned long long)seed, l, r, t, gd[r * 3 + t][l], want);
+            }
+}
+
+static void test_grad_transforms(void **state)
+{
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        check_grad_transform(&f2, seed);
+        check_grad_transform(&f4, seed);
+        check_filter_grad_transform(&f2, 100 + seed);
+        check_filter_grad_transform(&f4, 100 + seed);
+    }
+}
+
+/* x element (row y0 + p, column x0 + q) of channel plane `plane` (h×w), 0 outside. */
+static double plane_at(const float *plane, int h, int w, int y, int x)
+{
+    return y >= 0 && y < h && x >= 0 && x < w ? plane[y * w + x] : 0;
+}
+
+/* E of every weight: Σ_n Σ_tiles Σ_{i,j,p,q} |dy_ij|·|d_pq|·W_i(r,p)·W_j(s,q), dy read as
+   zero past P×Q and d outside the image. */
+static void bw_error_scale(const wino_matrices *mx, const conv_shape *cs, const float *x, const float *dy,
+                           double *e)
+{
+    const int m = mx->m, al = mx->alpha, P = conv_out_h(cs), Q = conv_out_w(cs);
+    double wt[4][3][6];
+    for (int i = 0; i < m; i++)
+        for (int r = 0; r < 3; r++)
+            for (int p = 0; p < al; p++)
+                wt[i][r][p] = weight(mx, i, r, p);
+    memset(e, 0, conv_w_count(cs) * sizeof *e);
+    for (int n = 0; n < cs->n; n++)
+        for (int ty = 0; ty < P; ty += m)
+            for (int tx = 0; tx < Q; tx += m)
+                for (int k = 0; k < cs->k; k++)
+                    for (int c = 0; c < cs->c; c++) {
+                        const float *dyp = dy + (size_t)(n * cs->k + k) * P * Q;
+                        const float *xp = x + (size_t)(n * cs->c + c) * cs->h * cs->w;
+                        double ab[4][4][6][6]; /* |dy_ij|·|d_pq| */
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < m; j++)
+                                for (int p = 0; p < al; p++)
+                                    for (int q = 0; q < al; q++)
+                                        ab[i][j][p][q] = fabs(plane_at(dyp, P, Q, ty + i, tx + j)) *
+                                                         fabs(plane_at(xp, cs->h, cs->w, ty - cs->pad + p,
+                                                                       tx - cs->pad + q));
+                        for (int r = 0; r < 3; r++)
+                            for (int t = 0; t < 3; t++) {
+                                double sum = 0;
+                                for (int i = 0; i < m; i++)
+                                    for (int j = 0; j < m; j++)
+                                        for (int p = 0; p < al; p++)
+                                            for (int q = 0; q < al; q++)
+                                                sum += ab[i][j][p][q] * wt[i][r][p] * wt[j][t][q];
+                                e[(k * cs->c + c) * 9 + r * 3 + t] += sum;
+                            }
+                    }
+}
+
+/* |error| ≤ γ_L·E weight by weight, L = term rounds + tiles + 2: the kernel's chain is
+   BT + ⌈chunks/runs⌉ + 1 ≤ tiles + 2 long (kernels/winograd_bw.c), so this bounds it
+   whatever the plan. */
+static void check_bw_error_model(const conv_kernel *kernel, const wino_matrices *mx, const conv_shape *cs,
+                                 uint64_t seed)
+{
+    char name[96];
+    conv_shape_str(cs, name, sizeof name);
+    assert_ptr_equal(conv_resolve(kernel, cs, CONV_BACKWARD_WEIGHTS), kernel);
+    const size_t xc = conv_x_count(cs), yc = conv_y_count(cs), wc = conv_w_count(cs);
+    float *x = test_alloc(xc * sizeof *x), *dy = test_alloc(yc * sizeof *dy), *dw = test_alloc(wc * sizeof *dw);
+    double *ref = test_alloc(wc * sizeof *ref), *mag = test_alloc(wc * sizeof *mag), *e = test_alloc(wc * sizeof *e);
+    void *ws = test_alloc(conv_workspace_bytes(kernel, cs));
+    test_fill_uniform(x, xc, seed);
+    test_fill_uniform(dy, yc, seed + 1);
+    conv_reference(cs, CONV_BACKWARD_WEIGHTS, x, dy, ref, mag);
+    test_poison_nan(dw, wc);
+    memset(ws, 0xA5, conv_workspace_bytes(kernel, cs));
+    conv_run(kernel, cs, CONV_BACKWARD_WEIGHTS, x, dy, dw, ws);
+    bw_error_scale(mx, cs, x, dy, e);
+    const int tiles = cs->n * ((conv_out_h(cs) + mx->m - 1) / mx->m) * ((conv_out_w(cs) + mx->m - 1) / mx->m);
+    const int rounds = bw_term_rounds(mx) + tiles + 2;
+    for (size_t i = 0; i < wc; i++)
+        if (!(fabs(dw[i] - ref[i]) <= gamma_n(rounds) * e[i]))
+            fail_msg("%s backward_weights %s seed %llu weight %zu: error %.3g > γ_%d·E = %.3g (got %.9g, want %.17g)",
+                     kernel->name, name, (unsigned long long)seed, i, fabs(dw[i] - ref[i]), rounds,
+                     gamma_n(rounds) * e[i], (double)dw[i], ref[i]);
+    free(x);
+    free(dy);
+    free(dw);
+    free(ref);
+    free(mag);
+    free(e);
+    free(ws);
+}
+
+static void test_bw_error_model_holds(void **state)
+{
+    static const conv_shape shapes[] = {
+        {2, 5, 11, 9, 3, 3, 3, 1, 1},  /* ragged tiles both ways, lanes past C and K */
+        {3, 7, 6, 13, 4, 3, 3, 1, 0},
+        {2, 3, 9, 10, 5, 3, 3, 1, 2},  /* padding 2 */
+        {1, 33, 8, 8, 17, 3, 3, 1, 1}, /* three groups of 16 input channels, two of output */
+        {5, 2, 3, 2, 2, 3, 3, 1, 1},   /* tiny images: one ragged tile each */
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        check_bw_error_model(&conv_winograd_f2, &f2, &shapes[s], 60 + s);
+        check_bw_error_model(&conv_winograd, &f4, &shapes[s], 60 + s);
+    }
+}
+
+/* The weight gradient in double, tile by tile, with the given matrices:
+   dw[k][c] = Σ_n Σ_tiles Gᵀ[(A dy Aᵀ) ⊙ (Bᵀ d B)]G. */
+static void explicit_winograd_bw(const wino_matrices *mx, const conv_shape *cs, const float *x, const float *dy,
+                                 double *dw)
+{
+    const int m = mx->m, al = mx->alpha, P = conv_out_h(cs), Q = conv_out_w(cs);
+    double at_t[6][6] = {{0}}; /* A as an alpha×alpha "L" for sandwich: rows a, columns i < m */
+    for (int a = 0; a < al; a++)
+        for (int i = 0; i < m; i++)
+            at_t[a][i] = mx->at[i][a];
+    memset(dw, 0, conv_w_count(cs) * sizeof *dw);
+    for (int n = 0; n < cs->n; n++)
+        for (int ty = 0; ty < P; ty += m)
+            for (int tx = 0; tx < Q; tx += m)
+                for (int k = 0; k < cs->k; k++) {
+                    double yt[36] = {0}, gy[36];
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < m; j++)
+                            yt[i * al + j] = plane_at(dy + (size_t)(n * cs->k + k) * P * Q, P, Q, ty + i, tx + j);
+                    sandwich(al, al, &at_t[0][0], 6, yt, gy, NULL); /* A dy Aᵀ (dy zero-padded to alpha) */
+                    for (int c = 0; c < cs->c; c++) {
+                        double d[36], v[36];
+                        for (int p = 0; p < al; p++)
+                            for (int q = 0; q < al; q++)
+                                d[p * al + q] = plane_at(x + (size_t)(n * cs->c + c) * cs->h * cs->w, cs->h, cs->w,
+                                                         ty - cs->pad + p, tx - cs->pad + q);
+                        sandwich(al, al, &mx->bt[0][0], 6, d, v, NULL); /* Bᵀ d B */
+                        for (int r = 0; r < 3; r++)
+                            for (int t = 0; t < 3; t++) {
+                                double sum = 0;
+                                for (int a = 0; a < al; a++)
+                                    for (int b = 0; b < al; b++)
+                                        sum += mx->g[a][r] * gy[a * al + b] * v[a * al + b] * mx->g[b][t];
+                                dw[(k * cs->c + c) * 9 + r * 3 + t] += sum;
+                            }
+                    }
+                }
+}
+
+static double explicit_bw_error(const wino_matrices *mx, const conv_shape *cs, const float *x, const float *dy,
+                                const double *ref, const double *mag, double *dw)
+{
+    explicit_winograd_bw(mx, cs, x, dy, dw);
+    double worst = 0;
+    for (size_t i = 0; i < conv_w_count(cs); i++)
+        worst = fmax(worst, fabs(dw[i] - ref[i]) / fmax(mag[i], 1e-300));
+    return worst;
+}
+
+/* One coefficient of Bᵀ, G or Aᵀ off by 1 % gives a weight gradient outside the
+   kernels' backward_weights tolerance. */
+static void test_bw_tolerance_catches_wrong_coefficient(void **state)
+{
+    static const conv_shape shapes[] = {{2, 8, 12, 12, 4, 3, 3, 1, 1}, {3, 16, 9, 9, 5, 3, 3, 1, 0}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const conv_shape *cs = &shapes[s];
+        const size_t xc = conv_x_count(cs), yc = conv_y_count(cs), wc = conv_w_count(cs);
+        float *x = test_alloc(xc * sizeof *x), *dy = test_alloc(yc * sizeof *dy);
+        double *ref = test_alloc(wc * sizeof *ref), *mag = test_alloc(wc * sizeof *mag), *dw = test_alloc(wc * sizeof *dw);
+        test_fill_uniform(x, xc, 80 + s);
+        test_fill_uniform(dy, yc, 81 + s);
+        conv_reference(cs, CONV_BACKWARD_WEIGHTS, x, dy, ref, mag);
+        for (int which = 0; which < 2; which++) {
+            const wino_matrices *good = which ? &f4 : &f2;
+            const conv_kernel *k = which ? &conv_winograd : &conv_winograd_f2;
+            const double tol = k->tolerance(cs, CONV_BACKWARD_WEIGHTS);
+            const double exact = explicit_bw_error(good, cs, x, dy, ref, mag, dw);
+            if (exact > 1e-12)
+                fail_msg("explicit F(%d) Winograd weight gradient in double is off by %.3g", good->m, exact);
+            for (int mat = 0; mat < 3; mat++) {
+                wino_matrices bad = *good;
+                double *coef = mat == 0 ? &bad.bt[1][2] : mat == 1 ? &bad.g[1][1] : &bad.at[1][2];
+                *coef *= 1.01;
+                const double err = explicit_bw_error(&bad, cs, x, dy, ref, mag, dw);
+                if (!(err > tol))
+                    fail_msg("F(%d) backward_weights with %s coefficient off by 1%%: error %.3g within tolerance "
+                             "%.3g — too loose",
+                             good->m,
+                             mat == 0   ? "a Bᵀ"
+                             : mat == 1 ? "a G"
+                                        : "an Aᵀ",
+                             err, tol);
+                print_message("F(%d) backward_weights, shape %zu, matrix %d off by 1%%: error/tolerance %.1f\n",
+                              good->m, s, mat, err / tol);
+            }
+        }
+        free(x);
+        free(dy);
+        free(ref);
+        free(mag);
+        free(dw);
+    }
+}
+
 /* ---- supports(), workspace ----------------------------------------------------------- */
 
 static void test_supports(void **state)
@@ -628,8 +907,8 @@ static void test_supports(void **state)
             const conv_shape ok = {2, 4, 9, 7, 5, 3, 3, 1, pad};
             assert_true(k->supports(&ok, CONV_FORWARD));
             assert_true(k->supports(&ok, CONV_BACKWARD_DATA));
-            assert_false(k->supports(&ok, CONV_BACKWARD_WEIGHTS)); /* im2col runs it */
-            assert_ptr_equal(conv_resolve(k, &ok, CONV_BACKWARD_WEIGHTS), &conv_im2col);
+            assert_true(k->supports(&ok, CONV_BACKWARD_WEIGHTS));
+            assert_ptr_equal(conv_resolve(k, &ok, CONV_BACKWARD_WEIGHTS), k);
         }
         const conv_shape pad3 = {1, 4, 9, 9, 4, 3, 3, 1, 3}, stride2 = {1, 4, 9, 9, 4, 3, 3, 2, 1};
         const conv_shape one = {1, 4, 9, 9, 4, 1, 1, 1, 0}, five = {1, 4, 9, 9, 4, 5, 5, 1, 2};
@@ -639,6 +918,22 @@ static void test_supports(void **state)
         assert_false(k->supports(&one, CONV_FORWARD));
         assert_false(k->supports(&five, CONV_FORWARD));
         assert_false(k->supports(&rect, CONV_FORWARD));
+        for (int p = 0; p < CONV_NUM_PASSES; p++) {
+            assert_false(k->supports(&pad3, (conv_pass)p));
+            assert_false(k->supports(&stride2, (conv_pass)p));
+            assert_false(k->supports(&one, (conv_pass)p));
+        }
+        /* backward_weights: one input channel would fill 1 of 16 lanes (im2col runs it);
+           a weight needs ≥ 3 products (1-row images with padding 1 give taps none) */
+        const conv_shape bw_c1 = {8, 1, 28, 28, 32, 3, 3, 1, 1}, bw_c2 = {1, 2, 9, 9, 3, 3, 3, 1, 1};
+        const conv_shape bw_row = {4, 8, 1, 9, 8, 3, 3, 1, 1}, bw_two = {1, 8, 2, 2, 8, 3, 3, 1, 1};
+        const conv_shape bw_two3 = {3, 8, 2, 2, 8, 3, 3, 1, 1};
+        assert_false(k->supports(&bw_c1, CONV_BACKWARD_WEIGHTS));
+        assert_ptr_equal(conv_resolve(k, &bw_c1, CONV_BACKWARD_WEIGHTS), &conv_im2col);
+        assert_true(k->supports(&bw_c2, CONV_BACKWARD_WEIGHTS));
+        assert_false(k->supports(&bw_row, CONV_BACKWARD_WEIGHTS));
+        assert_false(k->supports(&bw_two, CONV_BACKWARD_WEIGHTS)); /* 1 product per weight at the corners */
+        assert_true(k->supports(&bw_two3, CONV_BACKWARD_WEIGHTS));
         /* fewer than 3 products in some output: no meaningful relative error bound */
         const conv_shape c1p2 = {1, 1, 9, 9, 4, 3, 3, 1, 2}, c2p2 = {1, 2, 9, 9, 4, 3, 3, 1, 2};
         const conv_shape c3p2 = {1, 3, 9, 9, 4, 3, 3, 1, 2}, c1p1 = {1, 1, 28, 28, 16, 3, 3, 1, 1};
@@ -677,38 +972,52 @@ static uint64_t next_random(uint64_t *s)
     return *s;
 }
 
+/* Inputs of `pass` for conv_run: a = x (dy for backward_data), b = w (dy for backward_weights). */
+static size_t input_a_count(const conv_shape *cs, conv_pass pass)
+{
+    return pass == CONV_BACKWARD_DATA ? conv_y_count(cs) : conv_x_count(cs);
+}
+static size_t input_b_count(const conv_shape *cs, conv_pass pass)
+{
+    return pass == CONV_BACKWARD_WEIGHTS ? conv_y_count(cs) : conv_w_count(cs);
+}
+
+/* Against the reference within the tolerance of the kernel that ran, and bitwise the
+   same with 1, 2 and 3 threads. */
 static void check_case(const conv_kernel *k, const conv_shape *cs, conv_pass pass, uint64_t seed)
 {
     char name[96];
     conv_shape_str(cs, name, sizeof name);
     const conv_kernel *ran = conv_resolve(k, cs, pass);
-    const size_t a_count = pass == CONV_FORWARD ? conv_x_count(cs) : conv_y_count(cs);
+    const size_t a_count = input_a_count(cs, pass), b_count = input_b_count(cs, pass);
     const size_t out_count = conv_pass_out_count(cs, pass), ws_bytes = conv_workspace_bytes(k, cs);
-    float *a = test_alloc(a_count * sizeof *a), *w = test_alloc(conv_w_count(cs) * sizeof *w);
+    float *a = test_alloc(a_count * sizeof *a), *b = test_alloc(b_count * sizeof *b);
     float *o1 = test_alloc(out_count * sizeof *o1), *o2 = test_alloc(out_count * sizeof *o2);
     double *ref = test_alloc(out_count * sizeof *ref), *mag = test_alloc(out_count * sizeof *mag);
     void *ws = test_alloc(ws_bytes);
     test_fill_uniform(a, a_count, seed);
-    test_fill_uniform(w, conv_w_count(cs), seed + 1);
-    conv_reference(cs, pass, a, w, ref, mag);
-    for (int t = 1; t <= 2; t++) {
+    test_fill_uniform(b, b_count, seed + 1);
+    conv_reference(cs, pass, a, b, ref, mag);
+    const int saved = omp_get_max_threads();
+    for (int t = 1; t <= 3; t++) {
         float *o = t == 1 ? o1 : o2;
         test_poison_nan(o, out_count);
         memset(ws, 0xA5, ws_bytes);
         omp_set_num_threads(t);
-        conv_run(k, cs, pass, a, w, o, ws);
+        conv_run(k, cs, pass, a, b, o, ws);
+        if (t > 1 && memcmp(o1, o2, out_count * sizeof *o1) != 0)
+            fail_msg("%s %s %s seed %llu: 1 and %d threads differ", k->name, conv_pass_name(pass), name,
+                     (unsigned long long)seed, t);
     }
+    omp_set_num_threads(saved);
     const conv_error e = conv_compare(out_count, o1, ref, mag);
     const double tol = conv_tolerance(ran, cs, pass);
     if (e.nonfinite || e.max_rel > tol)
         fail_msg("%s %s (ran %s) %s seed %llu: error %.3g > tolerance %.3g at %zu; %zu non-finite", k->name,
                  conv_pass_name(pass), ran->name, name, (unsigned long long)seed, e.max_rel, tol, e.worst,
                  e.nonfinite);
-    if (memcmp(o1, o2, out_count * sizeof *o1) != 0)
-        fail_msg("%s %s %s seed %llu: 1 and 2 threads differ", k->name, conv_pass_name(pass), name,
-                 (unsigned long long)seed);
     free(a);
-    free(w);
+    free(b);
     free(o1);
     free(o2);
     free(ref);
@@ -731,19 +1040,22 @@ static void test_random_shapes(void **state)
                          (int)(next_random(&s) % 3)};
         if (!conv_shape_valid(&cs))
             continue;
-        for (int p = 0; p < 2; p++) {
+        for (int p = 0; p < CONV_NUM_PASSES; p++) {
             check_case(&conv_winograd_f2, &cs, (conv_pass)p, 3000 + i);
             check_case(&conv_winograd, &cs, (conv_pass)p, 3000 + i);
         }
     }
 }
 
-/* Enough tiles for several blocks per thread: block boundaries inside images. */
+/* Enough tiles for several blocks per thread: block boundaries inside images; for
+   backward_weights, several chunks per run and several runs (the last shape: 64
+   channels, chunks of 10 7x7 images, 4 runs). */
 static void test_many_blocks(void **state)
 {
-    static const conv_shape shapes[] = {{9, 40, 17, 19, 11, 3, 3, 1, 1}, {20, 24, 7, 7, 17, 3, 3, 1, 1}};
+    static const conv_shape shapes[] = {
+        {9, 40, 17, 19, 11, 3, 3, 1, 1}, {20, 24, 7, 7, 17, 3, 3, 1, 1}, {41, 64, 7, 7, 60, 3, 3, 1, 1}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        for (int p = 0; p < 2; p++) {
+        for (int p = 0; p < CONV_NUM_PASSES; p++) {
             check_case(&conv_winograd_f2, &shapes[i], (conv_pass)p, 4000 + i);
             check_case(&conv_winograd, &shapes[i], (conv_pass)p, 4000 + i);
         }
@@ -760,6 +1072,9 @@ int main(void)
         cmocka_unit_test(test_kernel_transforms_compute_correlation),
         cmocka_unit_test(test_error_model_holds),
         cmocka_unit_test(test_tolerance_catches_wrong_coefficient),
+        cmocka_unit_test(test_grad_transforms),
+        cmocka_unit_test(test_bw_error_model_holds),
+        cmocka_unit_test(test_bw_tolerance_catches_wrong_coefficient),
         cmocka_unit_test(test_supports),
         cmocka_unit_test(test_workspace_independent_of_threads),
         cmocka_unit_test(test_random_shapes),
