@@ -1,5 +1,5 @@
-/* models/layer_simple.c — the parameter-free layers: input, ReLU, 2x2 max-pool,
- * global average pool, dropout, residual add. */
+/* models/layer_simple.c — the parameter-free layers: input, ReLU, global average
+ * pool, dropout, residual add (2x2 max-pool: models/layer_pool.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -44,65 +44,6 @@ static void relu_bwd(model *m, layer *l, const model_step *st)
     }
 }
 const op_def op_relu = { "relu", same_shape, none, none, none_saved, no_flops, relu_fwd, relu_bwd };
-
-/* ---- 2x2 max-pool, stride 2 (odd edges dropped); the first maximum of a
-        window, in row-major order, takes the gradient ---- */
-static bool pool_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)
-{
-    if (in.h < 2 || in.w < 2) {
-        snprintf(err, errlen, "layer '%s': 2x2 max-pool needs at least 2x2 input, got %dx%d", s->name, in.h, in.w);
-        return false;
-    }
-    *out = (tshape){ in.c, in.h / 2, in.w / 2 };
-    return true;
-}
-
-static void pool_fwd(model *m, layer *l, const model_step *st)
-{
-    const int planes = st->batch * l->in.c, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
-    const float *x = layer_in(m, l);
-    float *y = layer_out(m, l);
-#pragma omp parallel for schedule(static)
-    for (int pl = 0; pl < planes; pl++) {
-        const float *xp = x + (size_t)pl * H * W;
-        float *yp = y + (size_t)pl * P * Q;
-        for (int p = 0; p < P; p++)
-            for (int q = 0; q < Q; q++) {
-                const float *r0 = xp + 2 * p * W + 2 * q, *r1 = r0 + W;
-                float best = r0[0];
-                if (r0[1] > best) best = r0[1];
-                if (r1[0] > best) best = r1[0];
-                if (r1[1] > best) best = r1[1];
-                yp[p * Q + q] = best;
-            }
-    }
-}
-
-static void pool_bwd(model *m, layer *l, const model_step *st)
-{
-    const int planes = st->batch * l->in.c, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
-    const float *x = layer_in(m, l), *dy = layer_dout(m, l);
-    float *dx = layer_din(m, l);
-    const bool acc = l->acc_src;
-#pragma omp parallel for schedule(static)
-    for (int pl = 0; pl < planes; pl++) {
-        const float *xp = x + (size_t)pl * H * W, *dyp = dy + (size_t)pl * P * Q;
-        float *dxp = dx + (size_t)pl * H * W;
-        if (!acc)
-            memset(dxp, 0, (size_t)H * W * sizeof *dxp);
-        for (int p = 0; p < P; p++)
-            for (int q = 0; q < Q; q++) {
-                const int base = 2 * p * W + 2 * q;
-                const int idx[4] = { base, base + 1, base + W, base + W + 1 };
-                int arg = idx[0];
-                for (int j = 1; j < 4; j++)
-                    if (xp[idx[j]] > xp[arg])
-                        arg = idx[j];
-                dxp[arg] += dyp[p * Q + q];
-            }
-    }
-}
-const op_def op_maxpool = { "maxpool", pool_out, none, none, none_saved, no_flops, pool_fwd, pool_bwd };
 
 /* ---- global average pool ---- */
 static bool gap_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)

@@ -73,5 +73,7 @@ void model_unfuse(model *m);
 /* Tests: batch norm's lanes as the scalar loop (true) or, in a build with
    AVX-512, its instructions (false, the default).  Same bits either way. */
 void bn_use_portable_lanes(bool portable);
+/* Tests: the max-pool runs its portable rows in every build (same bits as the AVX-512 ones). */
+void pool_use_portable_rows(bool on);
 
 #endif

@@ -428,6 +428,64 @@ static void test_fusion_keeps_the_bits(void **state)
     }
 }
 
+/* ---- the max-pool: AVX-512 rows against the portable ones ---------------------- */
+
+/* One max-pool layer over an input of N x 2 x H x W with many ties (values from
+   {-1, -0, +0, 1, 2}) and output gradients with -0 among them; forward, then
+   backward (into dx already holding `seed_dx` when acc).  Outputs y and dx. */
+static void run_pool(int H, int W, bool acc, bool portable, float *y, float *dx)
+{
+    enum { N = 3, C = 2 };
+    const size_t nx = (size_t)N * C * H * W, ny = (size_t)N * C * (H / 2) * (W / 2);
+    float *acts = calloc(nx + ny, sizeof *acts), *dacts = calloc(nx + ny, sizeof *dacts);
+    const float pick[5] = { -1.0f, -0.0f, 0.0f, 1.0f, 2.0f };
+    for (size_t i = 0; i < nx; i++) /* a hash of i: every pair and order of values occurs */
+        acts[i] = pick[((uint32_t)i * 2654435761u >> 13) % 5];
+    for (size_t i = 0; i < ny; i++)
+        dacts[nx + i] = i % 4 == 0 ? -0.0f : (float)(i % 9) - 4.0f;
+    for (size_t i = 0; i < nx && acc; i++)
+        dacts[i] = i % 3 == 0 ? -0.0f : 0.5f * (float)(i % 5);
+    layer ls[2];
+    memset(ls, 0, sizeof ls);
+    ls[0].out = (tshape){ C, H, W };
+    ls[1].src = 0, ls[1].in = ls[0].out, ls[1].out = (tshape){ C, H / 2, W / 2 };
+    ls[1].act_off = nx, ls[1].acc_src = acc;
+    model m;
+    memset(&m, 0, sizeof m);
+    m.layers = ls, m.num_layers = 2, m.acts = acts, m.dacts = dacts;
+    const model_step st = { N, true, 0, 0 };
+    pool_use_portable_rows(portable);
+    op_maxpool.forward(&m, &ls[1], &st);
+    op_maxpool.backward(&m, &ls[1], &st);
+    pool_use_portable_rows(false);
+    memcpy(y, acts + nx, ny * sizeof *y);
+    memcpy(dx, dacts, nx * sizeof *dx);
+    free(acts), free(dacts);
+}
+
+/* Max and scatter round nothing: every size (odd edges, rows of more than 16
+   outputs, a 2x2 input), written or accumulated, gives the portable rows' bits. */
+static void test_maxpool_vector_rows_match(void **state)
+{
+    const int sizes[] = { 2, 3, 4, 7, 14, 15, 28, 31, 34, 35, 67 };
+    float *y[2], *dx[2];
+    for (int k = 0; k < 2; k++)
+        y[k] = malloc(3 * 2 * 67 * 67 * sizeof(float)), dx[k] = malloc(3 * 2 * 67 * 67 * sizeof(float));
+    for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
+        for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++)
+            for (int acc = 0; acc < 2; acc++) {
+                const int H = sizes[a], W = sizes[b];
+                for (int k = 0; k < 2; k++)
+                    run_pool(H, W, acc, k == 1, y[k], dx[k]);
+                const size_t ny = (size_t)3 * 2 * (H / 2) * (W / 2), nx = (size_t)3 * 2 * H * W;
+                if (memcmp(y[0], y[1], ny * sizeof(float)) || memcmp(dx[0], dx[1], nx * sizeof(float)))
+                    fail_msg("max-pool %dx%d%s: the AVX-512 rows differ from the portable ones", H, W,
+                             acc ? ", accumulating" : "");
+            }
+    for (int k = 0; k < 2; k++)
+        free(y[k]), free(dx[k]);
+}
+
 int main(void)
 {
     conv_blis_init();
@@ -446,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_bench_layers_from_tables),
         cmocka_unit_test(test_fusion_decided_at_build),
         cmocka_unit_test(test_fusion_keeps_the_bits),
+        cmocka_unit_test(test_maxpool_vector_rows_match),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

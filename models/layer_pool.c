@@ -1,0 +1,199 @@
+/* models/layer_pool.c — 2x2 max-pool, stride 2 (odd edges dropped).
+ *
+ * The maximum of a window is taken in row-major order, a later value winning
+ * only when it is greater (so the first of equal maxima wins, -0 and +0 keep
+ * their order, and a NaN never replaces a number); the backward pass sends
+ * each output's gradient to that first maximum.  Max and scatter do no
+ * rounding, so the AVX-512 path (16 outputs of a row at a time) and the
+ * portable one give the same bits, as tests/test_model.c checks.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/masked.h"
+#include "models/layers.h"
+
+static size_t none(const layer_spec *s, tshape in, tshape out) { return 0; }
+static size_t none_saved(const layer_spec *s, tshape in, tshape out, int b) { return 0; }
+static double no_flops(const layer_spec *s, tshape in, tshape out) { return 0; }
+
+static bool pool_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)
+{
+    if (in.h < 2 || in.w < 2) {
+        snprintf(err, errlen, "layer '%s': 2x2 max-pool needs at least 2x2 input, got %dx%d", s->name, in.h, in.w);
+        return false;
+    }
+    *out = (tshape){ in.c, in.h / 2, in.w / 2 };
+    return true;
+}
+
+/* The winner among a window's four values v[0..3] (row-major), by the rule above. */
+static inline int window_arg(const float v[4])
+{
+    int arg = 0;
+    for (int j = 1; j < 4; j++)
+        if (v[j] > v[arg])
+            arg = j;
+    return arg;
+}
+
+/* Outputs q0..q1-1 of one output row, portably. */
+static void row_fwd_portable(const float *r0, const float *r1, float *y, int q0, int q1)
+{
+    for (int q = q0; q < q1; q++) {
+        const float v[4] = { r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1] };
+        y[q] = v[window_arg(v)];
+    }
+}
+
+/* The gradients of outputs q0..q1-1 into their winners; acc: added to what the
+   rows hold, else the rows' 2(q1-q0) values are written (0 + g, as an add to a
+   zeroed row would give: -0 becomes +0). */
+static void row_bwd_portable(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int q0,
+                             int q1, bool acc)
+{
+    for (int q = q0; q < q1; q++) {
+        const float v[4] = { r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1] };
+        float *at[4] = { d0 + 2 * q, d0 + 2 * q + 1, d1 + 2 * q, d1 + 2 * q + 1 };
+        const int arg = window_arg(v);
+        for (int j = 0; j < 4; j++)
+            if (!acc)
+                *at[j] = j == arg ? 0.0f + dy[q] : 0.0f;
+            else if (j == arg)
+                *at[j] += dy[q];
+    }
+}
+
+#if defined(__AVX512F__)
+/* Columns 2q and 2q+1 of 16 windows: a row's 32 values split into even and odd. */
+static inline void split_pairs(const float *row, int n, __m512 *even, __m512 *odd)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int lo = 2 * n < 16 ? 2 * n : 16, hi = 2 * n - lo;
+    const __m512 a = load16_masked((__mmask16)((1u << lo) - 1), row);
+    const __m512 b = load16_masked((__mmask16)((1u << hi) - 1), row + 16);
+    *even = _mm512_permutex2var_ps(a, ev, b);
+    *odd = _mm512_permutex2var_ps(a, od, b);
+}
+
+/* Even and odd columns back into one row of 2n values (masks: which to write). */
+static inline void store_pairs(float *row, int n, __m512 even, __m512 odd, __mmask16 m_even, __mmask16 m_odd,
+                               bool acc)
+{
+    const __m512i lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 lo = _mm512_permutex2var_ps(even, lo_idx, odd), hi = _mm512_permutex2var_ps(even, hi_idx, odd);
+    const int n_lo = 2 * n < 16 ? 2 * n : 16, n_hi = 2 * n - n_lo;
+    const __mmask16 keep_lo = (__mmask16)((1u << n_lo) - 1), keep_hi = (__mmask16)((1u << n_hi) - 1);
+    /* the winners' positions, interleaved as the values are */
+    const __mmask16 w_lo = (__mmask16)(_pdep_u32(m_even & 0xFFu, 0x5555u) | _pdep_u32(m_odd & 0xFFu, 0xAAAAu));
+    const __mmask16 w_hi = (__mmask16)(_pdep_u32(m_even >> 8, 0x5555u) | _pdep_u32(m_odd >> 8, 0xAAAAu));
+    if (acc) { /* add only where a winner is: a non-winner's -0 stays -0 */
+        if (keep_lo & w_lo)
+            _mm512_mask_storeu_ps(row, keep_lo & w_lo, _mm512_add_ps(load16_masked(keep_lo, row), lo));
+        if (keep_hi & w_hi)
+            _mm512_mask_storeu_ps(row + 16, keep_hi & w_hi, _mm512_add_ps(load16_masked(keep_hi, row + 16), hi));
+        return;
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(row, keep_lo, _mm512_add_ps(zero, _mm512_maskz_mov_ps(w_lo, lo)));
+    if (keep_hi)
+        _mm512_mask_storeu_ps(row + 16, keep_hi, _mm512_add_ps(zero, _mm512_maskz_mov_ps(w_hi, hi)));
+}
+
+static void row_fwd(const float *r0, const float *r1, float *y, int Q)
+{
+    for (int q = 0; q < Q; q += 16) {
+        const int n = Q - q < 16 ? Q - q : 16;
+        __m512 a, b, c, d;
+        split_pairs(r0 + 2 * q, n, &a, &b);
+        split_pairs(r1 + 2 * q, n, &c, &d);
+        /* _mm512_max_ps(x, m) = x > m ? x : m: the portable rule, value by value */
+        const __m512 best = _mm512_max_ps(d, _mm512_max_ps(c, _mm512_max_ps(b, a)));
+        _mm512_mask_storeu_ps(y + q, (__mmask16)((1u << n) - 1), best);
+    }
+}
+
+static void row_bwd(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int Q, bool acc)
+{
+    for (int q = 0; q < Q; q += 16) {
+        const int n = Q - q < 16 ? Q - q : 16;
+        __m512 a, b, c, d;
+        split_pairs(r0 + 2 * q, n, &a, &b);
+        split_pairs(r1 + 2 * q, n, &c, &d);
+        const __mmask16 gb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
+        __m512 m = _mm512_mask_mov_ps(a, gb, b);
+        const __mmask16 gc = _mm512_cmp_ps_mask(c, m, _CMP_GT_OQ);
+        m = _mm512_mask_mov_ps(m, gc, c);
+        const __mmask16 wd = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ);
+        const __mmask16 wc = gc & ~wd, wb = gb & ~gc & ~wd, wa = ~(gb | gc | wd);
+        const __m512 g = load16_masked((__mmask16)((1u << n) - 1), dy + q);
+        store_pairs(d0 + 2 * q, n, g, g, wa, wb, acc);
+        store_pairs(d1 + 2 * q, n, g, g, wc, wd, acc);
+    }
+}
+#else
+static void row_fwd(const float *r0, const float *r1, float *y, int Q) { row_fwd_portable(r0, r1, y, 0, Q); }
+static void row_bwd(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int Q, bool acc)
+{
+    row_bwd_portable(r0, r1, dy, d0, d1, 0, Q, acc);
+}
+#endif
+
+static bool portable_only; /* tests: the portable rows in every build */
+void pool_use_portable_rows(bool on) { portable_only = on; }
+
+static void pool_fwd(model *m, layer *l, const model_step *st)
+{
+    const int planes = st->batch * l->in.c, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
+    const float *x = layer_in(m, l);
+    float *y = layer_out(m, l);
+#pragma omp parallel for schedule(static)
+    for (int pl = 0; pl < planes; pl++) {
+        const float *xp = x + (size_t)pl * H * W;
+        float *yp = y + (size_t)pl * P * Q;
+        for (int p = 0; p < P; p++) {
+            const float *r0 = xp + (size_t)2 * p * W;
+            if (portable_only)
+                row_fwd_portable(r0, r0 + W, yp + (size_t)p * Q, 0, Q);
+            else
+                row_fwd(r0, r0 + W, yp + (size_t)p * Q, Q);
+        }
+    }
+}
+
+/* What an odd last row or column holds after the backward pass: untouched
+   when accumulating, else zero (no window covers it). */
+static void zero_dropped_edges(float *dxp, int H, int W)
+{
+    if (W % 2)
+        for (int r = 0; r < H; r++)
+            dxp[(size_t)r * W + W - 1] = 0.0f;
+    if (H % 2)
+        memset(dxp + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *dxp);
+}
+
+static void pool_bwd(model *m, layer *l, const model_step *st)
+{
+    const int planes = st->batch * l->in.c, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
+    const float *x = layer_in(m, l), *dy = layer_dout(m, l);
+    float *dx = layer_din(m, l);
+    const bool acc = l->acc_src;
+#pragma omp parallel for schedule(static)
+    for (int pl = 0; pl < planes; pl++) {
+        const float *xp = x + (size_t)pl * H * W, *dyp = dy + (size_t)pl * P * Q;
+        float *dxp = dx + (size_t)pl * H * W;
+        for (int p = 0; p < P; p++) {
+            const size_t r = (size_t)2 * p * W;
+            if (portable_only)
+                row_bwd_portable(xp + r, xp + r + W, dyp + (size_t)p * Q, dxp + r, dxp + r + W, 0, Q, acc);
+            else
+                row_bwd(xp + r, xp + r + W, dyp + (size_t)p * Q, dxp + r, dxp + r + W, Q, acc);
+        }
+        if (!acc)
+            zero_dropped_edges(dxp, H, W);
+    }
+}
+
+const op_def op_maxpool = { "maxpool", pool_out, none, none, none_saved, no_flops, pool_fwd, pool_bwd };
