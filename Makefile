@@ -8,14 +8,16 @@
 ifeq ($(origin CC),default)
 CC := gcc
 endif
-ARCH    ?= x86-64-v4
+ARCH    ?= x86-64-v3
 TUNE    ?= generic
 BUILD   ?= build
 CFLAGS  ?= -O3 -g
 
-# The build target, fixed so that every x86-64 machine with AVX-512 computes
-# the same bits (docs/DETERMINISM.md).  ARCH picks the instruction set (one
-# set, not the host's: `native` would give each CPU its own code).  The
+# The build target, fixed so that every machine we run on computes the same
+# bits (docs/DETERMINISM.md).  ARCH picks the instruction set: x86-64-v3 (AVX2
+# + FMA), which every one of our CPUs runs -- one of our AMD EPYC machines has
+# no AVX-512.  One set, not the host's: `native` would give each CPU its own
+# code.  ARCH=x86-64-v4 (AVX-512) is an opt-in build with bits of its own.  The
 # compiler's tuning (TUNE, or an -mtune in CFLAGS) may change scheduling but
 # not results: the two tuning choices that decide floating-point results --
 # the vector width the auto-vectoriser prefers and whether it avoids FMA

@@ -42,7 +42,7 @@ int conv_cpu_check(char *err, size_t errlen)
     if (missing)
         snprintf(err, errlen, "probador: error: this build needs %s, which this CPU lacks; %s", missing,
 #if defined(__AVX512F__)
-                 "rebuild for AVX2 with `make ARCH=x86-64-v3` (other results: see docs/DETERMINISM.md)"
+                 "build the default target instead (`make clean all`, ARCH=x86-64-v3; see docs/DETERMINISM.md)"
 #else
                  "probador needs at least AVX2 and FMA (x86-64-v3): use another machine"
 #endif

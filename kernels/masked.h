@@ -1,6 +1,6 @@
 /* kernels/masked.h — masked vector loads that never take an empty mask.
  *
- * On this machine (AMD EPYC, Zen 5, in a VM) a masked load or store whose
+ * On one of our machines (AMD EPYC, Zen 5, in a VM; the ARCH=x86-64-v4 build) a masked load or store whose
  * mask is all zero costs about 150 ns (measured: 0.7 ns with any other mask),
  * presumably a microcode assist.  Padding rows, unused lanes and short rows
  * produce empty masks often, so every masked load in the kernels goes through

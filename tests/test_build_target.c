@@ -1,6 +1,6 @@
 /* tests/test_build_target.c — the build, not the host, decides the bits.
  *
- * The Makefile fixes the instruction set (ARCH, x86-64-v4) and pins the
+ * The Makefile fixes the instruction set (ARCH, x86-64-v3) and pins the
  * compiler choices that decide floating-point results (FMA contraction, the
  * auto-vectoriser's vector width, FMA-chain avoidance), so that the compiler's
  * tuning for one CPU or another changes speed only.  This test builds

@@ -25,8 +25,9 @@
    dates from version 1.
      1  until the fused, explicitly ordered batch norm and Winograd's own
         backward-weights (issue 12)
-     2  since */
-#define RUN_NUMERICS 2
+     2  until the default build target became x86-64-v3 (AVX2; BLIS `haswell`)
+     3  since */
+#define RUN_NUMERICS 3
 
 #define RUN_NAME_MAX 64   /* identifiers [a-z0-9_-], 1..63 characters + NUL */
 #define RUN_PATH_MAX 1024
