@@ -60,6 +60,9 @@
 #include "kernels/winograd_common.h"
 #include "kernels/winograd_transforms.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <omp.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -232,6 +235,19 @@ static inline void wino_gather(const wino_conv *c, const wino_group *g, const fl
                 load8_masked(g->in_mask[l][r], wino_at(src, g->in_off[l] + (ptrdiff_t)r * c->w));
         wino_transpose_16x8(rows, d + r * alpha, alpha);
     }
+#elif defined(WINO_AVX2)
+    for (int r = 0; r < alpha; r++) {
+        __m256 lo[8], hi[8];
+#pragma GCC unroll 8
+        for (int l = 0; l < 8; l++) {
+            lo[l] = wino_load8_bits(g->in_mask[l][r], wino_at(src, g->in_off[l] + (ptrdiff_t)r * c->w));
+            hi[l] = wino_load8_bits(g->in_mask[l + 8][r], wino_at(src, g->in_off[l + 8] + (ptrdiff_t)r * c->w));
+        }
+        wino_transpose_8x8(lo);
+        wino_transpose_8x8(hi);
+        for (int s = 0; s < alpha; s++)
+            d[r * alpha + s] = (wino_vec){ lo[s], hi[s] };
+    }
 #else
     float buf[WINO_MAX_POS][WINO_LANES];
     for (int l = 0; l < WINO_LANES; l++)
@@ -267,6 +283,38 @@ static inline void wino_scatter(const wino_conv *c, const wino_group *g, float *
                 _mm_mask_storeu_ps((float *)wino_at(dst, g->out_off[l] + (ptrdiff_t)i * c->q), g->out_mask[l][i],
                                    wino_block128(o[l & 3], l >> 2));
     }
+#elif defined(WINO_AVX2)
+    const unsigned full = (1u << m) - 1;
+    for (int i = 0; i < m; i++)
+        for (int h = 0; h < 2; h++) {
+            /* 4x4 transposes inside each 128-bit half: o[j] half b = row i of tile 8h + 4b + j */
+            const __m256 a0 = h ? y[i * m].hi : y[i * m].lo, a1 = h ? y[i * m + 1].hi : y[i * m + 1].lo;
+            const __m256 a2 = m == 4 ? (h ? y[i * m + 2].hi : y[i * m + 2].lo) : _mm256_setzero_ps();
+            const __m256 a3 = m == 4 ? (h ? y[i * m + 3].hi : y[i * m + 3].lo) : _mm256_setzero_ps();
+            const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+            const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+            const __m256 o[4] = { _mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                                  _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE) };
+#pragma GCC unroll 8
+            for (int l = 0; l < 8; l++) {
+                const unsigned bits = g->out_mask[8 * h + l][i];
+                if (!bits)
+                    continue;
+                float *at = (float *)wino_at(dst, g->out_off[8 * h + l] + (ptrdiff_t)i * c->q);
+                const __m128 v = l < 4 ? _mm256_castps256_ps128(o[l & 3]) : _mm256_extractf128_ps(o[l & 3], 1);
+                if (bits == full && m == 4)
+                    _mm_storeu_ps(at, v);
+                else if (bits == full)
+                    _mm_storel_pi((__m64 *)at, v);
+                else { /* a block over the edge: its columns one by one */
+                    float f[4];
+                    _mm_storeu_ps(f, v);
+                    for (int j = 0; j < m; j++)
+                        if (bits >> j & 1)
+                            at[j] = f[j];
+                }
+            }
+        }
 #else
     float buf[16][WINO_LANES];
     for (int i = 0; i < m * m; i++)
@@ -309,6 +357,37 @@ wino_gemm_rows(int rows, int cin, const float *u, const float *v, size_t vs, flo
 #pragma GCC unroll 3
         for (int j = 0; j < WINO_NRV; j++)
             _mm512_store_ps(mo + r * ms + j * 16, acc[r][j]);
+#elif defined(__AVX2__) && defined(__FMA__)
+    /* AVX2 has 16 vector registers, too few for 8x48 accumulators: blocks of up
+       to 4 rows x 24 tiles (12 accumulators), each element summed over ci in
+       the same order as above, so both builds give the same bits. */
+    enum { RB = 4, CB = 24, CBV = CB / 8 };
+    for (int r0 = 0; r0 < rows; r0 += RB) {
+        const int rb = rows - r0 < RB ? rows - r0 : RB;
+        for (int c0 = 0; c0 < WINO_NR; c0 += CB) {
+            __m256 acc[RB][CBV];
+#pragma GCC unroll 4
+            for (int r = 0; r < rb; r++)
+                for (int j = 0; j < CBV; j++)
+                    acc[r][j] = _mm256_setzero_ps();
+            const float *ur = u + r0, *vc = v + c0;
+            for (int ci = 0; ci < cin; ci++) {
+                const __m256 v0 = _mm256_load_ps(vc), v1 = _mm256_load_ps(vc + 8), v2 = _mm256_load_ps(vc + 16);
+#pragma GCC unroll 4
+                for (int r = 0; r < rb; r++) {
+                    const __m256 b = _mm256_broadcast_ss(ur + r);
+                    acc[r][0] = _mm256_fmadd_ps(b, v0, acc[r][0]);
+                    acc[r][1] = _mm256_fmadd_ps(b, v1, acc[r][1]);
+                    acc[r][2] = _mm256_fmadd_ps(b, v2, acc[r][2]);
+                }
+                ur += WINO_KR, vc += vs;
+            }
+#pragma GCC unroll 4
+            for (int r = 0; r < rb; r++)
+                for (int j = 0; j < CBV; j++)
+                    _mm256_store_ps(mo + (r0 + r) * ms + c0 + j * 8, acc[r][j]);
+        }
+    }
 #else
     float acc[WINO_KR][WINO_NR];
     for (int r = 0; r < rows; r++)

@@ -157,6 +157,28 @@ static void bw_interleave(const float *src, ptrdiff_t plane, int lanes, int h, i
                 if (j < n)
                     _mm512_store_ps(out + j * WINO_LANES, r[j]);
         }
+#elif defined(WINO_AVX2)
+    for (int y = 0; y < h; y++)
+        for (int x0 = 0; x0 < w; x0 += 8) {
+            const int n = w - x0 < 8 ? w - x0 : 8;
+            const unsigned bits = (1u << n) - 1;
+            __m256 lo[8], hi[8];
+#pragma GCC unroll 8
+            for (int l = 0; l < 8; l++) {
+                const float *at = src + (ptrdiff_t)y * w + x0;
+                lo[l] = l < lanes ? wino_load8_bits(bits, at + l * plane) : _mm256_setzero_ps();
+                hi[l] = l + 8 < lanes ? wino_load8_bits(bits, at + (l + 8) * plane) : _mm256_setzero_ps();
+            }
+            wino_transpose_8x8(lo);
+            wino_transpose_8x8(hi);
+            float *out = dst + ((size_t)y * row + x0) * WINO_LANES;
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) /* unrolled, so that lo and hi stay in registers */
+                if (j < n) {
+                    _mm256_storeu_ps(out + j * WINO_LANES, lo[j]);
+                    _mm256_storeu_ps(out + j * WINO_LANES + 8, hi[j]);
+                }
+        }
 #else
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
@@ -264,6 +286,34 @@ static inline __attribute__((always_inline)) void bw_gemm_block(const int kr, co
                                                                 const float *dyk, size_t ds, const float *v,
                                                                 size_t vs, float *mo, size_t ms, bool first)
 {
+#if defined(WINO_AVX2)
+    /* 16 registers hold no 8x32 or 16x16 accumulators: blocks of 4 rows x 16
+       lanes, each element summed over the tiles in the same order as below. */
+    for (int i0 = 0; i0 < kr; i0 += 4)
+        for (int j0 = 0; j0 < cv * WINO_LANES; j0 += WINO_LANES) {
+            __m256 acc[4][2];
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++)
+                acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+            const float *dk = dyk + i0, *vv = v + j0;
+            for (int t = 0; t < count; t++) {
+                const __m256 v0 = _mm256_loadu_ps(vv), v1 = _mm256_loadu_ps(vv + 8);
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; i++) {
+                    const __m256 d = _mm256_broadcast_ss(dk + i);
+                    acc[i][0] = _mm256_fmadd_ps(v0, d, acc[i][0]);
+                    acc[i][1] = _mm256_fmadd_ps(v1, d, acc[i][1]);
+                }
+                dk += ds, vv += vs;
+            }
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++)
+                for (int h = 0; h < 2; h++) {
+                    float *dst = mo + (i0 + i) * ms + j0 + 8 * h;
+                    _mm256_storeu_ps(dst, first ? acc[i][h] : _mm256_add_ps(_mm256_loadu_ps(dst), acc[i][h]));
+                }
+        }
+#else
     wino_vec acc[16][2];
 #pragma GCC unroll 16
     for (int i = 0; i < kr; i++)
@@ -285,6 +335,7 @@ static inline __attribute__((always_inline)) void bw_gemm_block(const int kr, co
             float *dst = mo + i * ms + j * WINO_LANES;
             wv_store(dst, first ? acc[i][j] : wv_add(wv_load(dst), acc[i][j]));
         }
+#endif
 }
 
 /* One chunk of `count` tiles into the run's partial M, every position. */

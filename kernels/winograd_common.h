@@ -14,6 +14,9 @@
 #if defined(__AVX512F__) && defined(__AVX512VL__)
 #define WINO_AVX512 1
 #include <immintrin.h>
+#elif defined(__AVX2__) && defined(__FMA__)
+#define WINO_AVX2 1
+#include <immintrin.h>
 #endif
 
 /* Distance between the alpha² positions of one tile in V or M: `floats` rounded up to
@@ -56,6 +59,41 @@ static inline void wino_transpose_16x8(const __m256 rows[16], __m512 *col, int c
     const __m512i hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
     for (int j = 0; j < cols; j++)
         col[j] = _mm512_permutex2var_ps(s[j & 3], j < 4 ? lo : hi, s[(j & 3) + 4]);
+}
+#endif
+
+#if defined(WINO_AVX2)
+/* The 8 floats at p whose bit is set in `bits` (0 elsewhere); no access at all
+   for an empty mask, and none outside the set bits. */
+static inline __m256 wino_load8_bits(unsigned bits, const float *p)
+{
+    if (!bits)
+        return _mm256_setzero_ps();
+    if (bits == 0xFF)
+        return _mm256_loadu_ps(p);
+    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i m = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), sel), sel);
+    return _mm256_maskload_ps(p, m);
+}
+
+/* r[i] lane j becomes r[j] lane i (an 8x8 transpose). */
+static inline void wino_transpose_8x8(__m256 r[8])
+{
+    __m256 t[8], s[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm256_permute2f128_ps(s[j], s[j + 4], 0x20);
+        r[j + 4] = _mm256_permute2f128_ps(s[j], s[j + 4], 0x31);
+    }
 }
 #endif
 

@@ -34,7 +34,7 @@
 #ifndef PROBADOR_KERNELS_WINOGRAD_TRANSFORMS_H
 #define PROBADOR_KERNELS_WINOGRAD_TRANSFORMS_H
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -71,6 +71,43 @@ static inline wino_vec wv_fmadd(wino_vec a, float s, wino_vec b)
 static inline wino_vec wv_fnmadd(wino_vec a, float s, wino_vec b)
 {
     return _mm512_fnmadd_ps(a, _mm512_set1_ps(s), b);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+/* Two 8-lane halves: every operation is lane-wise, so the bits are the AVX-512
+   build's and the portable loop's. */
+typedef struct wino_vec {
+    __m256 lo, hi;
+} wino_vec;
+static inline wino_vec wv_load(const float *p)
+{
+    return (wino_vec){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+}
+static inline void wv_store(float *p, wino_vec a)
+{
+    _mm256_storeu_ps(p, a.lo);
+    _mm256_storeu_ps(p + 8, a.hi);
+}
+static inline wino_vec wv_zero(void)
+{
+    return (wino_vec){_mm256_setzero_ps(), _mm256_setzero_ps()};
+}
+static inline wino_vec wv_add(wino_vec a, wino_vec b)
+{
+    return (wino_vec){_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)};
+}
+static inline wino_vec wv_sub(wino_vec a, wino_vec b)
+{
+    return (wino_vec){_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)};
+}
+static inline wino_vec wv_fmadd(wino_vec a, float s, wino_vec b)
+{
+    const __m256 v = _mm256_set1_ps(s);
+    return (wino_vec){_mm256_fmadd_ps(a.lo, v, b.lo), _mm256_fmadd_ps(a.hi, v, b.hi)};
+}
+static inline wino_vec wv_fnmadd(wino_vec a, float s, wino_vec b)
+{
+    const __m256 v = _mm256_set1_ps(s);
+    return (wino_vec){_mm256_fnmadd_ps(a.lo, v, b.lo), _mm256_fnmadd_ps(a.hi, v, b.hi)};
 }
 #else
 typedef struct wino_vec {
@@ -151,6 +188,41 @@ static inline void wd_store_float(float *p, wino_dvec a)
 static inline wino_dvec wd_load_float(const float *p)
 {
     return _mm512_cvtps_pd(_mm256_loadu_ps(p));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+typedef struct wino_dvec {
+    __m256d lo, hi;
+} wino_dvec;
+static inline wino_dvec wd_load(const double *p)
+{
+    return (wino_dvec){_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)};
+}
+static inline void wd_store(double *p, wino_dvec a)
+{
+    _mm256_storeu_pd(p, a.lo);
+    _mm256_storeu_pd(p + 4, a.hi);
+}
+static inline wino_dvec wd_add(wino_dvec a, wino_dvec b)
+{
+    return (wino_dvec){_mm256_add_pd(a.lo, b.lo), _mm256_add_pd(a.hi, b.hi)};
+}
+static inline wino_dvec wd_sub(wino_dvec a, wino_dvec b)
+{
+    return (wino_dvec){_mm256_sub_pd(a.lo, b.lo), _mm256_sub_pd(a.hi, b.hi)};
+}
+static inline wino_dvec wd_mul(wino_dvec a, double s)
+{
+    const __m256d v = _mm256_set1_pd(s);
+    return (wino_dvec){_mm256_mul_pd(a.lo, v), _mm256_mul_pd(a.hi, v)};
+}
+static inline void wd_store_float(float *p, wino_dvec a)
+{
+    _mm_storeu_ps(p, _mm256_cvtpd_ps(a.lo));
+    _mm_storeu_ps(p + 4, _mm256_cvtpd_ps(a.hi));
+}
+static inline wino_dvec wd_load_float(const float *p)
+{
+    return (wino_dvec){_mm256_cvtps_pd(_mm_loadu_ps(p)), _mm256_cvtps_pd(_mm_loadu_ps(p + 4))};
 }
 #else
 typedef struct wino_dvec {
