@@ -13,13 +13,14 @@
  * fused one.  So the result is fixed by the shape: not by the thread count
  * (threads split channels, never one channel's sum) and not by how the
  * compiler would have vectorised a plain loop.  The lanes run as AVX-512
- * instructions when the build has them and as a scalar loop otherwise (the
- * x86-64-v3 build); both compute the same bits (tests/test_gradients.c
+ * instructions in the AVX-512 build, as AVX2 ones (whole blocks of 16, the
+ * plane's tail by the scalar loop) in the default x86-64-v3 build, and as a
+ * scalar loop otherwise; all compute the same bits (tests/test_gradients.c
  * compares them).
  */
 #include <math.h>
 #include <stdio.h>
-#ifdef __AVX512F__
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -210,6 +211,99 @@ static void input_grad_avx512(const float *x, const float *dy, const float *relu
 
 static const bn_lanes lanes_avx512 = { moments_avx512, grad_sums_avx512, normalise_avx512, input_grad_avx512 };
 static const bn_lanes *lanes = &lanes_avx512;
+#elif defined(__AVX2__) && defined(__FMA__)
+/* The same operations on whole blocks of 16 elements (4 vectors of 4 double
+   lanes for the sums, 2 of 8 floats otherwise); a plane's last hw mod 16
+   elements go through the scalar loop, which puts them in the same lanes
+   because every block starts at a multiple of 16. */
+static inline __m256 relu_grad8(const float *dy, const float *relu_y)
+{
+    const __m256 g = _mm256_loadu_ps(dy);
+    return relu_y ? _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(relu_y), _mm256_setzero_ps(), _CMP_GT_OQ), g) : g;
+}
+
+static void moments_avx2(const float *x, int hw, double pilot, double s[LANES], double q[LANES])
+{
+    const int whole = hw - hw % LANES;
+    const __m256d k = _mm256_set1_pd(pilot);
+    __m256d sv[4], qv[4];
+    for (int j = 0; j < 4; j++)
+        sv[j] = _mm256_loadu_pd(s + 4 * j), qv[j] = _mm256_loadu_pd(q + 4 * j);
+    for (int i = 0; i < whole; i += LANES)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * j)), k);
+            sv[j] = _mm256_add_pd(sv[j], d);
+            qv[j] = _mm256_fmadd_pd(d, d, qv[j]);
+        }
+    for (int j = 0; j < 4; j++)
+        _mm256_storeu_pd(s + 4 * j, sv[j]), _mm256_storeu_pd(q + 4 * j, qv[j]);
+    moments_portable(x + whole, hw - whole, pilot, s, q);
+}
+
+static void grad_sums_avx2(const float *x, const float *dy, const float *relu_y, float *dskip, bool acc_skip,
+                           double mean, int hw, double s[LANES], double p[LANES])
+{
+    const int whole = hw - hw % LANES;
+    const __m256d mu = _mm256_set1_pd(mean);
+    __m256d sv[4], pv[4];
+    for (int j = 0; j < 4; j++)
+        sv[j] = _mm256_loadu_pd(s + 4 * j), pv[j] = _mm256_loadu_pd(p + 4 * j);
+    for (int i = 0; i < whole; i += LANES)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            const int o = i + 8 * h;
+            const __m256 g = relu_grad8(dy + o, relu_y ? relu_y + o : NULL);
+            if (dskip)
+                _mm256_storeu_ps(dskip + o, acc_skip ? _mm256_add_ps(_mm256_loadu_ps(dskip + o), g) : g);
+            const __m256 xv = _mm256_loadu_ps(x + o);
+            const __m256d g0 = _mm256_cvtps_pd(_mm256_castps256_ps128(g));
+            const __m256d g1 = _mm256_cvtps_pd(_mm256_extractf128_ps(g, 1));
+            const __m256d x0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), mu);
+            const __m256d x1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), mu);
+            sv[2 * h] = _mm256_add_pd(sv[2 * h], g0), sv[2 * h + 1] = _mm256_add_pd(sv[2 * h + 1], g1);
+            pv[2 * h] = _mm256_fmadd_pd(g0, x0, pv[2 * h]), pv[2 * h + 1] = _mm256_fmadd_pd(g1, x1, pv[2 * h + 1]);
+        }
+    for (int j = 0; j < 4; j++)
+        _mm256_storeu_pd(s + 4 * j, sv[j]), _mm256_storeu_pd(p + 4 * j, pv[j]);
+    grad_sums_portable(x + whole, dy + whole, relu_y ? relu_y + whole : NULL, dskip ? dskip + whole : NULL, acc_skip,
+                       mean, hw - whole, s, p);
+}
+
+static void normalise_avx2(const float *x, const float *skip, float *y, bool relu, float mean, float scale,
+                           float beta, int hw)
+{
+    const int whole = hw - hw % 8;
+    const __m256 mu = _mm256_set1_ps(mean), sc = _mm256_set1_ps(scale), b = _mm256_set1_ps(beta);
+    for (int i = 0; i < whole; i += 8) {
+        __m256 v = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mu), sc, b);
+        if (skip)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(skip + i));
+        if (relu) /* max(v, 0) gives the second operand, 0, for NaN and -0: as v > 0 ? v : 0 */
+            v = _mm256_max_ps(v, _mm256_setzero_ps());
+        _mm256_storeu_ps(y + i, v);
+    }
+    normalise_portable(x + whole, skip ? skip + whole : NULL, y + whole, relu, mean, scale, beta, hw - whole);
+}
+
+static void input_grad_avx2(const float *x, const float *dy, const float *relu_y, float *dx, bool acc,
+                            const float coef[5], int hw)
+{
+    const int whole = hw - hw % 8;
+    const __m256 mean = _mm256_set1_ps(coef[COEF_MEAN]), invstd = _mm256_set1_ps(coef[COEF_INVSTD]);
+    const __m256 k = _mm256_set1_ps(coef[COEF_K]), mdy = _mm256_set1_ps(coef[COEF_MDY]);
+    const __m256 mdx = _mm256_set1_ps(coef[COEF_MDX]);
+    for (int i = 0; i < whole; i += 8) {
+        const __m256 g = relu_grad8(dy + i, relu_y ? relu_y + i : NULL);
+        const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mean), invstd);
+        const __m256 t = _mm256_fnmadd_ps(xhat, mdx, _mm256_sub_ps(g, mdy));
+        _mm256_storeu_ps(dx + i, acc ? _mm256_fmadd_ps(k, t, _mm256_loadu_ps(dx + i)) : _mm256_mul_ps(k, t));
+    }
+    input_grad_portable(x + whole, dy + whole, relu_y ? relu_y + whole : NULL, dx + whole, acc, coef, hw - whole);
+}
+
+static const bn_lanes lanes_avx2 = { moments_avx2, grad_sums_avx2, normalise_avx2, input_grad_avx2 };
+static const bn_lanes *lanes = &lanes_avx2;
 #else
 static const bn_lanes *lanes = &lanes_portable;
 #endif
@@ -218,6 +312,8 @@ void bn_use_portable_lanes(bool portable)
 {
 #ifdef __AVX512F__
     lanes = portable ? &lanes_portable : &lanes_avx512;
+#elif defined(__AVX2__) && defined(__FMA__)
+    lanes = portable ? &lanes_portable : &lanes_avx2;
 #else
     (void)portable;
 #endif

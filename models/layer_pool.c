@@ -27,40 +27,52 @@ static bool pool_out(const layer_spec *s, tshape in, tshape *out, char *err, siz
     return true;
 }
 
-/* The winner among a window's four values v[0..3] (row-major), by the rule above. */
-static inline int window_arg(const float v[4])
+/* The winner among a window's four values (row-major), by the rule above,
+   written as selects rather than branches: the compiler vectorises these
+   loops (the AVX2 build's only path) and no data-dependent branch mispredicts. */
+static inline float window_max(float a, float b, float c, float d, int *arg)
 {
-    int arg = 0;
-    for (int j = 1; j < 4; j++)
-        if (v[j] > v[arg])
-            arg = j;
-    return arg;
+    float m = a;
+    int w = 0;
+    w = b > m ? 1 : w, m = b > m ? b : m;
+    w = c > m ? 2 : w, m = c > m ? c : m;
+    w = d > m ? 3 : w, m = d > m ? d : m;
+    *arg = w;
+    return m;
 }
 
 /* Outputs q0..q1-1 of one output row, portably. */
 static void row_fwd_portable(const float *r0, const float *r1, float *y, int q0, int q1)
 {
     for (int q = q0; q < q1; q++) {
-        const float v[4] = { r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1] };
-        y[q] = v[window_arg(v)];
+        int arg;
+        y[q] = window_max(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1], &arg);
     }
 }
 
 /* The gradients of outputs q0..q1-1 into their winners; acc: added to what the
-   rows hold, else the rows' 2(q1-q0) values are written (0 + g, as an add to a
-   zeroed row would give: -0 becomes +0). */
+   rows hold (a non-winner keeps its value, -0 included), else the rows'
+   2(q1-q0) values are written (0 + g, as an add to a zeroed row would give:
+   -0 becomes +0). */
 static void row_bwd_portable(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int q0,
                              int q1, bool acc)
 {
     for (int q = q0; q < q1; q++) {
-        const float v[4] = { r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1] };
-        float *at[4] = { d0 + 2 * q, d0 + 2 * q + 1, d1 + 2 * q, d1 + 2 * q + 1 };
-        const int arg = window_arg(v);
-        for (int j = 0; j < 4; j++)
-            if (!acc)
-                *at[j] = j == arg ? 0.0f + dy[q] : 0.0f;
-            else if (j == arg)
-                *at[j] += dy[q];
+        int arg;
+        window_max(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1], &arg);
+        const float g = dy[q];
+        if (acc) {
+            d0[2 * q] = arg == 0 ? d0[2 * q] + g : d0[2 * q];
+            d0[2 * q + 1] = arg == 1 ? d0[2 * q + 1] + g : d0[2 * q + 1];
+            d1[2 * q] = arg == 2 ? d1[2 * q] + g : d1[2 * q];
+            d1[2 * q + 1] = arg == 3 ? d1[2 * q + 1] + g : d1[2 * q + 1];
+        } else {
+            const float w = 0.0f + g;
+            d0[2 * q] = arg == 0 ? w : 0.0f;
+            d0[2 * q + 1] = arg == 1 ? w : 0.0f;
+            d1[2 * q] = arg == 2 ? w : 0.0f;
+            d1[2 * q + 1] = arg == 3 ? w : 0.0f;
+        }
     }
 }
 

@@ -761,7 +761,7 @@ static float *bn_snapshot(const layer_spec *rows, int n, tshape in, int N, uint6
 }
 
 /* Every BN result is the same bits for 1, 2 and 3 threads, with the lanes as
-   AVX-512 instructions or as the scalar loop, fused or run row by row; on
+   vector instructions (AVX-512 or AVX2, as built) or as the scalar loop, fused or run row by row; on
    planes of 49 (a tail of 1 after 3 vectors), 289 and 20 floats. */
 static void test_bn_bits_threads_lanes_fusion(void **state)
 {
@@ -796,7 +796,7 @@ static void test_bn_bits_threads_lanes_fusion(void **state)
             free(base);
         }
     omp_set_num_threads(saved_threads);
-    printf("bn: bits equal for 1/2/3 threads, AVX-512/scalar lanes, fused/unfused (3 nets x 3 shapes)\n");
+    printf("bn: bits equal for 1/2/3 threads, vector (AVX-512 or AVX2)/scalar lanes, fused/unfused (3 nets x 3 shapes)\n");
 }
 
 /* A channel's statistics and gradient sums in float64, two passes. */
