@@ -31,6 +31,15 @@ PINNED_FLAGS += --param=avoid-fma-max-bits=0
 endif
 TARGET_FLAGS  = -march=$(ARCH) -mtune=$(TUNE)
 
+# The kernels compiled a second time for AVX-512 in the default build and picked
+# at run time by the CPU (kernels/isa.h): written lane for lane, so that both
+# copies compute the same bits (tests/test_isa.c).  The x86-64-v4 build has one.
+ISA_SRC := kernels/conv_winograd.c kernels/winograd_bw.c
+ifeq ($(ARCH),x86-64-v3)
+ISA_FLAGS := -DPROBADOR_ISA_DISPATCH
+ISA_OBJ   := $(ISA_SRC:%.c=%.avx512.o)
+endif
+
 # BLIS: Debian's OpenMP build, linked statically by full path so that no
 # update-alternatives setting can swap in another flavour.  OpenMP because our
 # own kernels use OpenMP too: one runtime, one thread pool, no oversubscription
@@ -40,7 +49,7 @@ BLIS_LIB := /usr/lib/x86_64-linux-gnu/blis-openmp/libblis.a
 
 WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(TARGET_FLAGS) -fopenmp \
-             $(WARN) -MMD -MP -I. -isystem $(BLIS_INC) $(CFLAGS) $(PINNED_FLAGS)
+             $(WARN) -MMD -MP -I. -isystem $(BLIS_INC) $(ISA_FLAGS) $(CFLAGS) $(PINNED_FLAGS)
 # oneDNN (libdnnl-dev), the benchmark's peer: Debian's build, shared, on the
 # same OpenMP runtime (libgomp) as BLIS and our kernels.
 LDLIBS    := $(BLIS_LIB) -ldnnl -lcmocka -lyaml -lz -lm -lpthread
@@ -75,11 +84,18 @@ $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 $(BUILD)/san/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(EXTRA_CFLAGS) -c $< -o $@
+# the AVX-512 copies (ISA_SRC): the same flags, the instruction set last
+$(BUILD)/obj/%.avx512.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -march=x86-64-v4 -DPROBADOR_ISA_AVX512 -c $< -o $@
+$(BUILD)/san/obj/%.avx512.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -march=x86-64-v4 -DPROBADOR_ISA_AVX512 -c $< -o $@
 
-$(LIB): $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+$(LIB): $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(ISA_OBJ:%=$(BUILD)/obj/%)
 	@rm -f $@
 	ar rcs $@ $^
-$(LIB_SAN): $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o)
+$(LIB_SAN): $(LIB_SRC:%.c=$(BUILD)/san/obj/%.o) $(ISA_OBJ:%=$(BUILD)/san/obj/%)
 	@rm -f $@
 	ar rcs $@ $^
 

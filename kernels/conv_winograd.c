@@ -38,7 +38,11 @@
  * code for every lane and every block position) and its output transform (the
  * same vector code for every lane; lanes past the last tile are zeros, never a
  * scalar tail).  U is computed elementwise.  Which thread does a block changes
- * nothing, so any thread count and any schedule give identical bits.
+ * nothing, so any thread count and any schedule give identical bits.  The engine
+ * (everything up to wino_compute) is compiled twice in the default build, for AVX2 and
+ * for AVX-512, and picked at run time (kernels/isa.h): the AVX2 copy runs the same
+ * lane-wise operations on two 8-float halves and the same FMA chains in 4×24 blocks,
+ * so both give the same bits (tests/test_isa.c).
  *
  * Workspace (bytes), with lines(n) = n floats rounded up to an odd multiple of 16:
  *   4·alpha²·[ lines(⌈KO/8⌉·8·CI)  +  slots·( lines(CI·BT) + lines(8·BT) ) ]
@@ -57,6 +61,7 @@
 #include "kernels/conv.h"
 #include "kernels/masked.h"
 #include "kernels/conv_reference.h"
+#include "kernels/isa.h"
 #include "kernels/winograd_common.h"
 #include "kernels/winograd_transforms.h"
 
@@ -93,41 +98,6 @@ typedef struct wino_conv {
     size_t ups, vps, mps; /* floats between positions of U, V and M (see wino_pos_stride) */
     size_t u_bytes, v_floats, slot_bytes;
 } wino_conv;
-
-static wino_conv wino_plan(const conv_shape *cs, int m, conv_pass pass)
-{
-    wino_conv c = {.m = m, .alpha = m + 2, .npos = (m + 2) * (m + 2), .n = cs->n};
-    if (pass == CONV_BACKWARD_DATA) { /* dy[N][K][P][Q] -> dx[N][C][H][W] */
-        c.ci = cs->k, c.h = conv_out_h(cs), c.w = conv_out_w(cs);
-        c.ko = cs->c, c.pad = 2 - cs->pad, c.p = cs->h, c.q = cs->w, c.flip = true;
-    } else { /* x[N][C][H][W] -> y[N][K][P][Q] */
-        c.ci = cs->c, c.h = cs->h, c.w = cs->w;
-        c.ko = cs->k, c.pad = cs->pad, c.p = conv_out_h(cs), c.q = conv_out_w(cs), c.flip = false;
-    }
-    c.th = (c.p + m - 1) / m, c.tw = (c.q + m - 1) / m;
-    c.tiles = (long)c.n * c.th * c.tw;
-    c.kblocks = (c.ko + WINO_KR - 1) / WINO_KR;
-    /* Blocks: V of one block (npos·CI·BT floats) within ~384 KiB of the 1 MiB L2
-       when the channels allow, at least one micro-kernel panel, at most
-       WINO_MAX_PANELS, and no more panels than the batch has tiles. */
-    const size_t panel_bytes = (size_t)c.npos * WINO_NR * (c.ci + WINO_KR) * sizeof(float);
-    long panels = (long)((384u << 10) / panel_bytes);
-    const long need = (c.tiles + WINO_NR - 1) / WINO_NR;
-    panels = panels < 1 ? 1 : panels > WINO_MAX_PANELS ? WINO_MAX_PANELS : panels;
-    panels = panels > need ? need : panels;
-    c.bt = (int)panels * WINO_NR;
-    c.ups = wino_pos_stride((size_t)c.kblocks * WINO_KR * c.ci);
-    c.vps = wino_pos_stride((size_t)c.ci * c.bt), c.mps = wino_pos_stride((size_t)WINO_KR * c.bt);
-    c.u_bytes = (size_t)c.npos * c.ups * sizeof(float);
-    c.v_floats = (size_t)c.npos * c.vps;
-    c.slot_bytes = (c.v_floats + (size_t)c.npos * c.mps) * sizeof(float);
-    return c;
-}
-
-static size_t wino_plan_bytes(const wino_conv *c)
-{
-    return c->u_bytes + (size_t)conv_thread_slots() * c->slot_bytes;
-}
 
 /* ---- filter transform: U[pos][KO/8][CI][8] = G g Gᵀ ---------------------------- */
 
@@ -532,7 +502,8 @@ static inline void wino_pause(void)
 #endif
 }
 
-static void wino_run(const wino_conv *c, const float *in, const float *wgt, float *out, void *ws)
+/* The engine, compiled once per instruction set (kernels/isa.h). */
+void ISA_NAME(wino_compute)(const wino_conv *c, const float *in, const float *wgt, float *out, void *ws)
 {
     float *u = ws;
     char *slots = (char *)ws + c->u_bytes;
@@ -568,6 +539,61 @@ static void wino_run(const wino_conv *c, const float *in, const float *wgt, floa
 }
 
 /* ---- the kernels ---------------------------------------------------------------- */
+/* What follows is compiled once, in the build's own instruction set: the plan, the
+   glue of the kernel table and the choice of the engine's copy. */
+#if !defined(PROBADOR_ISA_AVX512)
+
+static wino_conv wino_plan(const conv_shape *cs, int m, conv_pass pass)
+{
+    wino_conv c = {.m = m, .alpha = m + 2, .npos = (m + 2) * (m + 2), .n = cs->n};
+    if (pass == CONV_BACKWARD_DATA) { /* dy[N][K][P][Q] -> dx[N][C][H][W] */
+        c.ci = cs->k, c.h = conv_out_h(cs), c.w = conv_out_w(cs);
+        c.ko = cs->c, c.pad = 2 - cs->pad, c.p = cs->h, c.q = cs->w, c.flip = true;
+    } else { /* x[N][C][H][W] -> y[N][K][P][Q] */
+        c.ci = cs->c, c.h = cs->h, c.w = cs->w;
+        c.ko = cs->k, c.pad = cs->pad, c.p = conv_out_h(cs), c.q = conv_out_w(cs), c.flip = false;
+    }
+    c.th = (c.p + m - 1) / m, c.tw = (c.q + m - 1) / m;
+    c.tiles = (long)c.n * c.th * c.tw;
+    c.kblocks = (c.ko + WINO_KR - 1) / WINO_KR;
+    /* Blocks: V of one block (npos·CI·BT floats) within ~384 KiB of the 1 MiB L2
+       when the channels allow, at least one micro-kernel panel, at most
+       WINO_MAX_PANELS, and no more panels than the batch has tiles. */
+    const size_t panel_bytes = (size_t)c.npos * WINO_NR * (c.ci + WINO_KR) * sizeof(float);
+    long panels = (long)((384u << 10) / panel_bytes);
+    const long need = (c.tiles + WINO_NR - 1) / WINO_NR;
+    panels = panels < 1 ? 1 : panels > WINO_MAX_PANELS ? WINO_MAX_PANELS : panels;
+    panels = panels > need ? need : panels;
+    c.bt = (int)panels * WINO_NR;
+    c.ups = wino_pos_stride((size_t)c.kblocks * WINO_KR * c.ci);
+    c.vps = wino_pos_stride((size_t)c.ci * c.bt), c.mps = wino_pos_stride((size_t)WINO_KR * c.bt);
+    c.u_bytes = (size_t)c.npos * c.ups * sizeof(float);
+    c.v_floats = (size_t)c.npos * c.vps;
+    c.slot_bytes = (c.v_floats + (size_t)c.npos * c.mps) * sizeof(float);
+    return c;
+}
+
+static size_t wino_plan_bytes(const wino_conv *c)
+{
+    return c->u_bytes + (size_t)conv_thread_slots() * c->slot_bytes;
+}
+
+#if defined(PROBADOR_ISA_DISPATCH)
+void wino_compute_avx512(const wino_conv *c, const float *in, const float *wgt, float *out, void *ws);
+#endif
+
+static void wino_run(const wino_conv *c, const float *in, const float *wgt, float *out, void *ws)
+{
+#if defined(PROBADOR_ISA_DISPATCH)
+    if (isa_avx512()) {
+        isa_count_avx512_run();
+        wino_compute_avx512(c, in, wgt, out, ws);
+        return;
+    }
+#endif
+    wino_compute(c, in, wgt, out, ws);
+}
+
 
 /* The fewest products x·w summed into one output of `pass` (stride 1, 3x3): an
    output near a padded border, or of a tiny image, sees fewer than 3×3 window
@@ -774,3 +800,5 @@ const conv_kernel conv_winograd_f2 = {
     .backward_weights = conv_winograd_f2x3_backward_weights,
     .tolerance = wino_f2_tolerance,
 };
+
+#endif /* !PROBADOR_ISA_AVX512 */

@@ -29,11 +29,13 @@
  *
  * Determinism.  BT, the runs and the block shapes depend on the shape alone; each
  * element of M is one FMA chain over the chunk's tiles in order, the chunks of a run
- * are added in order, the runs in order.  Which thread does a run changes nothing.
+ * are added in order, the runs in order.  Which thread does a run changes nothing, nor
+ * which copy of the engine runs (AVX2 or AVX-512, kernels/isa.h): the same chains.
  *
  * Workspace: 4·[ runs·alpha²·KP·CP + slots·(alpha²·(stride(BT·CP) + stride(BT·KP))
  * + 16·(8·(TW·m + 2) + m·TW·m)) ], slots = conv_thread_slots().
  */
+#include "kernels/isa.h"
 #include "kernels/masked.h"
 #include "kernels/winograd_common.h"
 #include "kernels/winograd_transforms.h"
@@ -98,12 +100,6 @@ static bw_plan bw_make_plan(const conv_shape *cs, int m)
 static long bw_run_start(const bw_plan *b, int r)
 {
     return b->chunks * r / b->runs;
-}
-
-size_t wino_bw_workspace(const conv_shape *cs, int m)
-{
-    const bw_plan b = bw_make_plan(cs, m);
-    return ((size_t)b.runs * b.run_floats + (size_t)conv_thread_slots() * b.slot_floats) * sizeof(float);
 }
 
 /* ---- channel lanes: 16 channel planes interleaved ------------------------------------- */
@@ -399,7 +395,8 @@ static void bw_finish(const bw_plan *b, const float *runs, int k, int c0, float 
             dw[((size_t)k * b->c + c0 + l) * 9 + e] = (float)out[e][l];
 }
 
-void wino_bw_run(const conv_shape *cs, int m, const float *x, const float *dy, float *dw, void *ws)
+/* The engine, compiled once per instruction set (kernels/isa.h). */
+void ISA_NAME(wino_bw_compute)(const conv_shape *cs, int m, const float *x, const float *dy, float *dw, void *ws)
 {
     const bw_plan b = bw_make_plan(cs, m);
     float *runs = ws, *slots = runs + (size_t)b.runs * b.run_floats;
@@ -421,6 +418,27 @@ void wino_bw_run(const conv_shape *cs, int m, const float *x, const float *dy, f
         for (int kc = 0; kc < b.k * c8; kc++)
             bw_finish(&b, runs, kc / c8, kc % c8 * WINO_DLANES, dw);
     }
+}
+
+/* What follows is compiled once, in the build's own instruction set. */
+#if !defined(PROBADOR_ISA_AVX512)
+
+size_t wino_bw_workspace(const conv_shape *cs, int m)
+{
+    const bw_plan b = bw_make_plan(cs, m);
+    return ((size_t)b.runs * b.run_floats + (size_t)conv_thread_slots() * b.slot_floats) * sizeof(float);
+}
+
+void wino_bw_run(const conv_shape *cs, int m, const float *x, const float *dy, float *dw, void *ws)
+{
+#if defined(PROBADOR_ISA_DISPATCH)
+    if (isa_avx512()) {
+        isa_count_avx512_run();
+        wino_bw_compute_avx512(cs, m, x, dy, dw, ws);
+        return;
+    }
+#endif
+    wino_bw_compute(cs, m, x, dy, dw, ws);
 }
 
 /* ---- supports, tolerance --------------------------------------------------------------- */
@@ -502,3 +520,5 @@ double wino_bw_tolerance(const conv_shape *cs, int m)
     const double rho = bw_ratio(m, cs->h, cs->pad, b.p) * bw_ratio(m, cs->w, cs->pad, b.q);
     return rho * (double)(bw_term_rounds(m) + b.bt + per_run + 1) * 0x1p-24;
 }
+
+#endif /* !PROBADOR_ISA_AVX512 */

@@ -127,6 +127,9 @@ bool wino_bw_supports(const conv_shape *cs);
 size_t wino_bw_workspace(const conv_shape *cs, int m);
 /* x[N][C][H][W], dy[N][K][P][Q] -> dw[K][C][3][3] */
 void wino_bw_run(const conv_shape *cs, int m, const float *x, const float *dy, float *dw, void *ws);
+/* its engine, one copy per instruction set (kernels/isa.h); wino_bw_run picks one */
+void wino_bw_compute(const conv_shape *cs, int m, const float *x, const float *dy, float *dw, void *ws);
+void wino_bw_compute_avx512(const conv_shape *cs, int m, const float *x, const float *dy, float *dw, void *ws);
 double wino_bw_tolerance(const conv_shape *cs, int m);
 
 #endif

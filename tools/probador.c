@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/conv.h"
+#include "kernels/isa.h"
 #include "tools/cli.h"
 
 typedef struct subcommand {
@@ -32,7 +33,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     char err[256];
-    if (conv_cpu_check(err, sizeof err)) { /* a clear word rather than an illegal instruction */
+    if (conv_cpu_check(err, sizeof err) || isa_check_env(err, sizeof err)) {
+        /* a clear word rather than an illegal instruction */
         fprintf(stderr, "%s\n", err);
         return 1;
     }

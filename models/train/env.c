@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "kernels/conv.h"
+#include "kernels/isa.h"
 
 #ifndef PROBADOR_CFLAGS
 #define PROBADOR_CFLAGS "unknown"
@@ -89,6 +90,7 @@ void env_write(FILE *f, const char *threads)
     fprintf(f, "blis_version: %s\n", conv_blis_version());
     fprintf(f, "blis_build: Debian libblis-openmp-dev (OpenMP threading), static\n");
     fprintf(f, "blis_arch: %s (BLIS_ARCH_TYPE=%s)\n", conv_blis_arch(), arch_env ? arch_env : "unset");
+    fprintf(f, "kernel_isa: %s\n", isa_describe());
     fprintf(f, "threads: %s\n", threads);
     fprintf(f, "numerics: %d\n", RUN_NUMERICS);
 }
