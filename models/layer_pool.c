@@ -4,11 +4,14 @@
  * only when it is greater (so the first of equal maxima wins, -0 and +0 keep
  * their order, and a NaN never replaces a number); the backward pass sends
  * each output's gradient to that first maximum.  Max and scatter do no
- * rounding, so the AVX-512 path (16 outputs of a row at a time) and the
- * portable one give the same bits, as tests/test_model.c checks.
+ * rounding, so the vector rows (16 outputs at a time with AVX-512, 8 with AVX2)
+ * and the portable ones give the same bits, as tests/test_model.c checks.
  */
 #include <stdio.h>
 #include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "kernels/masked.h"
 #include "models/layers.h"
@@ -28,8 +31,8 @@ static bool pool_out(const layer_spec *s, tshape in, tshape *out, char *err, siz
 }
 
 /* The winner among a window's four values (row-major), by the rule above,
-   written as selects rather than branches: the compiler vectorises these
-   loops (the AVX2 build's only path) and no data-dependent branch mispredicts. */
+   written as selects rather than branches: no data-dependent branch mispredicts
+   (the rows' tails, and the tests' reference). */
 static inline float window_max(float a, float b, float c, float d, int *arg)
 {
     float m = a;
@@ -144,6 +147,78 @@ static void row_bwd(const float *r0, const float *r1, const float *dy, float *d0
         store_pairs(d0 + 2 * q, n, g, g, wa, wb, acc);
         store_pairs(d1 + 2 * q, n, g, g, wc, wd, acc);
     }
+}
+#elif defined(__AVX2__)
+/* Columns 2q and 2q+1 of 8 windows: a row's 16 values split into even and odd,
+   each in order. */
+static inline void split8(const float *row, __m256 *even, __m256 *odd)
+{
+    const __m256 a = _mm256_loadu_ps(row), b = _mm256_loadu_ps(row + 8);
+    /* per 128-bit half: a0 a2 b0 b2 | a4 a6 b4 b6, then the 64-bit pairs reordered */
+    const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+    *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* The inverse: 8 even and 8 odd columns into one row of 16, lo and hi halves. */
+static inline void join8(__m256 even, __m256 odd, __m256 *lo, __m256 *hi)
+{
+    const __m256 l = _mm256_unpacklo_ps(even, odd), h = _mm256_unpackhi_ps(even, odd);
+    *lo = _mm256_permute2f128_ps(l, h, 0x20);
+    *hi = _mm256_permute2f128_ps(l, h, 0x31);
+}
+
+/* One half-row of 8 values given its winner mask and the interleaved gradient:
+   written as 0 + g or 0 (acc: g added only where a winner is, so a non-winner's
+   -0 stays -0), as the portable rows do. */
+static inline void grad8(float *row, __m256 win, __m256 g, bool acc)
+{
+    const __m256 old = acc ? _mm256_loadu_ps(row) : _mm256_setzero_ps();
+    _mm256_storeu_ps(row, acc ? _mm256_blendv_ps(old, _mm256_add_ps(old, g), win)
+                              : _mm256_and_ps(win, _mm256_add_ps(old, g)));
+}
+
+/* 8 outputs at a time, the last Q mod 8 by the portable loop (max and the
+   scatter round nothing, so both give the same bits). */
+static void row_fwd(const float *r0, const float *r1, float *y, int Q)
+{
+    int q = 0;
+    for (; q + 8 <= Q; q += 8) {
+        __m256 a, b, c, d;
+        split8(r0 + 2 * q, &a, &b);
+        split8(r1 + 2 * q, &c, &d);
+        /* _mm256_max_ps(x, m) = x > m ? x : m: the portable rule, value by value */
+        _mm256_storeu_ps(y + q, _mm256_max_ps(d, _mm256_max_ps(c, _mm256_max_ps(b, a))));
+    }
+    row_fwd_portable(r0, r1, y, q, Q);
+}
+
+static void row_bwd(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int Q, bool acc)
+{
+    int q = 0;
+    for (; q + 8 <= Q; q += 8) {
+        __m256 a, b, c, d;
+        split8(r0 + 2 * q, &a, &b);
+        split8(r1 + 2 * q, &c, &d);
+        const __m256 gb = _mm256_cmp_ps(b, a, _CMP_GT_OQ);
+        __m256 m = _mm256_blendv_ps(a, b, gb);
+        const __m256 gc = _mm256_cmp_ps(c, m, _CMP_GT_OQ);
+        m = _mm256_blendv_ps(m, c, gc);
+        const __m256 wd = _mm256_cmp_ps(d, m, _CMP_GT_OQ);
+        const __m256 wc = _mm256_andnot_ps(wd, gc), wb = _mm256_andnot_ps(_mm256_or_ps(gc, wd), gb);
+        const __m256 wa = _mm256_andnot_ps(_mm256_or_ps(_mm256_or_ps(gb, gc), wd), _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
+        const __m256 g = _mm256_loadu_ps(dy + q);
+        __m256 g_lo, g_hi, w_lo, w_hi;
+        join8(g, g, &g_lo, &g_hi);
+        join8(wa, wb, &w_lo, &w_hi);
+        grad8(d0 + 2 * q, w_lo, g_lo, acc);
+        grad8(d0 + 2 * q + 8, w_hi, g_hi, acc);
+        join8(wc, wd, &w_lo, &w_hi);
+        grad8(d1 + 2 * q, w_lo, g_lo, acc);
+        grad8(d1 + 2 * q + 8, w_hi, g_hi, acc);
+    }
+    row_bwd_portable(r0, r1, dy, d0, d1, q, Q, acc);
 }
 #else
 static void row_fwd(const float *r0, const float *r1, float *y, int Q) { row_fwd_portable(r0, r1, y, 0, Q); }

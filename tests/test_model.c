@@ -428,7 +428,7 @@ static void test_fusion_keeps_the_bits(void **state)
     }
 }
 
-/* ---- the max-pool: AVX-512 rows against the portable ones ---------------------- */
+/* ---- the max-pool: vector rows (AVX-512 or AVX2, as built) against the portable ones */
 
 /* One max-pool layer over an input of N x 2 x H x W with many ties (values from
    {-1, -0, +0, 1, 2}) and output gradients with -0 among them; forward, then
@@ -479,7 +479,7 @@ static void test_maxpool_vector_rows_match(void **state)
                     run_pool(H, W, acc, k == 1, y[k], dx[k]);
                 const size_t ny = (size_t)3 * 2 * (H / 2) * (W / 2), nx = (size_t)3 * 2 * H * W;
                 if (memcmp(y[0], y[1], ny * sizeof(float)) || memcmp(dx[0], dx[1], nx * sizeof(float)))
-                    fail_msg("max-pool %dx%d%s: the AVX-512 rows differ from the portable ones", H, W,
+                    fail_msg("max-pool %dx%d%s: the vector rows differ from the portable ones", H, W,
                              acc ? ", accumulating" : "");
             }
     for (int k = 0; k < 2; k++)
