@@ -55,8 +55,11 @@
  * Passes.  forward and backward_data for 3x3 stride-1 layers with padding 0..2;
  * backward_weights for the same layers with C ≥ 2, in the transform domain
  * (kernels/winograd_bw.c, its own driver: a weight gradient sums over every tile of
- * the batch, so it is organised around that reduction); everything else goes to
- * the fallback, im2col (see wino_supports).
+ * the batch, so it is organised around that reduction).  The forward pass of a
+ * single-channel input (the stem) goes to the fallback, the direct kernel, which is
+ * faster there (one input channel: nothing to amortise the input transform over), as
+ * do stride-2 layers; the rest of what Winograd refuses goes on to im2col (see
+ * wino_supports and kernels/conv_direct.c).
  */
 #include "kernels/conv.h"
 #include "kernels/masked.h"
@@ -624,13 +627,14 @@ static int wino_min_terms(const conv_shape *cs, conv_pass pass)
    rounding error scales with the whole input tile, so relative to such an
    output's own Σ|terms| (one or two products, which can be arbitrarily small) it
    has no bound at all; see wino_tolerance.  These shapes gain nothing from
-   Winograd anyway. */
+   Winograd anyway.  Nor does the forward pass of a single input channel, which the
+   direct kernel does faster. */
 static bool wino_supports(const conv_shape *cs, conv_pass pass)
 {
     if (pass == CONV_BACKWARD_WEIGHTS)
         return wino_bw_supports(cs);
     return conv_shape_valid(cs) && cs->r == 3 && cs->s == 3 && cs->stride == 1 && cs->pad <= 2 &&
-           wino_min_terms(cs, pass) >= 3;
+           wino_min_terms(cs, pass) >= 3 && !(pass == CONV_FORWARD && cs->c == 1);
 }
 
 static size_t wino_workspace(const conv_shape *cs, int m)
@@ -781,7 +785,7 @@ const conv_kernel conv_winograd = {
     .name = "winograd",
     .description = "Winograd F(4x4,3x3) with its own batched GEMM: 3x3 stride-1, all three passes",
     .supports = wino_supports,
-    .fallback = &conv_im2col,
+    .fallback = &conv_direct,
     .workspace_bytes = wino_f4_workspace,
     .forward = conv_winograd_f4x3_forward,
     .backward_data = conv_winograd_f4x3_backward_data,
@@ -793,7 +797,7 @@ const conv_kernel conv_winograd_f2 = {
     .name = "winograd_f2",
     .description = "Winograd F(2x2,3x3) with its own batched GEMM: 3x3 stride-1, all three passes",
     .supports = wino_supports,
-    .fallback = &conv_im2col,
+    .fallback = &conv_direct,
     .workspace_bytes = wino_f2_workspace,
     .forward = conv_winograd_f2x3_forward,
     .backward_data = conv_winograd_f2x3_backward_data,

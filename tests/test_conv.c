@@ -121,7 +121,8 @@ static void test_fallbacks_are_total(void **state)
             }
 }
 
-/* Winograd serves 3x3 stride-1 forward; stride 2 and 1x1 go to its fallback. */
+/* Winograd serves 3x3 stride-1 forward; stride 2 and 1x1 go to its fallback, the
+   direct kernel, whose own fallback (backward passes) is im2col. */
 static void test_winograd_declares_fallback(void **state)
 {
     const conv_shape s2 = { 1, 4, 13, 13, 4, 3, 3, 2, 1 }, f1 = { 1, 4, 13, 13, 4, 1, 1, 1, 0 };
@@ -133,6 +134,8 @@ static void test_winograd_declares_fallback(void **state)
         assert_ptr_equal(conv_resolve(k, &s1, CONV_FORWARD), k);
         assert_ptr_not_equal(conv_resolve(k, &s2, CONV_FORWARD), k);
         assert_ptr_not_equal(conv_resolve(k, &f1, CONV_FORWARD), k);
+        assert_ptr_equal(conv_resolve(k, &s2, CONV_FORWARD), &conv_direct);
+        assert_ptr_equal(conv_resolve(k, &s2, CONV_BACKWARD_DATA), &conv_im2col);
     }
 }
 
@@ -195,15 +198,18 @@ static void test_registry_order(void **state)
 }
 
 /* Every registered kernel keeps the contract's static part: no NULL member, a
-   fallback that is itself registered. */
+   fallback that is itself registered, or the direct kernel (a fallback only, not
+   registered: kernels/conv.h), which keeps the same contract. */
 static void test_registry_members_set(void **state)
 {
-    for (int i = 0; i < conv_kernel_count(); i++) {
-        const conv_kernel *k = conv_kernel_at(i);
+    for (int i = 0; i <= conv_kernel_count(); i++) {
+        const conv_kernel *k = i < conv_kernel_count() ? conv_kernel_at(i) : &conv_direct;
         assert_true(k->name && k->description && k->supports && k->fallback && k->workspace_bytes &&
                     k->forward && k->backward_data && k->backward_weights && k->tolerance);
-        assert_ptr_equal(conv_kernel_find(k->fallback->name, NULL, 0), k->fallback);
+        if (k->fallback != &conv_direct)
+            assert_ptr_equal(conv_kernel_find(k->fallback->name, NULL, 0), k->fallback);
     }
+    assert_null(conv_kernel_find("direct", NULL, 0));
 }
 
 static void test_unknown_kernel_lists_valid_ones(void **state)
@@ -359,7 +365,9 @@ static void test_register_full(void **state)
 int main(void)
 {
     conv_blis_init();
-    const int kernels = conv_kernel_count();
+    /* the registry's kernels, then the direct kernel, which is only a fallback
+       (run here on every shape, not only on those Winograd hands it) */
+    const int kernels = conv_kernel_count() + 1;
     /* the registry's tests run after the kernel cases, in this order: the
        registering ones change what the registry holds */
     const struct CMUnitTest after[] = {
@@ -384,7 +392,8 @@ int main(void)
             for (int s = 0; s < NUM_SHAPES; s++, t++) {
                 conv_case *c = &cases[t];
                 char shape[96];
-                *c = (conv_case){ conv_kernel_at(i), (conv_pass)p, shapes[s], 1000 + (uint64_t)s, "" };
+                const conv_kernel *k = i < conv_kernel_count() ? conv_kernel_at(i) : &conv_direct;
+                *c = (conv_case){ k, (conv_pass)p, shapes[s], 1000 + (uint64_t)s, "" };
                 snprintf(c->name, sizeof c->name, "%s/%s/%s", c->kernel->name, conv_pass_name(c->pass),
                          conv_shape_str(&c->shape, shape, sizeof shape));
                 tests[t] = (struct CMUnitTest){ c->name, test_kernel_case, NULL, NULL, c };

@@ -1,7 +1,7 @@
 /* tests/test_isa.c — the AVX-512 copies of the dispatched kernels compute the AVX2
  * copies' bits (kernels/isa.h).
  *
- * Every Winograd kernel and pass on an awkward shape table, the benchmark's layer
+ * Every Winograd kernel and pass and the direct kernel's forward on an awkward shape table, the benchmark's layer
  * shapes at a small batch and random shapes, run once with each copy (1 and 2
  * threads), compared bit for bit; a counter shows that the AVX-512 copy really
  * ran.  On a CPU without AVX-512, or in the ARCH=x86-64-v4 build (one copy only),
@@ -31,6 +31,8 @@ static const conv_shape shapes[] = {
     {2, 17, 11, 13, 19, 3, 3, 1, 2}, {9, 40, 17, 19, 11, 3, 3, 1, 1}, {41, 64, 7, 7, 60, 3, 3, 1, 1},
     {4, 1, 28, 28, 32, 3, 3, 1, 1},  {4, 32, 28, 28, 32, 3, 3, 1, 1}, {4, 32, 14, 14, 64, 3, 3, 1, 1},
     {4, 64, 14, 14, 64, 3, 3, 1, 1}, {4, 16, 28, 28, 16, 3, 3, 1, 1}, {4, 64, 7, 7, 64, 3, 3, 1, 1},
+    {4, 1, 28, 28, 16, 3, 3, 1, 1},  {4, 16, 28, 28, 32, 3, 3, 2, 1}, {4, 16, 28, 28, 32, 1, 1, 2, 0},
+    {4, 32, 14, 14, 64, 3, 3, 2, 1}, {4, 32, 14, 14, 64, 1, 1, 2, 0}, {3, 6, 29, 29, 7, 3, 3, 2, 1},
 };
 enum { NUM_SHAPES = sizeof shapes / sizeof shapes[0], RANDOM_SHAPES = 40 };
 
@@ -94,9 +96,9 @@ static void test_copies_compute_the_same_bits(void **state)
     }
     const bool was = isa_avx512();
     const int threads = omp_get_max_threads();
-    const conv_kernel *kernels[] = {&conv_winograd, &conv_winograd_f2};
+    const conv_kernel *kernels[] = {&conv_winograd, &conv_winograd_f2, &conv_direct};
     size_t outputs = 0, cases = 0;
-    for (int ki = 0; ki < 2; ki++)
+    for (int ki = 0; ki < 3; ki++)
         for (int p = 0; p < CONV_NUM_PASSES; p++) {
             for (int i = 0; i < NUM_SHAPES; i++) {
                 const size_t n = compare_copies(kernels[ki], &shapes[i], (conv_pass)p, 100 + i);
@@ -104,10 +106,13 @@ static void test_copies_compute_the_same_bits(void **state)
             }
             uint64_t s = 0x2545F4914F6CDD1Dull + (uint64_t)p;
             for (int i = 0; i < RANDOM_SHAPES; i++) {
+                /* 3x3 stride 1 for Winograd; for the direct kernel also 1x1, 5x5, stride 2 */
+                const int f = ki < 2 ? 3 : 1 + 2 * (int)(next_random(&s) % 3);
+                const int st = ki < 2 ? 1 : 1 + (int)(next_random(&s) % 2);
                 const conv_shape cs = {1 + (int)(next_random(&s) % 4), 1 + (int)(next_random(&s) % 40),
                                        1 + (int)(next_random(&s) % 24), 1 + (int)(next_random(&s) % 24),
-                                       1 + (int)(next_random(&s) % 40), 3, 3, 1,
-                                       (int)(next_random(&s) % 3)};
+                                       1 + (int)(next_random(&s) % 40), f, f, st,
+                                       (int)(next_random(&s) % (f / 2 + 2))};
                 if (!conv_shape_valid(&cs))
                     continue;
                 const size_t n = compare_copies(kernels[ki], &cs, (conv_pass)p, 500 + i);

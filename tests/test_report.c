@@ -1102,7 +1102,7 @@ static void write_kernels_csv(const char *csv, bool peers)
     snprintf(text, sizeof text, "%s.env", csv);
     char env[1024];
     snprintf(env, sizeof env, "commit: abc123\ndate: 2024-01-01\ncpu: Test CPU\ncores: 2\n"
-                              "compiler: gcc test\nblis_version: 0.9.0\nblis_arch: skx\nreps: 3\n"
+                              "compiler: gcc test\nblis_version: 0.9.0\nblis_arch: skx\nkernel_isa: avx512\nreps: 3\n"
                               "max_seconds: 1\ncflags: -O3\nblis_build: static\nblis_sgemm_1thread: skx 100\n%s",
              peers ? "onednn_version: 2.6.3\n" : "");
     test_write_file(text, env);

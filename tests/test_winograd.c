@@ -942,12 +942,19 @@ static void test_supports(void **state)
         assert_false(k->supports(&c1p2, CONV_FORWARD));
         assert_false(k->supports(&c2p2, CONV_FORWARD));
         assert_true(k->supports(&c3p2, CONV_FORWARD));
-        assert_true(k->supports(&c1p1, CONV_FORWARD)); /* resnet stem: 4 products at the corners */
+        /* the stem: one input channel goes to the direct kernel forward; backward_data
+           (16 channels in, 4 products at the corners) stays */
+        assert_false(k->supports(&c1p1, CONV_FORWARD));
+        assert_ptr_equal(conv_resolve(k, &c1p1, CONV_FORWARD), &conv_direct);
+        assert_true(k->supports(&c1p1, CONV_BACKWARD_DATA));
         assert_false(k->supports(&dot, CONV_FORWARD));
         assert_true(k->supports(&dot3, CONV_FORWARD));
         assert_true(k->supports(&k1p0, CONV_FORWARD));
         assert_false(k->supports(&k1p0, CONV_BACKWARD_DATA)); /* dy padded by 2, K = 1 */
-        assert_ptr_equal(k->fallback, &conv_im2col);
+        assert_ptr_equal(k->fallback, &conv_direct);
+        assert_ptr_equal(conv_resolve(k, &stride2, CONV_FORWARD), &conv_direct);
+        assert_ptr_equal(conv_resolve(k, &one, CONV_FORWARD), &conv_im2col);
+        assert_ptr_equal(conv_resolve(k, &stride2, CONV_BACKWARD_DATA), &conv_im2col);
     }
 }
 

@@ -1,7 +1,9 @@
 /* tools/bench/peak.c — measure the FMA peak: many independent chains of vector FMAs,
- * enough to cover the FMA latency on every pipe, never touching memory. */
+ * enough to cover the FMA latency on every pipe, never touching memory; in the vector
+ * width the kernels run (AVX-512 when the default program dispatches to it). */
 #include "tools/bench/peak.h"
 #include "data/alloc.h"
+#include "kernels/isa.h"
 #include "models/train/timing.h"
 
 #include <immintrin.h>
@@ -47,8 +49,33 @@ static double fma_chains(float seed, float *sink)
     return 2.0 * LANES * CHAINS * (double)ITERS;
 }
 
+#if defined(PROBADOR_ISA_DISPATCH)
+/* The same chains in AVX-512, for a default program whose kernels run their
+   AVX-512 copy (kernels/isa.h): the peak of the instructions that run. */
+__attribute__((target("avx512f"))) static double fma_chains_avx512(float seed, float *sink)
+{
+    __m512 acc[CHAINS];
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < CHAINS; i++)
+        acc[i] = _mm512_set1_ps(seed + (float)i);
+    for (long it = 0; it < ITERS; it++)
+        for (int i = 0; i < CHAINS; i++)
+            acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    float s = 0;
+    for (int i = 0; i < CHAINS; i++)
+        s += _mm512_reduce_add_ps(acc[i]);
+    *sink += s;
+    return 2.0 * 16 * CHAINS * (double)ITERS;
+}
+#endif
+
 double peak_fma_gflops(int threads, int reps)
 {
+    double (*chains)(float, float *) = fma_chains;
+#if defined(PROBADOR_ISA_DISPATCH)
+    if (isa_avx512())
+        chains = fma_chains_avx512;
+#endif
     double *rates = checked_calloc((size_t)reps, sizeof *rates);
     static float sink;
     for (int r = 0; r < reps; r++) {
@@ -57,7 +84,7 @@ double peak_fma_gflops(int threads, int reps)
 #pragma omp parallel num_threads(threads) reduction(+ : flops)
         {
             float local = 0;
-            flops += fma_chains((float)omp_get_thread_num(), &local);
+            flops += chains((float)omp_get_thread_num(), &local);
 #pragma omp atomic
             sink += local;
         }
