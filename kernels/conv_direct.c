@@ -1,7 +1,7 @@
-/* kernels/conv_direct.c — a direct forward convolution for the layers Winograd does not
- * serve: stride 2 and single-channel inputs (the stem).  Not in the registry: it is
- * the Winograd kernels' fallback, and falls back to im2col itself (backward passes,
- * 1x1 filters, strides above 2).
+/* kernels/conv_direct.c — direct convolution for the layers Winograd does not serve:
+ * stride 2 and single-channel inputs (the stem), forward and backward_weights.  Not
+ * in the registry: it is the Winograd kernels' fallback, and falls back to im2col
+ * itself (backward_data, 1x1 filters, strides above 2).
  *
  * Phases.  With stride st, the zero-padded input splits into st×st phase planes,
  * plane (a, b) holding rows a, a + st, ... and columns b, b + st, ... of it; filter
@@ -9,26 +9,33 @@
  * output (p, q).  Each plane is stored with row length L = Q + (S − 1) div st (a few
  * columns more than the output), so output (p, q) is flat index i = p·L + q and tap
  * (r, s) reads the plane at i + (r div st)·L + s div st: every tap of every output is
- * one contiguous vector load, stride 1 or 2 alike.  The columns q ≥ Q of the flat
- * outputs are computed and dropped.
+ * one contiguous vector load, stride 1 or 2 alike.
  *
- * Work.  The weights are packed once per call, KB output channels side by side per
+ * Forward.  The weights are packed once per call, KB output channels side by side per
  * tap: wp[K/KB][C·R·S][KB], zeros past K.  Then each image, one per thread at a time:
  * its phase planes into the thread's slot, and for each block of KB output channels,
  * register blocks of KB channels × NV vectors of 16 flat outputs, summing over the
  * taps t = (c·R + r)·S + s in increasing order, one FMA per tap, into the slot's
- * output buffer, copied out without the extra columns.
+ * output buffer, copied out without the columns q ≥ Q.
  *
- * Determinism.  Every output is one FMA chain over the taps in the order of the
- * reference convolution, the same code for every lane, whatever the register block;
- * threads split images.  So the bits are fixed by the shape, for any thread count,
- * and the AVX-512 copy (8 channels × 3 vectors per block) computes the AVX2 copy's
- * bits (4 × 1, each vector two 8-float halves; kernels/isa.h, tests/test_isa.c).
+ * backward_weights.  dw[k][t] = Σ_n Σ_i dy[n][k][i]·plane_t[n][i] over the flat
+ * outputs i, dy laid out flat with zeros in the columns q ≥ Q.  Each weight sums in
+ * 16 lanes (output i in lane i mod 16), images in order, then a fixed tree adds the
+ * lanes; each thread owns whole blocks of output channels, register blocks of
+ * BW_KB channels × BW_TB taps.
  *
- * Workspace (floats): lines(⌈K/KB⌉·KB·C·R·S) + lines(C·R·S) (the taps' offsets) +
- * slots·[ C·phases·plane + KB·F ], plane = lines((PH + 1)·L + 16), F = P·L rounded up
- * to 16, PH = P + (R − 1) div st, phases = min(st, R)·min(st, S), lines(n) = n
- * rounded up to 16; slots = conv_thread_slots().
+ * Determinism.  Every forward output is one FMA chain over the taps in the order of
+ * the reference convolution, every weight's lane one FMA chain over the images and
+ * flat outputs in order; the same code for every lane, whatever the register block,
+ * and threads split images (forward) or output channels (backward_weights).  So the
+ * bits are fixed by the shape, for any thread count, and the AVX-512 copy computes the
+ * AVX2 copy's bits (kernels/isa.h, tests/test_isa.c).
+ *
+ * Workspace (floats): ⌈K/8⌉·8·C·R·S·16 (the lanes' sums; the packed weights use a
+ * sixteenth) + lines(C·R·S) (the taps' offsets) + slots·[ C·phases·plane + 8·F ],
+ * plane = lines((PH + 1)·L + 16), F = P·L rounded up to 16, PH = P + (R − 1) div st,
+ * phases = min(st, R)·min(st, S), lines(n) = n rounded up to 16; slots =
+ * conv_thread_slots().
  */
 #include "kernels/conv.h"
 #include "kernels/conv_reference.h"
@@ -39,10 +46,12 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Register blocks: forward KB channels × NV vectors of outputs; backward_weights
+   BW_KB channels × BW_TB taps, each a vector of 16 lanes of partial sums. */
 #if defined(__AVX512F__)
-enum { DIRECT_KB = 8, DIRECT_NV = 3 };
+enum { DIRECT_KB = 8, DIRECT_NV = 3, DIRECT_BW_KB = 8, DIRECT_BW_TB = 3 };
 #else
-enum { DIRECT_KB = 4, DIRECT_NV = 1 };
+enum { DIRECT_KB = 4, DIRECT_NV = 1, DIRECT_BW_KB = 4, DIRECT_BW_TB = 1 };
 #endif
 enum { DIRECT_MAX_KB = 8, DIRECT_MAX_STRIDE = 2 };
 
@@ -52,10 +61,11 @@ typedef struct direct_plan {
     int pa, pb;        /* phases used in each dimension: min(st, R), min(st, S) */
     int l, ph;         /* plane row length and rows */
     int taps;          /* C·R·S */
-    int kblocks;       /* ⌈K/KB⌉ (KB of the copy that plans: both copies agree on the bytes) */
+    int kpad;          /* K rounded up to DIRECT_MAX_KB (the larger copy's block) */
     size_t plane;      /* floats per phase plane */
     size_t flat;       /* P·L rounded up to 16 */
-    size_t wp_floats, tap_floats, slot_floats;
+    size_t shared_floats; /* packed weights (forward) or the lanes' sums (backward_weights) */
+    size_t tap_floats, slot_floats;
 } direct_plan;
 
 static size_t lines16(size_t n)
@@ -73,10 +83,10 @@ static direct_plan direct_make_plan(const conv_shape *cs)
     d.l = d.q + (d.s - 1) / d.st;
     d.ph = d.p + (d.r - 1) / d.st;
     d.taps = d.c * d.r * d.s;
-    d.kblocks = (d.k + DIRECT_MAX_KB - 1) / DIRECT_MAX_KB * (DIRECT_MAX_KB / DIRECT_KB);
+    d.kpad = (d.k + DIRECT_MAX_KB - 1) / DIRECT_MAX_KB * DIRECT_MAX_KB;
     d.plane = lines16((size_t)(d.ph + 1) * d.l + WINO_LANES);
     d.flat = lines16((size_t)d.p * d.l);
-    d.wp_floats = lines16((size_t)d.kblocks * DIRECT_KB * d.taps);
+    d.shared_floats = (size_t)d.kpad * d.taps * WINO_LANES; /* ≥ the packed weights, kpad·taps */
     d.tap_floats = lines16((size_t)d.taps);
     d.slot_floats = (size_t)d.c * d.pa * d.pb * d.plane + (size_t)DIRECT_MAX_KB * d.flat;
     return d;
@@ -116,6 +126,17 @@ static void direct_phases(const direct_plan *d, const float *x, float *ph)
             }
 }
 
+/* Where tap t = (c·R + r)·S + s reads, relative to flat output 0: its phase plane
+   plus (r div st)·L + s div st. */
+static void direct_tap_offsets(const direct_plan *d, int *off)
+{
+    for (int t = 0; t < d->taps; t++) {
+        const int c = t / (d->r * d->s), r = t / d->s % d->r, s = t % d->s;
+        const size_t plane = ((size_t)(c * d->pa + r % d->st) * d->pb + s % d->st) * d->plane;
+        off[t] = (int)(plane + (size_t)(r / d->st) * d->l + s / d->st);
+    }
+}
+
 /* Outputs [i0, i0 + 16·nv) of KB channels: acc = Σ_t wk[t][kb] · ph[off[t] + i]. */
 static inline __attribute__((always_inline)) void direct_block(const direct_plan *d, const float *ph,
                                                                const int *off, const float *wk, size_t i0,
@@ -145,8 +166,8 @@ static inline __attribute__((always_inline)) void direct_block(const direct_plan
 void ISA_NAME(direct_compute)(const conv_shape *cs, const float *x, const float *w, float *y, void *ws)
 {
     const direct_plan d = direct_make_plan(cs);
-    float *wp = ws, *slots = wp + d.wp_floats + d.tap_floats;
-    int *off = (int *)(wp + d.wp_floats);
+    float *wp = ws, *slots = wp + d.shared_floats + d.tap_floats;
+    int *off = (int *)(wp + d.shared_floats);
     const int kblocks = (d.k + DIRECT_KB - 1) / DIRECT_KB;
     const int threads =
         omp_get_max_threads() < conv_thread_slots() ? omp_get_max_threads() : conv_thread_slots();
@@ -162,11 +183,7 @@ void ISA_NAME(direct_compute)(const conv_shape *cs, const float *x, const float 
                     wp[((size_t)kb * d.taps + t) * DIRECT_KB + j] = k < d.k ? w[(size_t)k * d.taps + t] : 0.0f;
                 }
 #pragma omp single
-        for (int t = 0; t < d.taps; t++) {
-            const int c = t / (d.r * d.s), r = t / d.s % d.r, s = t % d.s;
-            const size_t plane = ((size_t)(c * d.pa + r % d.st) * d.pb + s % d.st) * d.plane;
-            off[t] = (int)(plane + (size_t)(r / d.st) * d.l + s / d.st);
-        }
+        direct_tap_offsets(&d, off);
         /* (the implicit barriers of both: every thread sees wp and off) */
         float *ph = slots + (size_t)omp_get_thread_num() * d.slot_floats;
         float *ob = ph + (size_t)d.c * d.pa * d.pb * d.plane;
@@ -191,24 +208,120 @@ void ISA_NAME(direct_compute)(const conv_shape *cs, const float *x, const float 
     }
 }
 
+/* ---- backward_weights ------------------------------------------------------------ */
+
+/* dy[K][P][Q] of one image, channels k0.. k0 + BW_KB − 1, as flat rows of the output
+   layout: dyf[j][p·L + q], zeros in the columns q ≥ Q, past P·L and past K. */
+static void direct_flat_dy(const direct_plan *d, const float *dy, int k0, float *dyf)
+{
+    memset(dyf, 0, (size_t)DIRECT_BW_KB * d->flat * sizeof *dyf);
+    for (int j = 0; j < DIRECT_BW_KB && k0 + j < d->k; j++)
+        for (int p = 0; p < d->p; p++)
+            memcpy(dyf + j * d->flat + (size_t)p * d->l, dy + ((size_t)(k0 + j) * d->p + p) * d->q,
+                   (size_t)d->q * sizeof *dyf);
+}
+
+/* Taps t0.. t0 + tb − 1 of BW_KB channels: sums[k][t][lane] += Σ_i dyf[k][i]·ph[off[t] + i]
+   over the flat outputs i in order, output i in lane i mod 16. */
+static inline __attribute__((always_inline)) void direct_bw_block(const direct_plan *d, const float *ph,
+                                                                  const int *off, const float *dyf, int t0,
+                                                                  const int tb, float *sums)
+{
+    wino_vec a[DIRECT_BW_KB][DIRECT_BW_TB];
+#pragma GCC unroll 8
+    for (int kb = 0; kb < DIRECT_BW_KB; kb++)
+        for (int j = 0; j < tb; j++)
+            a[kb][j] = wv_load(sums + ((size_t)kb * d->taps + t0 + j) * WINO_LANES);
+    for (size_t i = 0; i < d->flat; i += WINO_LANES) {
+        wino_vec xv[DIRECT_BW_TB];
+        for (int j = 0; j < tb; j++)
+            xv[j] = wv_load(ph + off[t0 + j] + i);
+#pragma GCC unroll 8
+        for (int kb = 0; kb < DIRECT_BW_KB; kb++) {
+            const wino_vec g = wv_load(dyf + kb * d->flat + i);
+            for (int j = 0; j < tb; j++)
+                a[kb][j] = wv_fmadd_v(xv[j], g, a[kb][j]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int kb = 0; kb < DIRECT_BW_KB; kb++)
+        for (int j = 0; j < tb; j++)
+            wv_store(sums + ((size_t)kb * d->taps + t0 + j) * WINO_LANES, a[kb][j]);
+}
+
+/* The 16 lanes' total: pairs (j, j + 8), then (j, j + 4), ... */
+static float direct_lane_tree(const float *lanes)
+{
+    float v[WINO_LANES];
+    memcpy(v, lanes, sizeof v);
+    for (int width = WINO_LANES / 2; width >= 1; width /= 2)
+        for (int j = 0; j < width; j++)
+            v[j] += v[j + width];
+    return v[0];
+}
+
+/* x[N][C][H][W], dy[N][K][P][Q] -> dw[K][C][R][S].  Each thread owns whole blocks of
+   BW_KB channels (a static share), so each weight's 16 lanes are summed by one
+   thread, images in order, flat outputs in order within an image; then a fixed tree
+   adds the lanes.  Which thread owns a block, and the register block, change
+   nothing. */
+void ISA_NAME(direct_bw_compute)(const conv_shape *cs, const float *x, const float *dy, float *dw, void *ws)
+{
+    const direct_plan d = direct_make_plan(cs);
+    float *sums = ws, *slots = sums + d.shared_floats + d.tap_floats;
+    int *off = (int *)(sums + d.shared_floats);
+    const int kblocks = (d.k + DIRECT_BW_KB - 1) / DIRECT_BW_KB;
+    const int threads =
+        omp_get_max_threads() < conv_thread_slots() ? omp_get_max_threads() : conv_thread_slots();
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp single
+        direct_tap_offsets(&d, off);
+        const int nt = omp_get_num_threads(), me = omp_get_thread_num();
+        const int kb0 = kblocks * me / nt, kb1 = kblocks * (me + 1) / nt;
+        float *ph = slots + (size_t)me * d.slot_floats;
+        float *dyf = ph + (size_t)d.c * d.pa * d.pb * d.plane;
+        float *mine = sums + (size_t)kb0 * DIRECT_BW_KB * d.taps * WINO_LANES;
+        memset(mine, 0, (size_t)(kb1 - kb0) * DIRECT_BW_KB * d.taps * WINO_LANES * sizeof *mine);
+        for (int n = 0; n < d.n && kb0 < kb1; n++) {
+            direct_phases(&d, x + (size_t)n * d.c * d.h * d.w, ph);
+            for (int kb = kb0; kb < kb1; kb++) {
+                direct_flat_dy(&d, dy + (size_t)n * d.k * d.p * d.q, kb * DIRECT_BW_KB, dyf);
+                float *sk = sums + (size_t)kb * DIRECT_BW_KB * d.taps * WINO_LANES;
+                int t = 0;
+                for (; t + DIRECT_BW_TB <= d.taps; t += DIRECT_BW_TB)
+                    direct_bw_block(&d, ph, off, dyf, t, DIRECT_BW_TB, sk);
+                for (; t < d.taps; t++)
+                    direct_bw_block(&d, ph, off, dyf, t, 1, sk);
+            }
+        }
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (int k = 0; k < d.k; k++)
+            for (int t = 0; t < d.taps; t++)
+                dw[(size_t)k * d.taps + t] = direct_lane_tree(sums + ((size_t)k * d.taps + t) * WINO_LANES);
+    }
+}
+
 /* ---- the kernel: compiled once, in the build's own instruction set --------------- */
 #if !defined(PROBADOR_ISA_AVX512)
 
 void direct_compute_avx512(const conv_shape *cs, const float *x, const float *w, float *y, void *ws);
+void direct_bw_compute_avx512(const conv_shape *cs, const float *x, const float *dy, float *dw, void *ws);
 
-/* Forward only, stride 1 or 2, filters larger than 1x1: a 1x1 filter is a plain
-   GEMM over the subsampled input, which im2col's BLIS call did as fast (measured on
-   resnet20's projections), so it stays there. */
+/* forward and backward_weights, stride 1 or 2, filters larger than 1x1: a 1x1
+   filter is a plain GEMM over the subsampled input, which im2col's BLIS call did as
+   fast (measured on resnet20's projections), so it stays there. */
 static bool direct_supports(const conv_shape *cs, conv_pass pass)
 {
-    return pass == CONV_FORWARD && conv_shape_valid(cs) && cs->stride <= DIRECT_MAX_STRIDE &&
+    return pass != CONV_BACKWARD_DATA && conv_shape_valid(cs) && cs->stride <= DIRECT_MAX_STRIDE &&
            cs->r * cs->s > 1;
 }
 
 static size_t direct_workspace(const conv_shape *cs)
 {
     const direct_plan d = direct_make_plan(cs);
-    return (d.wp_floats + d.tap_floats + (size_t)conv_thread_slots() * d.slot_floats) * sizeof(float);
+    return (d.shared_floats + d.tap_floats + (size_t)conv_thread_slots() * d.slot_floats) * sizeof(float);
 }
 
 static void direct_forward(const conv_shape *cs, const float *x, const float *w, float *y, void *ws)
@@ -223,19 +336,28 @@ static void direct_forward(const conv_shape *cs, const float *x, const float *w,
     direct_compute(cs, x, w, y, ws);
 }
 
-/* supports() refuses these passes, so callers resolve them to the fallback, im2col,
-   and size the workspace for it (conv_workspace_bytes); called directly, they do
-   the same. */
+/* supports() refuses this pass, so callers resolve it to the fallback, im2col, and
+   size the workspace for it (conv_workspace_bytes); called directly, it does the
+   same. */
 static void direct_backward_data(const conv_shape *cs, const float *dy, const float *w, float *dx, void *ws)
 {
     conv_im2col.backward_data(cs, dy, w, dx, ws);
 }
 static void direct_backward_weights(const conv_shape *cs, const float *x, const float *dy, float *dw, void *ws)
 {
-    conv_im2col.backward_weights(cs, x, dy, dw, ws);
+#if defined(PROBADOR_ISA_DISPATCH)
+    if (isa_avx512()) {
+        isa_count_avx512_run();
+        direct_bw_compute_avx512(cs, x, dy, dw, ws);
+        return;
+    }
+#endif
+    direct_bw_compute(cs, x, dy, dw, ws);
 }
 
-/* One FMA chain of C·R·S terms per output, as im2col's GEMM. */
+/* forward: one FMA chain of C·R·S terms per output; backward_weights: 16 chains of
+   at most ⌈N·P·Q/16⌉ terms and a 4-level tree, within the bound of one chain of
+   N·P·Q terms.  Both as im2col's GEMM. */
 static double direct_tolerance(const conv_shape *cs, conv_pass pass)
 {
     return (conv_pass_terms(cs, pass) + 2) * 0x1p-24;
@@ -243,7 +365,7 @@ static double direct_tolerance(const conv_shape *cs, conv_pass pass)
 
 const conv_kernel conv_direct = {
     .name = "direct",
-    .description = "direct convolution on phase planes: forward of stride-2 and single-channel layers",
+    .description = "direct convolution on phase planes: forward and backward-weights of stride-2 and single-channel layers",
     .supports = direct_supports,
     .fallback = &conv_im2col,
     .workspace_bytes = direct_workspace,

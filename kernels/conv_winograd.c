@@ -55,11 +55,12 @@
  * Passes.  forward and backward_data for 3x3 stride-1 layers with padding 0..2;
  * backward_weights for the same layers with C ≥ 2, in the transform domain
  * (kernels/winograd_bw.c, its own driver: a weight gradient sums over every tile of
- * the batch, so it is organised around that reduction).  The forward pass of a
- * single-channel input (the stem) goes to the fallback, the direct kernel, which is
- * faster there (one input channel: nothing to amortise the input transform over), as
- * do stride-2 layers; the rest of what Winograd refuses goes on to im2col (see
- * wino_supports and kernels/conv_direct.c).
+ * the batch, so it is organised around that reduction).  The forward and
+ * backward_weights passes of a single-channel input (the stem) go to the fallback, the
+ * direct kernel, which is faster there (one input channel: nothing to amortise the
+ * input transform over, 1 of 16 lanes filled), as do those of stride-2 layers; the
+ * rest of what Winograd refuses goes on to im2col (see wino_supports and
+ * kernels/conv_direct.c).
  */
 #include "kernels/conv.h"
 #include "kernels/masked.h"

@@ -72,6 +72,11 @@ static inline wino_vec wv_fnmadd(wino_vec a, float s, wino_vec b)
 {
     return _mm512_fnmadd_ps(a, _mm512_set1_ps(s), b);
 }
+/* a·m + b lane by lane, one rounding */
+static inline wino_vec wv_fmadd_v(wino_vec a, wino_vec m, wino_vec b)
+{
+    return _mm512_fmadd_ps(a, m, b);
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 /* Two 8-lane halves: every operation is lane-wise, so the bits are the AVX-512
    build's and the portable loop's. */
@@ -108,6 +113,10 @@ static inline wino_vec wv_fnmadd(wino_vec a, float s, wino_vec b)
 {
     const __m256 v = _mm256_set1_ps(s);
     return (wino_vec){_mm256_fnmadd_ps(a.lo, v, b.lo), _mm256_fnmadd_ps(a.hi, v, b.hi)};
+}
+static inline wino_vec wv_fmadd_v(wino_vec a, wino_vec m, wino_vec b)
+{
+    return (wino_vec){_mm256_fmadd_ps(a.lo, m.lo, b.lo), _mm256_fmadd_ps(a.hi, m.hi, b.hi)};
 }
 #else
 typedef struct wino_vec {
@@ -151,6 +160,12 @@ static inline wino_vec wv_fnmadd(wino_vec a, float s, wino_vec b)
 {
     for (int l = 0; l < WINO_LANES; l++)
         b.f[l] = __builtin_fmaf(-a.f[l], s, b.f[l]);
+    return b;
+}
+static inline wino_vec wv_fmadd_v(wino_vec a, wino_vec m, wino_vec b)
+{
+    for (int l = 0; l < WINO_LANES; l++)
+        b.f[l] = __builtin_fmaf(a.f[l], m.f[l], b.f[l]);
     return b;
 }
 #endif

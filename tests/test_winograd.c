@@ -923,13 +923,13 @@ static void test_supports(void **state)
             assert_false(k->supports(&stride2, (conv_pass)p));
             assert_false(k->supports(&one, (conv_pass)p));
         }
-        /* backward_weights: one input channel would fill 1 of 16 lanes (im2col runs it);
+        /* backward_weights: one input channel would fill 1 of 16 lanes (the direct kernel runs it);
            a weight needs ≥ 3 products (1-row images with padding 1 give taps none) */
         const conv_shape bw_c1 = {8, 1, 28, 28, 32, 3, 3, 1, 1}, bw_c2 = {1, 2, 9, 9, 3, 3, 3, 1, 1};
         const conv_shape bw_row = {4, 8, 1, 9, 8, 3, 3, 1, 1}, bw_two = {1, 8, 2, 2, 8, 3, 3, 1, 1};
         const conv_shape bw_two3 = {3, 8, 2, 2, 8, 3, 3, 1, 1};
         assert_false(k->supports(&bw_c1, CONV_BACKWARD_WEIGHTS));
-        assert_ptr_equal(conv_resolve(k, &bw_c1, CONV_BACKWARD_WEIGHTS), &conv_im2col);
+        assert_ptr_equal(conv_resolve(k, &bw_c1, CONV_BACKWARD_WEIGHTS), &conv_direct);
         assert_true(k->supports(&bw_c2, CONV_BACKWARD_WEIGHTS));
         assert_false(k->supports(&bw_row, CONV_BACKWARD_WEIGHTS));
         assert_false(k->supports(&bw_two, CONV_BACKWARD_WEIGHTS)); /* 1 product per weight at the corners */
@@ -955,6 +955,8 @@ static void test_supports(void **state)
         assert_ptr_equal(conv_resolve(k, &stride2, CONV_FORWARD), &conv_direct);
         assert_ptr_equal(conv_resolve(k, &one, CONV_FORWARD), &conv_im2col);
         assert_ptr_equal(conv_resolve(k, &stride2, CONV_BACKWARD_DATA), &conv_im2col);
+        assert_ptr_equal(conv_resolve(k, &stride2, CONV_BACKWARD_WEIGHTS), &conv_direct);
+        assert_ptr_equal(conv_resolve(k, &one, CONV_BACKWARD_WEIGHTS), &conv_im2col);
     }
 }
 

@@ -26,8 +26,8 @@
      1  until the fused, explicitly ordered batch norm and Winograd's own
         backward-weights (issue 12)
      2  until the default build target became x86-64-v3 (AVX2; BLIS `haswell`)
-     3  until the Winograd kernels' forward pass of stride-2 and single-channel
-        layers became the direct kernel's (kernels/conv_direct.c)
+     3  until the Winograd kernels' forward and backward_weights passes of stride-2
+        and single-channel layers became the direct kernel's (kernels/conv_direct.c)
      4  since */
 #define RUN_NUMERICS 4
 
