@@ -97,15 +97,20 @@ static void test_resnet20_matches_spec(void **state)
     }
     assert_int_equal(convs, 1 + 18 + 2);   /* stem, 9 blocks x 2, two projections */
     assert_int_equal(adds, 9);
-    /* the winograd kernel falls back on the stride-2 and 1x1 layers, and says so */
+    /* the winograd kernel falls back on the stride-2 layers and the single-channel
+       stem (to the direct kernel: forward, backward_weights) and on the 1x1 ones (to
+       im2col), and says so */
     model w;
     char err[256];
     model_desc d = desc("resnet", 3, 16);
     assert_int_equal(model_build(&w, &d, &conv_winograd, 2, err, sizeof err), 0);
     for (int i = 0; i < w.num_layers; i++)
         if (w.layers[i].spec.op == OP_CONV) {
-            const bool native = w.layers[i].spec.size == 3 && w.layers[i].spec.stride == 1;
-            assert_true((w.layers[i].ran[CONV_FORWARD] == &conv_winograd) == native);
+            const layer *l = &w.layers[i];
+            const bool native = l->spec.size == 3 && l->spec.stride == 1 && l->in.c > 1;
+            const conv_kernel *fallback = l->spec.size == 1 ? &conv_im2col : &conv_direct;
+            assert_ptr_equal(l->ran[CONV_FORWARD], native ? &conv_winograd : fallback);
+            assert_ptr_equal(l->ran[CONV_BACKWARD_WEIGHTS], native ? &conv_winograd : fallback);
         }
     model_print_summary(&w, stdout);
     model_free(&w);
