@@ -105,9 +105,9 @@ extern const conv_kernel conv_naive;
 extern const conv_kernel conv_im2col;
 extern const conv_kernel conv_winograd;     /* F(4x4,3x3) */
 extern const conv_kernel conv_winograd_f2;  /* F(2x2,3x3) */
-/* Not in the registry: the Winograd kernels' fallback for the forward and
-   backward_weights passes of the layers they do not serve (stride 2, one input
-   channel), itself falling back to im2col (kernels/conv_direct.c). */
+/* Not in the registry: the Winograd kernels' fallback for the forward pass of the
+   layers they do not serve (stride 2, one input channel) and the backward_weights
+   of one input channel, itself falling back to im2col (kernels/conv_direct.c). */
 extern const conv_kernel conv_direct;
 
 /* ---- the registry ---------------------------------------------------------- */

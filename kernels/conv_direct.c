@@ -1,7 +1,8 @@
 /* kernels/conv_direct.c — direct convolution for the layers Winograd does not serve:
- * stride 2 and single-channel inputs (the stem), forward and backward_weights.  Not
- * in the registry: it is the Winograd kernels' fallback, and falls back to im2col
- * itself (backward_data, 1x1 filters, strides above 2).
+ * the forward pass of stride-2 layers and of single-channel inputs (the stem), and
+ * the stem's backward_weights.  Not in the registry: it is the Winograd kernels'
+ * fallback, and falls back to im2col itself (backward_data, backward_weights of more
+ * than one channel, 1x1 filters, strides above 2; see direct_supports).
  *
  * Phases.  With stride st, the zero-padded input splits into st×st phase planes,
  * plane (a, b) holding rows a, a + st, ... and columns b, b + st, ... of it; filter
@@ -22,7 +23,8 @@
  * outputs i, dy laid out flat with zeros in the columns q ≥ Q.  Each weight sums in
  * 16 lanes (output i in lane i mod 16), images in order, then a fixed tree adds the
  * lanes; each thread owns whole blocks of output channels, register blocks of
- * BW_KB channels × BW_TB taps.
+ * BW_KB channels × BW_TB taps, each visited once per chunk of images (chunk·F ≥ 512
+ * floats of outputs where the batch allows).
  *
  * Determinism.  Every forward output is one FMA chain over the taps in the order of
  * the reference convolution, every weight's lane one FMA chain over the images and
@@ -32,10 +34,10 @@
  * AVX2 copy's bits (kernels/isa.h, tests/test_isa.c).
  *
  * Workspace (floats): ⌈K/8⌉·8·C·R·S·16 (the lanes' sums; the packed weights use a
- * sixteenth) + lines(C·R·S) (the taps' offsets) + slots·[ C·phases·plane + 8·F ],
+ * sixteenth) + lines(C·R·S) (the taps' offsets) + slots·chunk·[ C·phases·plane + 8·F ],
  * plane = lines((PH + 1)·L + 16), F = P·L rounded up to 16, PH = P + (R − 1) div st,
- * phases = min(st, R)·min(st, S), lines(n) = n rounded up to 16; slots =
- * conv_thread_slots().
+ * phases = min(st, R)·min(st, S), chunk = min(N, ⌈512/F⌉), lines(n) = n rounded up
+ * to 16; slots = conv_thread_slots().
  */
 #include "kernels/conv.h"
 #include "kernels/conv_reference.h"
@@ -65,6 +67,8 @@ typedef struct direct_plan {
     size_t plane;      /* floats per phase plane */
     size_t flat;       /* P·L rounded up to 16 */
     size_t shared_floats; /* packed weights (forward) or the lanes' sums (backward_weights) */
+    int chunk;            /* images per backward_weights chunk: chunk·F ≥ 512 where N allows */
+    size_t image_floats;  /* one image's phase planes: C·phases·plane */
     size_t tap_floats, slot_floats;
 } direct_plan;
 
@@ -88,7 +92,13 @@ static direct_plan direct_make_plan(const conv_shape *cs)
     d.flat = lines16((size_t)d.p * d.l);
     d.shared_floats = (size_t)d.kpad * d.taps * WINO_LANES; /* ≥ the packed weights, kpad·taps */
     d.tap_floats = lines16((size_t)d.taps);
-    d.slot_floats = (size_t)d.c * d.pa * d.pb * d.plane + (size_t)DIRECT_MAX_KB * d.flat;
+    /* backward_weights sums a chunk of images per visit of a register block, so that
+       small planes (resnet20's 7x7 outputs: F = 64) do not spend their time loading
+       and storing the block's sums */
+    d.chunk = (int)((512 + d.flat - 1) / d.flat);
+    d.chunk = d.chunk > d.n ? d.n : d.chunk;
+    d.image_floats = (size_t)d.c * d.pa * d.pb * d.plane;
+    d.slot_floats = (size_t)d.chunk * (d.image_floats + (size_t)DIRECT_MAX_KB * d.flat);
     return d;
 }
 
@@ -186,7 +196,7 @@ void ISA_NAME(direct_compute)(const conv_shape *cs, const float *x, const float 
         direct_tap_offsets(&d, off);
         /* (the implicit barriers of both: every thread sees wp and off) */
         float *ph = slots + (size_t)omp_get_thread_num() * d.slot_floats;
-        float *ob = ph + (size_t)d.c * d.pa * d.pb * d.plane;
+        float *ob = ph + d.image_floats;
 #pragma omp for schedule(dynamic, 1)
         for (int n = 0; n < d.n; n++) {
             direct_phases(&d, x + (size_t)n * d.c * d.h * d.w, ph);
@@ -200,8 +210,12 @@ void ISA_NAME(direct_compute)(const conv_shape *cs, const float *x, const float 
                 const int kn = d.k - kb * DIRECT_KB < DIRECT_KB ? d.k - kb * DIRECT_KB : DIRECT_KB;
                 for (int j = 0; j < kn; j++) {
                     float *yk = y + ((size_t)n * d.k + kb * DIRECT_KB + j) * d.p * d.q;
-                    for (int p = 0; p < d.p; p++)
-                        memcpy(yk + (size_t)p * d.q, ob + j * d.flat + (size_t)p * d.l, (size_t)d.q * sizeof *yk);
+                    for (int p = 0; p < d.p; p++) {
+                        const float *src = ob + j * d.flat + (size_t)p * d.l;
+                        float *dst = yk + (size_t)p * d.q;
+                        for (int q = 0; q < d.q; q++) /* rows of a few floats: no call per row */
+                            dst[q] = src[q];
+                    }
                 }
             }
         }
@@ -216,31 +230,38 @@ static void direct_flat_dy(const direct_plan *d, const float *dy, int k0, float 
 {
     memset(dyf, 0, (size_t)DIRECT_BW_KB * d->flat * sizeof *dyf);
     for (int j = 0; j < DIRECT_BW_KB && k0 + j < d->k; j++)
-        for (int p = 0; p < d->p; p++)
-            memcpy(dyf + j * d->flat + (size_t)p * d->l, dy + ((size_t)(k0 + j) * d->p + p) * d->q,
-                   (size_t)d->q * sizeof *dyf);
+        for (int p = 0; p < d->p; p++) {
+            const float *src = dy + ((size_t)(k0 + j) * d->p + p) * d->q;
+            float *dst = dyf + j * d->flat + (size_t)p * d->l;
+            for (int q = 0; q < d->q; q++)
+                dst[q] = src[q];
+        }
 }
 
-/* Taps t0.. t0 + tb − 1 of BW_KB channels: sums[k][t][lane] += Σ_i dyf[k][i]·ph[off[t] + i]
-   over the flat outputs i in order, output i in lane i mod 16. */
+/* Taps t0.. t0 + tb − 1 of BW_KB channels, over the chunk's `images`: sums[k][t][lane]
+   += Σ_i dyf[k][i]·ph[off[t] + i], images in order, the flat outputs i in order, output
+   i in lane i mod 16. */
 static inline __attribute__((always_inline)) void direct_bw_block(const direct_plan *d, const float *ph,
                                                                   const int *off, const float *dyf, int t0,
-                                                                  const int tb, float *sums)
+                                                                  const int tb, int images, float *sums)
 {
     wino_vec a[DIRECT_BW_KB][DIRECT_BW_TB];
 #pragma GCC unroll 8
     for (int kb = 0; kb < DIRECT_BW_KB; kb++)
         for (int j = 0; j < tb; j++)
             a[kb][j] = wv_load(sums + ((size_t)kb * d->taps + t0 + j) * WINO_LANES);
-    for (size_t i = 0; i < d->flat; i += WINO_LANES) {
-        wino_vec xv[DIRECT_BW_TB];
-        for (int j = 0; j < tb; j++)
-            xv[j] = wv_load(ph + off[t0 + j] + i);
-#pragma GCC unroll 8
-        for (int kb = 0; kb < DIRECT_BW_KB; kb++) {
-            const wino_vec g = wv_load(dyf + kb * d->flat + i);
+    for (int n = 0; n < images; n++) {
+        const float *phn = ph + n * d->image_floats, *dyn = dyf + (size_t)n * DIRECT_BW_KB * d->flat;
+        for (size_t i = 0; i < d->flat; i += WINO_LANES) {
+            wino_vec xv[DIRECT_BW_TB];
             for (int j = 0; j < tb; j++)
-                a[kb][j] = wv_fmadd_v(xv[j], g, a[kb][j]);
+                xv[j] = wv_load(phn + off[t0 + j] + i);
+#pragma GCC unroll 8
+            for (int kb = 0; kb < DIRECT_BW_KB; kb++) {
+                const wino_vec g = wv_load(dyn + kb * d->flat + i);
+                for (int j = 0; j < tb; j++)
+                    a[kb][j] = wv_fmadd_v(xv[j], g, a[kb][j]);
+            }
         }
     }
 #pragma GCC unroll 8
@@ -280,19 +301,23 @@ void ISA_NAME(direct_bw_compute)(const conv_shape *cs, const float *x, const flo
         const int nt = omp_get_num_threads(), me = omp_get_thread_num();
         const int kb0 = kblocks * me / nt, kb1 = kblocks * (me + 1) / nt;
         float *ph = slots + (size_t)me * d.slot_floats;
-        float *dyf = ph + (size_t)d.c * d.pa * d.pb * d.plane;
+        float *dyf = ph + (size_t)d.chunk * d.image_floats;
         float *mine = sums + (size_t)kb0 * DIRECT_BW_KB * d.taps * WINO_LANES;
         memset(mine, 0, (size_t)(kb1 - kb0) * DIRECT_BW_KB * d.taps * WINO_LANES * sizeof *mine);
-        for (int n = 0; n < d.n && kb0 < kb1; n++) {
-            direct_phases(&d, x + (size_t)n * d.c * d.h * d.w, ph);
+        for (int n0 = 0; n0 < d.n && kb0 < kb1; n0 += d.chunk) {
+            const int images = d.n - n0 < d.chunk ? d.n - n0 : d.chunk;
+            for (int j = 0; j < images; j++)
+                direct_phases(&d, x + (size_t)(n0 + j) * d.c * d.h * d.w, ph + j * d.image_floats);
             for (int kb = kb0; kb < kb1; kb++) {
-                direct_flat_dy(&d, dy + (size_t)n * d.k * d.p * d.q, kb * DIRECT_BW_KB, dyf);
+                for (int j = 0; j < images; j++)
+                    direct_flat_dy(&d, dy + (size_t)(n0 + j) * d.k * d.p * d.q, kb * DIRECT_BW_KB,
+                                   dyf + (size_t)j * DIRECT_BW_KB * d.flat);
                 float *sk = sums + (size_t)kb * DIRECT_BW_KB * d.taps * WINO_LANES;
                 int t = 0;
                 for (; t + DIRECT_BW_TB <= d.taps; t += DIRECT_BW_TB)
-                    direct_bw_block(&d, ph, off, dyf, t, DIRECT_BW_TB, sk);
+                    direct_bw_block(&d, ph, off, dyf, t, DIRECT_BW_TB, images, sk);
                 for (; t < d.taps; t++)
-                    direct_bw_block(&d, ph, off, dyf, t, 1, sk);
+                    direct_bw_block(&d, ph, off, dyf, t, 1, images, sk);
             }
         }
 #pragma omp barrier
@@ -309,13 +334,15 @@ void ISA_NAME(direct_bw_compute)(const conv_shape *cs, const float *x, const flo
 void direct_compute_avx512(const conv_shape *cs, const float *x, const float *w, float *y, void *ws);
 void direct_bw_compute_avx512(const conv_shape *cs, const float *x, const float *dy, float *dw, void *ws);
 
-/* forward and backward_weights, stride 1 or 2, filters larger than 1x1: a 1x1
-   filter is a plain GEMM over the subsampled input, which im2col's BLIS call did as
-   fast (measured on resnet20's projections), so it stays there. */
+/* forward, stride 1 or 2, filters larger than 1x1; backward_weights of a single input
+   channel.  Measured on the AMD EPYC Zen 5 against im2col + BLIS: a 1x1 filter is a
+   plain GEMM over the subsampled input, which BLIS did as fast (resnet20's
+   projections); backward_weights was twice as fast on resnet20's stem but no faster on
+   its stride-2 layers, where every thread lays out every image again. */
 static bool direct_supports(const conv_shape *cs, conv_pass pass)
 {
-    return pass != CONV_BACKWARD_DATA && conv_shape_valid(cs) && cs->stride <= DIRECT_MAX_STRIDE &&
-           cs->r * cs->s > 1;
+    return conv_shape_valid(cs) && cs->stride <= DIRECT_MAX_STRIDE && cs->r * cs->s > 1 &&
+           (pass == CONV_FORWARD || (pass == CONV_BACKWARD_WEIGHTS && cs->c == 1));
 }
 
 static size_t direct_workspace(const conv_shape *cs)
@@ -338,7 +365,7 @@ static void direct_forward(const conv_shape *cs, const float *x, const float *w,
 
 /* supports() refuses this pass, so callers resolve it to the fallback, im2col, and
    size the workspace for it (conv_workspace_bytes); called directly, it does the
-   same. */
+   same.  (backward_weights of several channels, refused too, would run correctly.) */
 static void direct_backward_data(const conv_shape *cs, const float *dy, const float *w, float *dx, void *ws)
 {
     conv_im2col.backward_data(cs, dy, w, dx, ws);
@@ -365,7 +392,7 @@ static double direct_tolerance(const conv_shape *cs, conv_pass pass)
 
 const conv_kernel conv_direct = {
     .name = "direct",
-    .description = "direct convolution on phase planes: forward and backward-weights of stride-2 and single-channel layers",
+    .description = "direct convolution on phase planes: forward of stride-2 and single-channel layers, backward-weights of single-channel ones",
     .supports = direct_supports,
     .fallback = &conv_im2col,
     .workspace_bytes = direct_workspace,

@@ -58,8 +58,8 @@
  * the batch, so it is organised around that reduction).  The forward and
  * backward_weights passes of a single-channel input (the stem) go to the fallback, the
  * direct kernel, which is faster there (one input channel: nothing to amortise the
- * input transform over, 1 of 16 lanes filled), as do those of stride-2 layers; the
- * rest of what Winograd refuses goes on to im2col (see wino_supports and
+ * input transform over, 1 of 16 lanes filled), as does the forward pass of stride-2
+ * layers; the rest of what Winograd refuses goes on to im2col (see wino_supports and
  * kernels/conv_direct.c).
  */
 #include "kernels/conv.h"

@@ -45,6 +45,7 @@ static const conv_shape shapes[] = {
     { 2, 5, 29, 29, 3, 3, 3, 2, 0 },    /* stride 2, no padding */
     { 2, 16, 14, 14, 32, 3, 3, 1, 1 },  /* wider, 14x14 */
     { 3, 32, 7, 7, 33, 3, 3, 1, 1 },    /* 7x7 like resnet stage 3, odd K */
+    { 9, 1, 13, 13, 5, 3, 3, 2, 1 },    /* C = 1, stride 2, 9 images: the direct kernel's chunks of 8 and 1 */
 };
 enum { NUM_SHAPES = sizeof shapes / sizeof shapes[0] };
 

@@ -97,9 +97,9 @@ static void test_resnet20_matches_spec(void **state)
     }
     assert_int_equal(convs, 1 + 18 + 2);   /* stem, 9 blocks x 2, two projections */
     assert_int_equal(adds, 9);
-    /* the winograd kernel falls back on the stride-2 layers and the single-channel
-       stem (to the direct kernel: forward, backward_weights) and on the 1x1 ones (to
-       im2col), and says so */
+    /* the winograd kernel falls back on the stride-2 layers (to the direct kernel
+       forward, im2col backward_weights), the single-channel stem (to the direct
+       kernel) and the 1x1 ones (to im2col), and says so */
     model w;
     char err[256];
     model_desc d = desc("resnet", 3, 16);
@@ -109,8 +109,9 @@ static void test_resnet20_matches_spec(void **state)
             const layer *l = &w.layers[i];
             const bool native = l->spec.size == 3 && l->spec.stride == 1 && l->in.c > 1;
             const conv_kernel *fallback = l->spec.size == 1 ? &conv_im2col : &conv_direct;
+            const conv_kernel *bw_fallback = l->in.c == 1 ? &conv_direct : &conv_im2col;
             assert_ptr_equal(l->ran[CONV_FORWARD], native ? &conv_winograd : fallback);
-            assert_ptr_equal(l->ran[CONV_BACKWARD_WEIGHTS], native ? &conv_winograd : fallback);
+            assert_ptr_equal(l->ran[CONV_BACKWARD_WEIGHTS], native ? &conv_winograd : bw_fallback);
         }
     model_print_summary(&w, stdout);
     model_free(&w);

@@ -26,10 +26,12 @@
      1  until the fused, explicitly ordered batch norm and Winograd's own
         backward-weights (issue 12)
      2  until the default build target became x86-64-v3 (AVX2; BLIS `haswell`)
-     3  until the Winograd kernels' forward and backward_weights passes of stride-2
-        and single-channel layers became the direct kernel's (kernels/conv_direct.c)
-     4  since */
-#define RUN_NUMERICS 4
+     3  until the Winograd kernels' forward pass of stride-2 and single-channel
+        layers became the direct kernel's (kernels/conv_direct.c)
+     4  until the backward_weights of single-channel layers became the direct
+        kernel's too
+     5  since */
+#define RUN_NUMERICS 5
 
 #define RUN_NAME_MAX 64   /* identifiers [a-z0-9_-], 1..63 characters + NUL */
 #define RUN_PATH_MAX 1024
