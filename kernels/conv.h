@@ -105,6 +105,11 @@ extern const conv_kernel conv_naive;
 extern const conv_kernel conv_im2col;
 extern const conv_kernel conv_winograd;     /* F(4x4,3x3) */
 extern const conv_kernel conv_winograd_f2;  /* F(2x2,3x3) */
+/* Whether the Winograd kernels' error model covers this forward or backward_data
+   shape, so that their tolerance() applies, even where they leave it to their
+   fallback for speed (a single input channel); the benchmark checks oneDNN's
+   Winograd against it. */
+bool conv_winograd_bounded(const conv_shape *cs, conv_pass pass);
 /* Not in the registry: the Winograd kernels' fallback for the forward pass of the
    layers they do not serve (stride 2, one input channel) and the backward_weights
    of one input channel, itself falling back to im2col (kernels/conv_direct.c). */

@@ -630,12 +630,17 @@ static int wino_min_terms(const conv_shape *cs, conv_pass pass)
    has no bound at all; see wino_tolerance.  These shapes gain nothing from
    Winograd anyway.  Nor does the forward pass of a single input channel, which the
    direct kernel does faster. */
+bool conv_winograd_bounded(const conv_shape *cs, conv_pass pass)
+{
+    return pass != CONV_BACKWARD_WEIGHTS && conv_shape_valid(cs) && cs->r == 3 && cs->s == 3 &&
+           cs->stride == 1 && cs->pad <= 2 && wino_min_terms(cs, pass) >= 3;
+}
+
 static bool wino_supports(const conv_shape *cs, conv_pass pass)
 {
     if (pass == CONV_BACKWARD_WEIGHTS)
         return wino_bw_supports(cs);
-    return conv_shape_valid(cs) && cs->r == 3 && cs->s == 3 && cs->stride == 1 && cs->pad <= 2 &&
-           wino_min_terms(cs, pass) >= 3 && !(pass == CONV_FORWARD && cs->c == 1);
+    return conv_winograd_bounded(cs, pass) && !(pass == CONV_FORWARD && cs->c == 1);
 }
 
 static size_t wino_workspace(const conv_shape *cs, int m)

@@ -945,6 +945,9 @@ static void test_supports(void **state)
         /* the stem: one input channel goes to the direct kernel forward; backward_data
            (16 channels in, 4 products at the corners) stays */
         assert_false(k->supports(&c1p1, CONV_FORWARD));
+        assert_true(conv_winograd_bounded(&c1p1, CONV_FORWARD)); /* left to the fallback for speed only */
+        assert_false(conv_winograd_bounded(&c1p2, CONV_FORWARD));
+        assert_false(conv_winograd_bounded(&stride2, CONV_FORWARD));
         assert_ptr_equal(conv_resolve(k, &c1p1, CONV_FORWARD), &conv_direct);
         assert_true(k->supports(&c1p1, CONV_BACKWARD_DATA));
         assert_false(k->supports(&dot, CONV_FORWARD));
