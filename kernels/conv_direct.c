@@ -57,7 +57,7 @@ enum { DIRECT_KB = 4, DIRECT_NV = 1, DIRECT_BW_KB = 4, DIRECT_BW_TB = 1 };
 #endif
 enum { DIRECT_MAX_KB = 8, DIRECT_MAX_STRIDE = 2 };
 
-/* A forward convolution as the engine sees it. */
+/* A convolution as the engine sees it (both passes). */
 typedef struct direct_plan {
     int n, c, h, w, k, r, s, st, pad, p, q;
     int pa, pb;        /* phases used in each dimension: min(st, R), min(st, S) */
@@ -115,7 +115,7 @@ static void direct_phases(const direct_plan *d, const float *x, float *ph)
         jhi[b] = (d->w - 1 + d->pad - b) / d->st + 1;
         jhi[b] = jhi[b] > d->l ? d->l : jhi[b];
     }
-    memset(ph, 0, (size_t)d->c * d->pa * d->pb * d->plane * sizeof *ph);
+    memset(ph, 0, d->image_floats * sizeof *ph);
     for (int c = 0; c < d->c; c++)
         for (int a = 0; a < d->pa; a++)
             for (int i = 0; i <= d->ph; i++) {
@@ -125,13 +125,13 @@ static void direct_phases(const direct_plan *d, const float *x, float *ph)
                 const float *row = x + ((size_t)c * d->h + hh) * d->w;
                 for (int b = 0; b < d->pb; b++) {
                     float *dst = ph + ((size_t)(c * d->pa + a) * d->pb + b) * d->plane + (size_t)i * d->l;
-                    const float *src = row + b - d->pad;
+                    const int shift = b - d->pad; /* column j reads row[j·st + shift] */
                     if (d->st == 1)
                         for (int j = jlo[b]; j < jhi[b]; j++)
-                            dst[j] = src[j];
+                            dst[j] = row[j + shift];
                     else
                         for (int j = jlo[b]; j < jhi[b]; j++)
-                            dst[j] = src[2 * j];
+                            dst[j] = row[2 * j + shift];
                 }
             }
 }
