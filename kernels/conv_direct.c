@@ -353,14 +353,7 @@ static size_t direct_workspace(const conv_shape *cs)
 
 static void direct_forward(const conv_shape *cs, const float *x, const float *w, float *y, void *ws)
 {
-#if defined(PROBADOR_ISA_DISPATCH)
-    if (isa_avx512()) {
-        isa_count_avx512_run();
-        direct_compute_avx512(cs, x, w, y, ws);
-        return;
-    }
-#endif
-    direct_compute(cs, x, w, y, ws);
+    ISA_RUN(direct_compute, cs, x, w, y, ws);
 }
 
 /* supports() refuses this pass, so callers resolve it to the fallback, im2col, and
@@ -372,14 +365,7 @@ static void direct_backward_data(const conv_shape *cs, const float *dy, const fl
 }
 static void direct_backward_weights(const conv_shape *cs, const float *x, const float *dy, float *dw, void *ws)
 {
-#if defined(PROBADOR_ISA_DISPATCH)
-    if (isa_avx512()) {
-        isa_count_avx512_run();
-        direct_bw_compute_avx512(cs, x, dy, dw, ws);
-        return;
-    }
-#endif
-    direct_bw_compute(cs, x, dy, dw, ws);
+    ISA_RUN(direct_bw_compute, cs, x, dy, dw, ws);
 }
 
 /* forward: one FMA chain of C·R·S terms per output; backward_weights: 16 chains of

@@ -582,20 +582,11 @@ static size_t wino_plan_bytes(const wino_conv *c)
     return c->u_bytes + (size_t)conv_thread_slots() * c->slot_bytes;
 }
 
-#if defined(PROBADOR_ISA_DISPATCH)
 void wino_compute_avx512(const wino_conv *c, const float *in, const float *wgt, float *out, void *ws);
-#endif
 
 static void wino_run(const wino_conv *c, const float *in, const float *wgt, float *out, void *ws)
 {
-#if defined(PROBADOR_ISA_DISPATCH)
-    if (isa_avx512()) {
-        isa_count_avx512_run();
-        wino_compute_avx512(c, in, wgt, out, ws);
-        return;
-    }
-#endif
-    wino_compute(c, in, wgt, out, ws);
+    ISA_RUN(wino_compute, c, in, wgt, out, ws);
 }
 
 

@@ -22,6 +22,7 @@ static bool avx512_available(void)
 #endif
 }
 
+#if !defined(__AVX512F__) /* the x86-64-v4 build has one copy: nothing to choose */
 /* −1 until first asked; then 0 (AVX2 copies) or 1 (AVX-512).  Every caller computes
    the same value, so a race between two first callers is harmless. */
 static int chosen = -1;
@@ -33,6 +34,7 @@ static int choose(void)
         return 0;
     return avx512_available();
 }
+#endif
 
 bool isa_avx512(void)
 {

@@ -33,6 +33,14 @@
 #define ISA_NAME(f) f
 #endif
 
+/* Call f's AVX-512 copy (f##_avx512, counted) or f itself, as isa_avx512() says; the
+   one place a dispatched entry point chooses.  Without the copies, f itself. */
+#if defined(PROBADOR_ISA_DISPATCH)
+#define ISA_RUN(f, ...) (isa_avx512() ? (isa_count_avx512_run(), f##_avx512(__VA_ARGS__)) : f(__VA_ARGS__))
+#else
+#define ISA_RUN(f, ...) f(__VA_ARGS__)
+#endif
+
 /* True when the AVX-512 copies run (always in the ARCH=x86-64-v4 build). */
 bool isa_avx512(void);
 /* For tests: run the AVX-512 copies (true) or the AVX2 ones (false); returns false,

@@ -431,14 +431,7 @@ size_t wino_bw_workspace(const conv_shape *cs, int m)
 
 void wino_bw_run(const conv_shape *cs, int m, const float *x, const float *dy, float *dw, void *ws)
 {
-#if defined(PROBADOR_ISA_DISPATCH)
-    if (isa_avx512()) {
-        isa_count_avx512_run();
-        wino_bw_compute_avx512(cs, m, x, dy, dw, ws);
-        return;
-    }
-#endif
-    wino_bw_compute(cs, m, x, dy, dw, ws);
+    ISA_RUN(wino_bw_compute, cs, m, x, dy, dw, ws);
 }
 
 /* ---- supports, tolerance --------------------------------------------------------------- */
