@@ -19,6 +19,8 @@ parameter count of the same model, which must match (a check that the two
 define the same network).
 """
 import argparse
+import ctypes
+import ctypes.util
 import statistics
 import sys
 import time
@@ -74,6 +76,24 @@ def resnet(blocks=3, width=16, classes=10):
 
 
 MODELS = {"cnn": cnn, "resnet20": resnet}
+
+
+def keep_freed_memory():
+    """PyTorch allocates each step's activations and gradients afresh.  glibc's
+    malloc serves blocks above its mmap threshold (128 KiB to 32 MiB, adapting)
+    with mmap and gives them back with munmap, so every step faults its tensors'
+    pages in again: measured on the 2-core AMD EPYC, a third of the process's time
+    went to the kernel and the resnet20 step took 230-340 ms instead of 126, varying
+    from run to run.  Serving every block from the heap and never trimming it, as
+    the allocators PyTorch recommends (jemalloc, tcmalloc) do in effect, measures
+    PyTorch at its best.  Returns what the CSV's sidecar records."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    # 32 MiB is the largest mmap threshold glibc accepts on 64-bit machines; the
+    # largest tensor of these models at batch 128 is 12.8 MB
+    if libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1 or libc.mallopt(M_TRIM_THRESHOLD, 1 << 30) != 1:
+        return "glibc malloc defaults (mallopt refused)"
+    return "glibc malloc without mmap or trimming below 32 MiB"
 
 
 def timed(step, warmup, reps):
@@ -154,6 +174,7 @@ def parse():
 
 def main():
     args = parse()
+    allocator = keep_freed_memory()
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)
     net = MODELS[args.model]()
@@ -163,7 +184,7 @@ def main():
               "define different networks; make this script's match models/tables.c", file=sys.stderr)
         return 1
     print(f"# pytorch: {torch.__version__} ({torch.__config__.parallel_info().splitlines()[-1].strip()}, "
-          f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'})", flush=True)
+          f"oneDNN {'on' if torch.backends.mkldnn.is_available() else 'off'}, {allocator})", flush=True)
     for threads in args.threads:
         for r in measure(args, net, threads):
             print(r, flush=True)
