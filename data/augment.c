@@ -42,6 +42,15 @@ int aug_params_check(const aug_params *p, char *err, size_t errlen)
         what = "flip probability must be in [0, 1]", got = p->flip;
     else if (!aug_sampling_name(p->sampling))
         what = "sampling must be 0 (bilinear) or 1 (nearest)", got = p->sampling;
+    else if (p->crop_padding < 0 || p->crop_padding > AUG_SIDE / 2)
+        what = "crop_padding (pixels) must be in [0, 14]", got = p->crop_padding;
+    else if (!(p->erasing >= 0.0 && p->erasing <= 1.0))
+        what = "erasing probability must be in [0, 1]", got = p->erasing;
+    else if (!(p->erasing_area[0] > 0.0 && p->erasing_area[0] <= p->erasing_area[1] && p->erasing_area[1] <= 1.0))
+        what = "erasing_area must be [lo, hi] with 0 < lo <= hi <= 1", got = p->erasing_area[0];
+    else if (!(p->erasing_aspect[0] > 0.0 && p->erasing_aspect[0] <= p->erasing_aspect[1] &&
+               isfinite((float)p->erasing_aspect[1])))
+        what = "erasing_aspect must be [lo, hi] with 0 < lo <= hi, finite", got = p->erasing_aspect[0];
     if (!what)
         return 0;
     if (errlen > 0)
@@ -198,6 +207,16 @@ void aug_warp_nearest_with(const uint8_t *src, float *dst, float angle_deg, floa
     normalise_in_place(dst);
 }
 
+void aug_view(const float *src, float *dst, bool flip, int dx, int dy)
+{
+    const float background = normalise(0.0f);
+    for (int y = 0; y < N; y++)
+        for (int x = 0; x < N; x++) {
+            const int sy = y - dy, sx0 = x - dx, sx = flip ? N - 1 - sx0 : sx0;
+            dst[y * N + x] = sy >= 0 && sy < N && sx0 >= 0 && sx0 < N ? src[sy * N + sx] : background;
+        }
+}
+
 /* ---- the registry's operations ------------------------------------------ */
 
 static bool warp_enabled(const aug_params *p)
@@ -219,6 +238,57 @@ static void warp_apply(const aug_params *p, float *img, rng_stream *r)
         warp_bilinear(src, img, t.angle_deg, t.dx, t.dy, t.scale, t.flip);
 }
 
+static bool crop_enabled(const aug_params *p)
+{
+    return p->crop_padding > 0;
+}
+
+/* Pad-and-crop (the header's contract): the content moves by whole pixels. */
+static void crop_apply(const aug_params *p, float *img, rng_stream *r)
+{
+    const int pad = p->crop_padding, span = 2 * pad + 1;
+    const float u1 = rng_uniform(r), u2 = rng_uniform(r);
+    int ox = (int)(u1 * (float)span), oy = (int)(u2 * (float)span);
+    ox = (ox < span ? ox : span - 1) - pad, oy = (oy < span ? oy : span - 1) - pad;
+    float src[AUG_PIXELS];
+    for (int i = 0; i < AUG_PIXELS; i++)
+        src[i] = img[i];
+    for (int y = 0; y < N; y++)
+        for (int x = 0; x < N; x++) {
+            const int sy = y - oy, sx = x - ox;
+            img[y * N + x] = sy >= 0 && sy < N && sx >= 0 && sx < N ? src[sy * N + sx] : 0.0f;
+        }
+}
+
+static bool erasing_enabled(const aug_params *p)
+{
+    return p->erasing > 0.0;
+}
+
+/* Random erasing (the header's contract), on the normalised image: 0 is the
+   data set's mean. */
+static void erasing_apply(const aug_params *p, float *img, rng_stream *r)
+{
+    const float prob = (float)p->erasing;
+    const float area_lo = (float)p->erasing_area[0], area_hi = (float)p->erasing_area[1];
+    const float aspect_lo = (float)p->erasing_aspect[0], aspect_hi = (float)p->erasing_aspect[1];
+    const bool erase = rng_uniform(r) < prob;
+    bool done = !erase;
+    for (int t = 0; t < AUG_ERASING_TRIES; t++) { /* every try draws, whatever happens */
+        const float area = (float)AUG_PIXELS * (area_lo + (area_hi - area_lo) * rng_uniform(r));
+        const float aspect = aspect_lo + (aspect_hi - aspect_lo) * rng_uniform(r);
+        const float u_top = rng_uniform(r), u_left = rng_uniform(r);
+        const int h = (int)lroundf(sqrtf(area * aspect)), w = (int)lroundf(sqrtf(area / aspect));
+        if (done || h < 1 || w < 1 || h >= N || w >= N)
+            continue;
+        const int y0 = (int)(u_top * (float)(N + 1 - h)), x0 = (int)(u_left * (float)(N + 1 - w));
+        for (int y = y0; y < y0 + h && y < N; y++)
+            for (int x = x0; x < x0 + w && x < N; x++)
+                img[y * N + x] = 0.0f;
+        done = true;
+    }
+}
+
 /* The operations, in the order the pipeline applies them (within each space).
    A new one: its row here, with the next unused stream number (see aug_op). */
 static const aug_op aug_ops[] = {
@@ -229,6 +299,22 @@ static const aug_op aug_ops[] = {
         .stream = 0,
         .enabled = warp_enabled,
         .apply = warp_apply,
+    },
+    {
+        .name = "crop",
+        .description = "pad-and-crop: zero padding, then a random 28x28 window (whole-pixel shifts)",
+        .space = AUG_INTENSITY,
+        .stream = 1,
+        .enabled = crop_enabled,
+        .apply = crop_apply,
+    },
+    {
+        .name = "erasing",
+        .description = "random erasing: a random rectangle set to the data set's mean",
+        .space = AUG_NORMALISED,
+        .stream = 2,
+        .enabled = erasing_enabled,
+        .apply = erasing_apply,
     },
 };
 

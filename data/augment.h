@@ -8,8 +8,8 @@
  * image as float intensities (0 .. 255); every operation of the registry
  * (aug_op_at) that aug_params switches on, in registry order, in place; then
  * the normalisation.  Operations working on the normalised image (space
- * AUG_NORMALISED) run after it.  Today the registry holds one operation, the
- * affine warp.
+ * AUG_NORMALISED) run after it.  The registry holds, in this order: the affine
+ * warp and pad-and-crop (intensities), random erasing (normalised).
  *
  * The parameters (aug_params) are the configuration's own storage: the
  * augmentation.* keys are its fields, in double.  Each operation converts the
@@ -63,6 +63,22 @@
  * (AUG_PARAMS_NONE switches everything off, and the pipeline then skips the
  * warp: the identity warp would give the same bits).
  *
+ * Pad-and-crop (crop_padding = P > 0; stream 1).  The image padded with P
+ * pixels of background on every side, then the 28×28 window at a random
+ * offset: the content moves by whole pixels (ox, oy), each in [−P, P], with
+ * two draws u1, u2: ox = min(floor(u1·(2P + 1)), 2P) − P, oy likewise from u2;
+ * out[y][x] = in[y − oy][x − ox], background where that falls outside.
+ *
+ * Random erasing (erasing = p > 0; stream 2; Zhong et al., "Random Erasing Data
+ * Augmentation", whose parameters are the defaults).  With probability p a
+ * rectangle of the normalised image is set to 0, the data set's mean.  Draws,
+ * always 1 + 4·AUG_ERASING_TRIES of them: u0 (erase when u0 < p), then per try
+ * t = 0, 1, ...: area a = 784·(area_lo + (area_hi − area_lo)·u), aspect
+ * r = aspect_lo + (aspect_hi − aspect_lo)·u, height h = round(sqrt(a·r)), width
+ * w = round(sqrt(a/r)), top y0 = floor(u·(29 − h)), left x0 = floor(u·(29 − w));
+ * the first try with 1 ≤ h, w < 28 is erased (rows y0 .. y0 + h − 1, columns
+ * x0 .. x0 + w − 1); if none fits, nothing is.
+ *
  * Thread safety: every function is pure (no shared state); call them from any
  * number of threads.
  */
@@ -89,11 +105,18 @@ typedef struct aug_params {
     double scale[2]; /* [lo, hi], [1, 1] = off */
     double flip;     /* probability of a horizontal flip */
     int sampling;    /* aug_sampling */
+    int crop_padding;          /* pad-and-crop: pixels of padding, 0 = off */
+    double erasing;            /* random erasing: probability, 0 = off */
+    double erasing_area[2];    /* ... the rectangle's area over the image's, [lo, hi] */
+    double erasing_aspect[2];  /* ... its height over its width, [lo, hi] */
 } aug_params;
+
+enum { AUG_ERASING_TRIES = 10 };
 
 /* Everything off: aug_image reproduces aug_normalise exactly. */
 #define AUG_PARAMS_NONE                                                                                      \
-    ((aug_params){ .rotation = 0, .shift = 0, .scale = { 1, 1 }, .flip = 0, .sampling = AUG_SAMPLING_BILINEAR })
+    ((aug_params){ .rotation = 0, .shift = 0, .scale = { 1, 1 }, .flip = 0, .sampling = AUG_SAMPLING_BILINEAR, \
+                   .crop_padding = 0, .erasing = 0, .erasing_area = { 0.02, 0.4 }, .erasing_aspect = { 0.3, 3.3 } })
 
 /* "bilinear", "nearest"; NULL out of range. */
 const char *aug_sampling_name(int s);
@@ -106,7 +129,9 @@ typedef struct aug_transform {
 
 /* Check p, as the operations will use it (each value converted to float):
    every value finite, rotation ≥ 0, shift ≥ 0, 0 < scale[0] ≤ scale[1],
-   0 ≤ flip ≤ 1, sampling an aug_sampling.  Returns 0, or -1 with a message in
+   0 ≤ flip ≤ 1, sampling an aug_sampling, 0 ≤ crop_padding ≤ 14,
+   0 ≤ erasing ≤ 1, 0 < erasing_area[0] ≤ erasing_area[1] ≤ 1,
+   0 < erasing_aspect[0] ≤ erasing_aspect[1].  Returns 0, or -1 with a message in
    err ("error: augmentation: WHAT (got Y)"; NUL-terminated when errlen > 0). */
 int aug_params_check(const aug_params *p, char *err, size_t errlen);
 
@@ -130,6 +155,12 @@ void aug_warp_nearest_with(const uint8_t *src, float *dst, float angle_deg, floa
    alone, whether or not p switches it on.  p must pass aug_params_check. */
 void aug_warp_normalise(const uint8_t *src, float *dst, const aug_params *p, uint64_t seed, uint64_t epoch,
                         uint64_t sample_index);
+
+/* One view of a normalised image for test-time augmentation: src[28][28] ->
+   dst[28][28] (distinct), mirrored horizontally when `flip`, then its content
+   moved by (dx, dy) whole pixels (positive: right, down), the background
+   (normalised intensity 0) where it moved away from. */
+void aug_view(const float *src, float *dst, bool flip, int dx, int dy);
 
 /* Where in the pipeline an operation works. */
 typedef enum aug_space {

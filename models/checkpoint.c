@@ -98,7 +98,7 @@ int checkpoint_save(const char *path, const model *m, const checkpoint_info *inf
     buf header = { 0 }, b = { 0 };
     put_header(&header, m, info, history_bytes);
     put(&b, magic, sizeof magic);
-    put_u32(&b, CHECKPOINT_VERSION);
+    put_u32(&b, info->ema ? 2 : 1);
     put_u32(&b, (uint32_t)header.len);
     put(&b, header.p, header.len);
     put_table(&b, m);
@@ -106,6 +106,8 @@ int checkpoint_save(const char *path, const model *m, const checkpoint_info *inf
     put(&b, m->state, m->num_state * sizeof(float));
     put(&b, m->adam_m, m->num_params * sizeof(float));
     put(&b, m->adam_v, m->num_params * sizeof(float));
+    if (info->ema)
+        put(&b, info->ema, (m->num_params + m->num_state) * sizeof(float));
     if (history_bytes)
         put(&b, info->history, history_bytes);
     put_u32(&b, (uint32_t)crc32(0L, b.p, (uInt)b.len));
@@ -182,7 +184,7 @@ int checkpoint_file_crc(const char *path, uint32_t *crc, char *err, size_t errle
    longest history.  Anything larger is refused before it is read. */
 static size_t max_file_bytes(const model *m)
 {
-    const size_t floats = 3 * m->num_params + m->num_state;
+    const size_t floats = 4 * m->num_params + 2 * m->num_state; /* with an average */
     return 2 * (sizeof magic + 8 + HEADER_BYTES + 4 + (size_t)m->num_layers * ENTRY_BYTES + floats * sizeof(float)) +
            HISTORY_MAX + 4;
 }
@@ -191,7 +193,7 @@ static size_t max_file_bytes(const model *m)
    (free it) holds the file, r the reader positioned at the header, its length
    excluding the CRC, and *header_bytes the header's size. */
 static int read_verified(const char *path, const model *m, unsigned char **data, reader *r, uint32_t *header_bytes,
-                         char *err, size_t errlen)
+                         uint32_t *version, char *err, size_t errlen)
 {
     const size_t cap = max_file_bytes(m);
     size_t size;
@@ -205,17 +207,16 @@ static int read_verified(const char *path, const model *m, unsigned char **data,
                           : read_failed(path, why, err, errlen);
     *r = (reader){ *data, size, 0 };
     char got_magic[8];
-    uint32_t version;
     int rc = -1;
     if (!get(r, got_magic, 8) || memcmp(got_magic, magic, 8) != 0)
         fail(err, errlen, path, "not a probador checkpoint (bad magic; expected \"PROBCKPT\")");
-    else if (!get(r, &version, 4) || !get(r, header_bytes, 4))
+    else if (!get(r, version, 4) || !get(r, header_bytes, 4))
         fail(err, errlen, path, "truncated checkpoint (%zu bytes)", size);
-    else if (version > CHECKPOINT_VERSION)
+    else if (*version > CHECKPOINT_VERSION)
         fail(err, errlen, path, "checkpoint version %u is newer than this probador reads (%d); rebuild from a newer commit",
-             version, CHECKPOINT_VERSION);
-    else if (version < 1)
-        fail(err, errlen, path, "bad checkpoint version %u", version);
+             *version, CHECKPOINT_VERSION);
+    else if (*version < 1)
+        fail(err, errlen, path, "bad checkpoint version %u", *version);
     else if (size < MIN_BYTES) /* the header would overlap the CRC */
         fail(err, errlen, path, "truncated checkpoint (%zu bytes, expected at least %d)", size, MIN_BYTES);
     else if ((uint32_t)crc32(0L, *data, (uInt)(r->len - 4)) != stored_crc(*data, r->len))
@@ -238,6 +239,7 @@ typedef struct header {
     float dropout;
     checkpoint_info info; /* history not read */
     uint32_t history_bytes;
+    bool ema;             /* version 2: the data holds the weights' moving average */
 } header;
 
 /* Reads the header at r (advanced past it): exactly HEADER_BYTES long. */
@@ -245,9 +247,8 @@ static int read_header(const char *path, reader *r, uint32_t header_bytes, heade
 {
     if (header_bytes != HEADER_BYTES)
         return fail(err, errlen, path,
-                    "checkpoint header of %u bytes, expected %d (version %d); the file was not written by probador "
-                    "or is damaged",
-                    header_bytes, HEADER_BYTES, CHECKPOINT_VERSION);
+                    "checkpoint header of %u bytes, expected %d; the file was not written by probador or is damaged",
+                    header_bytes, HEADER_BYTES);
     memset(h, 0, sizeof *h);
     if (!get(r, h->name, 32) || !get(r, &h->blocks, 4) || !get(r, &h->width, 4) || !get(r, &h->dropout, 4) ||
         !get(r, &h->classes, 4) || !get(r, &h->c, 4) || !get(r, &h->h, 4) || !get(r, &h->w, 4) ||
@@ -268,8 +269,8 @@ static int read_header(const char *path, reader *r, uint32_t header_bytes, heade
 static int read_checkpoint_header(const char *path, const model *m, unsigned char **data, reader *r, header *h,
                                   uint32_t *crc, char *err, size_t errlen)
 {
-    uint32_t header_bytes;
-    if (read_verified(path, m, data, r, &header_bytes, err, errlen))
+    uint32_t header_bytes = 0, version = 0;
+    if (read_verified(path, m, data, r, &header_bytes, &version, err, errlen))
         return -1;
     if (crc)
         *crc = stored_crc(*data, r->len + 4);
@@ -278,6 +279,7 @@ static int read_checkpoint_header(const char *path, const model *m, unsigned cha
         *data = NULL;
         return -1;
     }
+    h->ema = version == 2;
     return 0;
 }
 
@@ -329,28 +331,43 @@ static int check_same_table(const char *path, reader *r, const model *m, char *e
 /* The data at r: exactly the size m's own checkpoint has (every size comes
    from the model, and history_bytes was capped by read_header), and no value
    that is not finite. */
-static int check_model_data(const char *path, const reader *r, const model *m, uint32_t history_bytes, char *err,
+static int check_model_data(const char *path, const reader *r, const model *m, const header *h, char *err,
                             size_t errlen)
 {
     const size_t np = m->num_params * sizeof(float), ns = m->num_state * sizeof(float);
-    if (r->len - r->at != 3 * np + ns + history_bytes)
-        return fail(err, errlen, path, "data size %zu, expected %zu for this model", r->len - r->at,
-                    3 * np + ns + (size_t)history_bytes);
+    const size_t want = 3 * np + ns + (h->ema ? np + ns : 0) + h->history_bytes;
+    if (r->len - r->at != want)
+        return fail(err, errlen, path, "data size %zu, expected %zu for this model", r->len - r->at, want);
     const unsigned char *p = r->p + r->at;
     if (check_finite(path, p, m->num_params, "parameter", err, errlen) ||
         check_finite(path, p + np, m->num_state, "batch-norm statistic", err, errlen) ||
-        check_finite(path, p + np + ns, 2 * m->num_params, "Adam moment", err, errlen))
+        check_finite(path, p + np + ns, 2 * m->num_params, "Adam moment", err, errlen) ||
+        (h->ema && check_finite(path, p + 3 * np + ns, m->num_params + m->num_state, "moving-average", err, errlen)))
         return -1;
+    return 0;
+}
+
+/* The file holds a moving average exactly when the run keeps one. */
+static int check_same_ema(const char *path, const header *h, const float *ema, char *err, size_t errlen)
+{
+    if (h->ema && !ema)
+        return fail(err, errlen, path, "the checkpoint holds a moving average of the weights, which this run does not "
+                                       "keep (training.ema_decay 0); resume with the configuration that wrote it");
+    if (!h->ema && ema)
+        return fail(err, errlen, path, "the checkpoint holds no moving average of the weights, which this run keeps "
+                                       "(training.ema_decay); resume with the configuration that wrote it");
     return 0;
 }
 
 /* Copies the data at p (checked by check_model_data) into info and the parts
    of m asked for. */
-static void restore_parts(const unsigned char *p, const header *h, model *m, int parts, checkpoint_info *info)
+static void restore_parts(const unsigned char *p, const header *h, model *m, int parts, float *ema,
+                          checkpoint_info *info)
 {
     const size_t np = m->num_params * sizeof(float), ns = m->num_state * sizeof(float);
+    const size_t ema_bytes = h->ema ? np + ns : 0;
     info->history = checked_malloc((size_t)h->history_bytes + 1);
-    memcpy(info->history, p + 3 * np + ns, h->history_bytes);
+    memcpy(info->history, p + 3 * np + ns + ema_bytes, h->history_bytes);
     info->history[h->history_bytes] = '\0';
     info->epochs = h->info.epochs, info->steps = h->info.steps, info->seed = h->info.seed;
     if (parts & CKPT_WEIGHTS) {
@@ -360,10 +377,13 @@ static void restore_parts(const unsigned char *p, const header *h, model *m, int
     if (parts & CKPT_OPTIMISER) {
         memcpy(m->adam_m, p + np + ns, np);
         memcpy(m->adam_v, p + 2 * np + ns, np);
+        if (ema)
+            memcpy(ema, p + 3 * np + ns, ema_bytes);
     }
 }
 
-int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info, char *err, size_t errlen)
+int checkpoint_load(const char *path, model *m, int parts, float *ema, checkpoint_info *info, char *err,
+                    size_t errlen)
 {
     memset(info, 0, sizeof *info);
     unsigned char *data;
@@ -372,9 +392,10 @@ int checkpoint_load(const char *path, model *m, int parts, checkpoint_info *info
     if (read_checkpoint_header(path, m, &data, &r, &h, NULL, err, errlen))
         return -1;
     const bool ok = !check_same_model(path, &h, m, err, errlen) && !check_same_table(path, &r, m, err, errlen) &&
-                    !check_model_data(path, &r, m, h.history_bytes, err, errlen);
+                    !check_model_data(path, &r, m, &h, err, errlen) &&
+                    !(parts & CKPT_OPTIMISER && check_same_ema(path, &h, ema, err, errlen));
     if (ok)
-        restore_parts(data + r.at, &h, m, parts, info);
+        restore_parts(data + r.at, &h, m, parts, ema, info);
     free(data);
     return ok ? 0 : -1;
 }
@@ -458,13 +479,14 @@ static int read_tensor_table(const char *path, reader *r, const model *m, tensor
     return 0;
 }
 
-/* The data at r: parameters, statistics, two Adam moments, the history,
-   exactly (no wrap: total_params + total_state <= data_floats, a quarter of
-   a capped file size). */
-static int check_table_data_size(const char *path, const reader *r, const tensor_table *t, uint32_t history_bytes,
+/* The data at r: parameters, statistics, two Adam moments, (version 2) the
+   moving average, the history, exactly (no wrap: total_params + total_state
+   <= data_floats, a capped file size over 4). */
+static int check_table_data_size(const char *path, const reader *r, const tensor_table *t, const header *h,
                                  char *err, size_t errlen)
 {
-    const size_t want = (size_t)(3 * t->total_params + t->total_state) * sizeof(float) + history_bytes;
+    const uint64_t floats = 3 * t->total_params + t->total_state + (h->ema ? t->total_params + t->total_state : 0);
+    const size_t want = (size_t)floats * sizeof(float) + h->history_bytes;
     if (r->len - r->at != want)
         return fail(err, errlen, path, "tensor table: data size %zu, expected %zu for the tensors it lists",
                     r->len - r->at, want);
@@ -496,13 +518,15 @@ static int check_trunk_layer(const char *path, const layer *l, const table_entry
 }
 
 /* Copies every layer's parameters and statistics but the head's from the
-   file's data at p (laid out as t says) into m, layer by layer; a layer the
-   file lacks or holds differently, or a value that is not finite, stops it
+   file's data at p (laid out as t says; a version-2 file's moving average,
+   the model that run evaluated) into m, layer by layer; a layer the file
+   lacks or holds differently, or a value that is not finite, stops it
    (layers before it are already copied). */
-static int copy_trunk(const char *path, const unsigned char *p, const tensor_table *t, model *m, char *err,
-                      size_t errlen)
+static int copy_trunk(const char *path, const unsigned char *p, const tensor_table *t, const header *h, model *m,
+                      char *err, size_t errlen)
 {
-    const unsigned char *pbytes = p, *sbytes = pbytes + t->total_params * sizeof(float);
+    const size_t ema_at = h->ema ? (size_t)(3 * t->total_params + t->total_state) * sizeof(float) : 0;
+    const unsigned char *pbytes = p + ema_at, *sbytes = pbytes + t->total_params * sizeof(float);
     const int head = checkpoint_head_layer(m);
     for (int li = 0; li < m->num_layers; li++) {
         const layer *l = &m->layers[li];
@@ -530,8 +554,8 @@ int checkpoint_load_trunk(const char *path, model *m, uint32_t *crc, char *err, 
         return -1;
     tensor_table t = { 0 };
     const bool ok = !check_same_trunk(path, &h, m, err, errlen) && !read_tensor_table(path, &r, m, &t, err, errlen) &&
-                    !check_table_data_size(path, &r, &t, h.history_bytes, err, errlen) &&
-                    !copy_trunk(path, data + r.at, &t, m, err, errlen);
+                    !check_table_data_size(path, &r, &t, &h, err, errlen) &&
+                    !copy_trunk(path, data + r.at, &t, &h, m, err, errlen);
     free(t.entries);
     free(data);
     return ok ? 0 : -1;

@@ -293,6 +293,19 @@ void model_init_params(model *m, uint64_t seed, conv_init ci)
     memset(m->adam_v, 0, m->num_params * sizeof(float));
 }
 
+void model_decay_mask(const model *m, float *mask)
+{
+    for (int i = 0; i < m->num_layers; i++) {
+        const layer *l = &m->layers[i];
+        /* a dense layer holds W[out][in] then b[out] */
+        const size_t weights = l->spec.op == OP_CONV    ? l->param_count
+                               : l->spec.op == OP_DENSE ? l->param_count - (size_t)tshape_count(l->out)
+                                                        : 0;
+        for (size_t j = 0; j < l->param_count; j++)
+            mask[l->param_off + j] = j < weights ? 1.0f : 0.0f;
+    }
+}
+
 float *model_input(model *m) { return m->acts + m->layers[0].act_off; }
 
 /* ---- the passes, and their optional timing ---------------------------------- */

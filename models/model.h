@@ -195,6 +195,11 @@ const char *conv_init_name(int ci); /* "he_normal", "uniform"; NULL out of range
 
 void model_init_params(model *m, uint64_t seed, conv_init ci);
 
+/* mask[num_params]: 1 for the parameters weight decay is meant for (convolution
+   filters, dense weight matrices), 0 for batch norm's scale and shift and the
+   dense layers' biases, which the usual recipes leave undecayed. */
+void model_decay_mask(const model *m, float *mask);
+
 /* The input batch [batch][1][28][28] lives here; fill it, then forward. */
 float *model_input(model *m);
 /* Forward; returns the logits [batch][classes]. */

@@ -1,8 +1,8 @@
 /* tests/test_augment.c — the affine warp: exact identity, mirror and whole-pixel
  * shifts; rotation and scale geometry; keyed, independent draws within their
  * ranges; the same bits as the float parameters the warp was first written
- * for; the registry of operations and the pipeline; and the time of one
- * epoch's worth of warps. */
+ * for; pad-and-crop, random erasing and the test-time views; the registry of
+ * operations and the pipeline; and the time of one epoch's worth of warps. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,8 @@
 enum { N = AUG_SIDE, NPIX = AUG_PIXELS, NIMG = 16 };
 static const uint64_t SEED = 20240611; /* printed by failures through the messages below */
 
-static const aug_params FULL = { .rotation = 15, .shift = 2, .scale = { 0.9, 1.1 }, .flip = 0.5 };
+static const aug_params FULL = { .rotation = 15, .shift = 2, .scale = { 0.9, 1.1 }, .flip = 0.5,
+                                 .erasing_area = { 0.02, 0.4 }, .erasing_aspect = { 0.3, 3.3 } };
 
 /* NIMG test images: random intensities with a zero border column/row here and
    there, plus a few saturated pixels, all from a fixed stream. */
@@ -299,16 +300,19 @@ static void test_params_check(void **state)
     const aug_params none = AUG_PARAMS_NONE;
     assert_int_equal(aug_params_check(&none, err, sizeof err), 0);
     assert_int_equal(aug_params_check(&FULL, err, sizeof err), 0);
-    aug_params bad[12];
-    for (int k = 0; k < 12; k++)
+    enum { BAD = 18 };
+    aug_params bad[BAD];
+    for (int k = 0; k < BAD; k++)
         bad[k] = AUG_PARAMS_NONE;
+    bad[12].crop_padding = -1, bad[13].crop_padding = 15, bad[14].erasing = 1.5;
+    bad[15].erasing_area[0] = 0, bad[16].erasing_area[1] = 1.2, bad[17].erasing_aspect[0] = -1;
     bad[0].rotation = -1, bad[1].shift = NAN, bad[2].scale[0] = bad[2].scale[1] = 0;
     bad[3].scale[0] = 1.2, bad[3].scale[1] = 1.1, bad[4].flip = 1.5, bad[5].scale[1] = INFINITY;
     bad[6].sampling = 2, bad[7].sampling = -1;
     bad[8].rotation = 1e39; /* finite as a double, infinite as the float the warp computes with */
     bad[9].shift = -1e-300; /* negative, though it rounds to -0 in float */
     bad[10].flip = 1 + 1e-7, bad[11].scale[0] = 1e-50; /* > 0 in double, 0 in float */
-    for (int k = 0; k < 12; k++) {
+    for (int k = 0; k < BAD; k++) {
         err[0] = 0;
         const int rc = aug_params_check(&bad[k], err, sizeof err);
         if (rc != -1 || strncmp(err, "error: augmentation: ", 21) != 0)
@@ -396,16 +400,116 @@ static void test_registry_and_pipeline(void **state)
         aug_image(images[i], got, &none, SEED, 1, (uint64_t)i);
         aug_normalise(images[i], ref);
         assert_bitwise(got, ref, NPIX, "pipeline with every part off");
-        if (aug_op_count() == 1) {
-            aug_image(images[i], got, &FULL, SEED, 1, (uint64_t)i);
-            aug_warp_normalise(images[i], ref, &FULL, SEED, 1, (uint64_t)i);
-            assert_bitwise(got, ref, NPIX, "pipeline = warp while it is the only operation");
-        }
+        aug_image(images[i], got, &FULL, SEED, 1, (uint64_t)i);
+        aug_warp_normalise(images[i], ref, &FULL, SEED, 1, (uint64_t)i);
+        assert_bitwise(got, ref, NPIX, "pipeline = warp while the other operations are off");
+        /* the other operations switched on leave the warp's draws as they were:
+           erasing changes one rectangle of the warped image, nothing else */
+        aug_params more = FULL;
+        more.erasing = 1.0;
+        aug_image(images[i], got, &more, SEED, 1, (uint64_t)i);
+        int changed = 0;
+        for (int p = 0; p < NPIX; p++)
+            if (got[p] != ref[p]) {
+                changed++;
+                assert_true(got[p] == 0.0f);
+            }
+        assert_true(changed > 0);
     }
     assert_string_equal(aug_sampling_name(AUG_SAMPLING_BILINEAR), "bilinear");
     assert_string_equal(aug_sampling_name(AUG_SAMPLING_NEAREST), "nearest");
     assert_null(aug_sampling_name(2));
     assert_null(aug_sampling_name(-1));
+}
+
+/* Pad-and-crop moves the content by whole pixels, (ox, oy) in [−P, P]: the
+   output is the warp's exact whole-pixel shift for one such offset, and over
+   many images every offset from −P to P turns up. */
+static void test_crop_is_whole_pixel_shift(void **state)
+{
+    enum { P = 3, SPAN = 2 * P + 1 };
+    aug_params p = AUG_PARAMS_NONE;
+    p.crop_padding = P;
+    bool seen_x[SPAN] = { false }, seen_y[SPAN] = { false };
+    float got[NPIX], shifted[NPIX];
+    for (uint64_t idx = 0; idx < 300; idx++) {
+        const uint8_t *img = images[idx % NIMG];
+        aug_image(img, got, &p, SEED, 3, idx);
+        int found = 0;
+        for (int oy = -P; oy <= P; oy++)
+            for (int ox = -P; ox <= P; ox++) {
+                aug_warp_with(img, shifted, 0.0f, (float)ox, (float)oy, 1.0f, false);
+                if (memcmp(got, shifted, sizeof got) == 0 && !found++)
+                    seen_x[ox + P] = seen_y[oy + P] = true;
+            }
+        if (!found)
+            fail_msg("image %llu: the crop is no whole-pixel shift within ±%d", (unsigned long long)idx, P);
+    }
+    for (int k = 0; k < SPAN; k++)
+        if (!seen_x[k] || !seen_y[k])
+            fail_msg("offset %d never drawn in 300 images", k - P);
+}
+
+/* Random erasing sets one rectangle of the normalised image to 0 (no pixel
+   of an image normalises to exactly 0: 255·0.2860 is not a whole number), of
+   about the drawn area and aspect; with probability ½ about half the images. */
+static void test_erasing_rectangle(void **state)
+{
+    aug_params p = AUG_PARAMS_NONE;
+    p.erasing = 1.0;
+    float got[NPIX], ref[NPIX];
+    for (uint64_t idx = 0; idx < 200; idx++) {
+        const uint8_t *img = images[idx % NIMG];
+        aug_image(img, got, &p, SEED, 5, idx);
+        aug_normalise(img, ref);
+        int y0 = N, y1 = -1, x0 = N, x1 = -1, changed = 0;
+        for (int q = 0; q < NPIX; q++)
+            if (got[q] != ref[q]) {
+                const int y = q / N, x = q % N;
+                changed++;
+                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1, x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+            }
+        const int h = y1 - y0 + 1, w = x1 - x0 + 1;
+        if (changed == 0 || changed != h * w)
+            fail_msg("image %llu: %d pixels changed, not a %dx%d rectangle", (unsigned long long)idx, changed, h, w);
+        for (int y = y0; y <= y1; y++)
+            for (int x = x0; x <= x1; x++)
+                assert_true(got[y * N + x] == 0.0f);
+        /* h·w ≈ the area 784·[0.02, 0.4] and h/w ≈ the aspect [0.3, 3.3], up to rounding */
+        assert_true(h < N && w < N);
+        assert_true(h * w >= 0.5 * 0.02 * NPIX && h * w <= 1.3 * 0.4 * NPIX);
+        assert_true((double)h / w >= 0.3 / 1.6 && (double)h / w <= 3.3 * 1.6);
+    }
+    p.erasing = 0.5;
+    int erased = 0;
+    for (uint64_t idx = 0; idx < 400; idx++) {
+        aug_image(images[idx % NIMG], got, &p, SEED, 6, idx);
+        aug_normalise(images[idx % NIMG], ref);
+        erased += memcmp(got, ref, sizeof got) != 0;
+    }
+    if (erased < 140 || erased > 260) /* 400·½ ± 6 standard deviations */
+        fail_msg("erasing 0.5 erased %d of 400 images", erased);
+}
+
+/* The test-time views: the mirror of the mirror is the image; a view's shift
+   is the warp's whole-pixel shift of the same image, bit for bit. */
+static void test_tta_views(void **state)
+{
+    float plain[NPIX], view[NPIX], back[NPIX], warped[NPIX];
+    for (int i = 0; i < NIMG; i++) {
+        aug_normalise(images[i], plain);
+        aug_view(plain, view, true, 0, 0);
+        aug_view(view, back, true, 0, 0);
+        assert_bitwise(back, plain, NPIX, "mirror of the mirror");
+        aug_warp_with(images[i], warped, 0.0f, 0.0f, 0.0f, 1.0f, true);
+        assert_bitwise(view, warped, NPIX, "mirror view");
+        const int moves[4][2] = { { 0, -1 }, { 0, 1 }, { -1, 0 }, { 1, 0 } };
+        for (int k = 0; k < 4; k++) {
+            aug_view(plain, view, false, moves[k][0], moves[k][1]);
+            aug_warp_with(images[i], warped, 0.0f, (float)moves[k][0], (float)moves[k][1], 1.0f, false);
+            assert_bitwise(view, warped, NPIX, "one-pixel shift view");
+        }
+    }
 }
 
 /* One epoch's worth of warps (60,000) on this thread; printed, and bounded
@@ -452,6 +556,9 @@ int main(void)
         cmocka_unit_test(test_params_check),
         cmocka_unit_test(test_same_bits_as_float_parameters),
         cmocka_unit_test(test_registry_and_pipeline),
+        cmocka_unit_test(test_crop_is_whole_pixel_shift),
+        cmocka_unit_test(test_erasing_rectangle),
+        cmocka_unit_test(test_tta_views),
         cmocka_unit_test(test_epoch_time),
     };
     return cmocka_run_group_tests_name("augment", tests, setup_images, NULL);

@@ -68,7 +68,7 @@ static void test_round_trip_is_exact(void **state)
     save_reference(p, &a);
     char err[256];
     checkpoint_info info;
-    assert_int_equal(checkpoint_load(p, &b, CKPT_ALL, &info, err, sizeof err), 0);
+    assert_int_equal(checkpoint_load(p, &b, CKPT_ALL, NULL, &info, err, sizeof err), 0);
     assert_memory_equal(a.params, b.params, a.num_params * sizeof(float));
     assert_memory_equal(a.state, b.state, a.num_state * sizeof(float));
     assert_memory_equal(a.adam_m, b.adam_m, a.num_params * sizeof(float));
@@ -82,10 +82,52 @@ static void test_round_trip_is_exact(void **state)
     model c;
     build(&c, small_resnet(4), 5);
     float m0 = c.adam_m[0];
-    assert_int_equal(checkpoint_load(p, &c, CKPT_WEIGHTS, &info, err, sizeof err), 0);
+    assert_int_equal(checkpoint_load(p, &c, CKPT_WEIGHTS, NULL, &info, err, sizeof err), 0);
     free(info.history);
     assert_memory_equal(a.params, c.params, a.num_params * sizeof(float));
     assert_true(c.adam_m[0] == m0);
+    model_free(&a), model_free(&b), model_free(&c);
+}
+
+/* With a moving average (version 2): it comes back exactly; a version-1 file
+   and a run that keeps an average, or the other way round, are refused with
+   what to do; the fine-tuning loader takes the average's trunk. */
+static void test_moving_average_round_trip(void **state)
+{
+    model a, b;
+    build(&a, small_resnet(4), 1);
+    build(&b, small_resnet(4), 99);
+    const size_t n = a.num_params + a.num_state;
+    float *ema = test_alloc(n * sizeof *ema), *back = test_alloc(n * sizeof *back);
+    test_fill_uniform(ema, n, 7);
+    char p[512], v1[512]; /* path_of's buffer is shared */
+    snprintf(p, sizeof p, "%s", path_of("ckpt_ema.bin"));
+    snprintf(v1, sizeof v1, "%s", path_of("ckpt_no_ema.bin"));
+    char err[256];
+    checkpoint_info info = { 7, 1234, 42, "epoch,loss\n1,0.5\n", ema };
+    assert_int_equal(checkpoint_save(p, &a, &info, err, sizeof err), 0);
+    save_reference(v1, &a);
+    assert_int_equal(file_size(p), file_size(v1) + (long)(n * sizeof(float)));
+    assert_int_equal(checkpoint_load(p, &b, CKPT_ALL, back, &info, err, sizeof err), 0);
+    assert_memory_equal(back, ema, n * sizeof *ema);
+    assert_memory_equal(a.params, b.params, a.num_params * sizeof(float));
+    assert_string_equal(info.history, "epoch,loss\n1,0.5\n");
+    free(info.history);
+
+    assert_int_equal(checkpoint_load(p, &b, CKPT_ALL, NULL, &info, err, sizeof err), -1);
+    assert_non_null(strstr(err, "holds a moving average of the weights, which this run does not keep"));
+    assert_int_equal(checkpoint_load(v1, &b, CKPT_ALL, back, &info, err, sizeof err), -1);
+    assert_non_null(strstr(err, "holds no moving average of the weights, which this run keeps"));
+
+    /* the trunk of the average: every layer but the head holds ema's values */
+    model c;
+    build(&c, small_resnet(4), 5);
+    uint32_t crc;
+    assert_int_equal(checkpoint_load_trunk(p, &c, &crc, err, sizeof err), 0);
+    const size_t head = c.layers[checkpoint_head_layer(&c)].param_off;
+    assert_memory_equal(c.params, ema, head * sizeof(float));
+    assert_memory_equal(c.state, ema + a.num_params, a.num_state * sizeof(float));
+    free(ema), free(back);
     model_free(&a), model_free(&b), model_free(&c);
 }
 
@@ -109,7 +151,7 @@ static void expect_refused(const char *src, long offset, const void *bytes, size
     build(&m, small_resnet(4), 3);
     char err[512] = "";
     checkpoint_info info;
-    assert_int_equal(checkpoint_load(dst, &m, CKPT_ALL, &info, err, sizeof err), -1);
+    assert_int_equal(checkpoint_load(dst, &m, CKPT_ALL, NULL, &info, err, sizeof err), -1);
     if (!strstr(err, needle) || !strstr(err, dst))
         fail_msg("expected '%s' and the path in: %s", needle, err);
     model_free(&m);
@@ -136,7 +178,7 @@ static void test_damage_is_refused(void **state)
     build(&m, small_resnet(4), 1);
     char err[256];
     checkpoint_info info;
-    assert_int_equal(checkpoint_load(path_of("no-such.bin"), &m, CKPT_ALL, &info, err, sizeof err), -1);
+    assert_int_equal(checkpoint_load(path_of("no-such.bin"), &m, CKPT_ALL, NULL, &info, err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot read"));
     model_free(&m);
 }
@@ -150,12 +192,12 @@ static void test_other_model_is_refused(void **state)
     build(&wide, small_resnet(8), 1);
     char err[512];
     checkpoint_info info;
-    assert_int_equal(checkpoint_load(p, &wide, CKPT_ALL, &info, err, sizeof err), -1);
+    assert_int_equal(checkpoint_load(p, &wide, CKPT_ALL, NULL, &info, err, sizeof err), -1);
     assert_non_null(strstr(err, "width 4"));
     assert_non_null(strstr(err, "width 8"));
     model_desc d = { "cnn", 0, 0, 0.5f, 10, { 1, 28, 28 } };
     assert_int_equal(model_build(&cnn, &d, &conv_im2col, 2, err, sizeof err), 0);
-    assert_int_equal(checkpoint_load(p, &cnn, CKPT_ALL, &info, err, sizeof err), -1);
+    assert_int_equal(checkpoint_load(p, &cnn, CKPT_ALL, NULL, &info, err, sizeof err), -1);
     assert_non_null(strstr(err, "'resnet'"));
     model_free(&a), model_free(&wide), model_free(&cnn);
 }
@@ -193,7 +235,7 @@ static void expect_load_error(const char *path, bool trunk, const char *needle)
     checkpoint_info info;
     uint32_t crc;
     const int rc = trunk ? checkpoint_load_trunk(path, &m, &crc, err, sizeof err)
-                         : checkpoint_load(path, &m, CKPT_ALL, &info, err, sizeof err);
+                         : checkpoint_load(path, &m, CKPT_ALL, NULL, &info, err, sizeof err);
     assert_int_equal(rc, -1);
     if (!strstr(err, needle) || !strstr(err, path))
         fail_msg("expected '%s' and the path in: %s", needle, err);
@@ -317,6 +359,7 @@ int main(void)
     conv_blis_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_is_exact),
+        cmocka_unit_test(test_moving_average_round_trip),
         cmocka_unit_test(test_damage_is_refused),
         cmocka_unit_test(test_other_model_is_refused),
         cmocka_unit_test(test_not_a_regular_file_is_refused),

@@ -320,8 +320,12 @@ static void test_bad_choice(void **state)
     expect_error(HEAD "kernel: winogard\n",
                  "3:9: error: kernel: expected one of naive, im2col, winograd, winograd_f2; got 'winogard' "
                  "(did you mean 'winograd'?)");
-    expect_error(HEAD "training:\n  schedule: step\n",
-                 "4:13: error: training.schedule: expected one of constant, cosine; got 'step'\n");
+    expect_error(HEAD "training:\n  schedule: exponential\n",
+                 "4:13: error: training.schedule: expected one of constant, cosine, linear, step; got 'exponential'\n");
+    expect_error(HEAD "training:\n  optimizer: sdg\n",
+                 "4:14: error: training.optimizer: expected one of adam, sgd; got 'sdg' (did you mean 'sgd'?)");
+    expect_error(HEAD "training:\n  nesterov: yes\n",
+                 "4:13: error: training.nesterov: expected one of false, true; got 'yes'");
 }
 
 static void test_duplicate_keys(void **state)
@@ -407,6 +411,11 @@ static void test_cross_key_constraints(void **state)
     expect_error(
         HEAD "data:\n  train_images: 58000\n",
         "4:3: error: data.train_images 58000 + data.validation_images 5000 exceed the 60000 training images");
+    expect_error(HEAD "task: rotation\nevaluation:\n  tta: flip\n",
+                 "5:3: error: evaluation.tta: the rotation task's label changes when the image is mirrored; use none");
+    expect_error(HEAD "training:\n  nesterov: true\n",
+                 "4:3: error: training.nesterov: Nesterov's momentum is SGD's; set training.optimizer: sgd, or "
+                 "nesterov: false");
 
     /* config_validate on a struct edited in code */
     exp_config *c = new_config();

@@ -195,7 +195,7 @@ static void test_adam_on_a_range_leaves_the_rest(void **state)
     test_fill_uniform(a.grads, a.num_params, 8);
     memcpy(b.grads, a.grads, a.num_params * sizeof(float));
     const size_t head = a.layers[checkpoint_head_layer(&a)].param_off;
-    const adam_params p = { 1e-2f, 0.9f, 0.999f, 1e-8f, 0.0f };
+    const optim_params p = { 1e-2f, 0.9f, 0.999f, 1e-8f, 0.0f };
     float *before = malloc(a.num_params * sizeof(float));
     memcpy(before, a.params, a.num_params * sizeof(float));
 

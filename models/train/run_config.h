@@ -44,6 +44,17 @@ typedef enum run_task {
 } run_task;
 const char *run_task_name(int task); /* "classify", "rotation"; NULL out of range */
 
+/* Test-time augmentation: the views whose softmaxes are averaged when the model
+   is evaluated (validation and test alike). */
+typedef enum run_tta {
+    RUN_TTA_NONE,       /* the image alone */
+    RUN_TTA_FLIP,       /* the image and its mirror image */
+    RUN_TTA_FLIP_SHIFT, /* those two, and the image moved one pixel up, down, left and right */
+    RUN_TTA_COUNT
+} run_tta;
+const char *run_tta_name(int tta); /* "none", "flip", "flip_shift"; NULL out of range */
+int run_tta_views(int tta);        /* 1, 2, 6 */
+
 typedef struct run_config {
     char name[RUN_NAME_MAX]; /* the experiment's name: messages, summary rows */
     struct {
@@ -65,11 +76,20 @@ typedef struct run_config {
     aug_params augmentation;
     struct {
         int epochs, batch;
+        int optimizer; /* optimizer_at(optimizer) */
         double learning_rate, beta1, beta2, epsilon;
-        double weight_decay; /* decoupled */
-        int schedule;        /* lr_schedule_at(schedule) */
+        double momentum;          /* SGD */
+        int nesterov;             /* SGD: Nesterov's momentum (0/1) */
+        double weight_decay;      /* Adam: decoupled; SGD: L2 */
+        int decay_norm_and_bias;  /* 0: no decay on batch norm's parameters and biases */
+        double label_smoothing;
+        int schedule;             /* lr_schedule_at(schedule) */
         double warmup_epochs;
+        double ema_decay;         /* the evaluated model: the weights' moving average; 0 = off */
     } training;
+    struct {
+        int tta; /* run_tta */
+    } evaluation;
     struct {
         char from[RUN_PATH_MAX]; /* "" = random init; an experiment name or a checkpoint path */
         int freeze_epochs;       /* trunk not updated for this many epochs */

@@ -51,17 +51,16 @@ static void progress(const run_config *c, int epoch, int step, int steps, double
 static void optimise(run_state *s, int epoch, float lr)
 {
     const run_config *c = s->c;
-    const adam_params p = { (float)c->training.learning_rate, (float)c->training.beta1, (float)c->training.beta2,
-                            (float)c->training.epsilon, (float)c->training.weight_decay };
+    const optim_params *p = &s->optim;
     model *m = &s->m;
     const uint64_t t = s->step + 1;
     if (epoch < c->init.freeze_epochs) {
-        s->opt_fn->step_range(m, &p, lr, t, s->head_off, m->num_params);
+        s->opt_fn->step_range(m, p, lr, t, s->head_off, m->num_params);
     } else if (c->init.trunk_lr_scale != 1.0) {
-        s->opt_fn->step_range(m, &p, lr * (float)c->init.trunk_lr_scale, t, 0, s->head_off);
-        s->opt_fn->step_range(m, &p, lr, t, s->head_off, m->num_params);
+        s->opt_fn->step_range(m, p, lr * (float)c->init.trunk_lr_scale, t, 0, s->head_off);
+        s->opt_fn->step_range(m, p, lr, t, s->head_off, m->num_params);
     } else {
-        s->opt_fn->step_range(m, &p, lr, t, 0, m->num_params);
+        s->opt_fn->step_range(m, p, lr, t, 0, m->num_params);
     }
 }
 
@@ -85,7 +84,8 @@ static int train_batch(run_state *s, int epoch, int b, epoch_totals *t)
     const model_step st = { n, true, (uint64_t)c->seed, s->step };
     const float *logits = model_forward(&s->m, &st);
     int correct;
-    const double loss = softmax_cross_entropy(logits, s->labels, n, s->classes, s->dlogits, &correct, NULL);
+    const double loss = softmax_cross_entropy(logits, s->labels, n, s->classes, c->training.label_smoothing,
+                                              s->dlogits, &correct, NULL);
     if (!run_loss_is_finite(s, loss, "epoch %d, step %d of %d", epoch + 1, b + 1, s->steps_per_epoch))
         return -1;
     t->loss_sum += loss;
@@ -95,6 +95,11 @@ static int train_batch(run_state *s, int epoch, int b, epoch_totals *t)
     t->lr = lr_at(s->schedule, (float)c->training.learning_rate, s->step, s->warmup, s->total_steps);
     optimise(s, epoch, t->lr);
     s->step++;
+    if (s->ema) {
+        const float decay = ema_decay_at(c->training.ema_decay, s->step);
+        ema_update(s->ema, s->m.params, s->m.num_params, decay);
+        ema_update(s->ema + s->m.num_params, s->m.state, s->m.num_state, decay);
+    }
     return 0;
 }
 
@@ -103,7 +108,11 @@ static int finish_epoch(run_state *s, int epoch, const epoch_totals *t, double s
 {
     const run_config *c = s->c;
     eval_metrics val;
+    if (s->ema)
+        run_swap_ema(s);
     run_evaluate(s, &s->d.train_src, s->d.val_idx, s->d.n_val, &val, NULL);
+    if (s->ema)
+        run_swap_ema(s);
     const double val_loss = val.count ? val.loss_sum / val.count : NAN;
     const double val_acc = val.count ? (double)val.correct / val.count : NAN;
     if (val.count && !run_loss_is_finite(s, val_loss, "epoch %d, on the validation images", epoch + 1))
@@ -118,7 +127,7 @@ static int finish_epoch(run_state *s, int epoch, const epoch_totals *t, double s
 
     /* checkpoint and the CSVs so far, each atomically */
     char err[1024];
-    checkpoint_info info = { (uint32_t)(epoch + 1), s->step, (uint64_t)c->seed, s->epochs_csv };
+    checkpoint_info info = { (uint32_t)(epoch + 1), s->step, (uint64_t)c->seed, s->epochs_csv, s->ema };
     if (checkpoint_save(s->checkpoint, &s->m, &info, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return -1;

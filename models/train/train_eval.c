@@ -5,6 +5,27 @@
 
 #include "data/pretext.h"
 
+/* Test-time augmentation: view v of the batch in the model's input (v = 0: the
+   image, 1: its mirror image, 2..5: the image one pixel up, down, left, right),
+   each view's softmax summed, the mean taken as the prediction.  The summed
+   loss of the batch. */
+static double tta_loss(run_state *s, const model_step *st, int *correct)
+{
+    static const int shift[6][3] = { { 0, 0, 0 }, { 1, 0, 0 }, { 0, 0, -1 }, { 0, 0, 1 }, { 0, -1, 0 }, { 0, 1, 0 } };
+    model *m = &s->m;
+    const int n = st->batch, k = m->desc.classes, views = run_tta_views(s->c->evaluation.tta);
+    float *x = model_input(m);
+    memcpy(s->tta_images, x, (size_t)n * AUG_PIXELS * sizeof *x);
+    memset(s->tta_probs, 0, (size_t)n * k * sizeof *s->tta_probs);
+    for (int v = 0; v < views; v++) {
+        for (int i = 0; v > 0 && i < n; i++) /* flip, dx, dy */
+            aug_view(s->tta_images + (size_t)i * AUG_PIXELS, x + (size_t)i * AUG_PIXELS, shift[v][0], shift[v][1],
+                     shift[v][2]);
+        softmax_accumulate(model_forward(m, st), n, k, s->tta_probs);
+    }
+    return mean_probs_loss(s->tta_probs, views, s->labels, n, k, correct, s->predicted);
+}
+
 void run_evaluate(run_state *s, const batch_source *src, const uint32_t *idx, int count, eval_metrics *e,
                   uint8_t *predictions)
 {
@@ -17,9 +38,12 @@ void run_evaluate(run_state *s, const batch_source *src, const uint32_t *idx, in
             pretext_rotate(model_input(m), s->labels, idx + start, n, (uint64_t)s->pretext_seed,
                            PRETEXT_EVAL_EPOCH);
         const model_step st = { n, false, 0, 0 };
-        const float *logits = model_forward(m, &st);
         int correct;
-        e->loss_sum += softmax_cross_entropy(logits, s->labels, n, m->desc.classes, NULL, &correct, s->predicted);
+        if (s->c->evaluation.tta == RUN_TTA_NONE)
+            e->loss_sum += softmax_cross_entropy(model_forward(m, &st), s->labels, n, m->desc.classes, 0.0, NULL,
+                                                 &correct, s->predicted);
+        else
+            e->loss_sum += tta_loss(s, &st, &correct);
         e->correct += correct;
         e->count += n;
         for (int i = 0; i < n; i++) {
@@ -29,4 +53,19 @@ void run_evaluate(run_state *s, const batch_source *src, const uint32_t *idx, in
         }
     }
     metrics_finish(e);
+}
+
+void run_swap_ema(run_state *s)
+{
+    model *m = &s->m;
+    float *avg = s->ema;
+    for (size_t i = 0; i < m->num_params; i++) {
+        const float w = m->params[i];
+        m->params[i] = avg[i], avg[i] = w;
+    }
+    avg += m->num_params;
+    for (size_t i = 0; i < m->num_state; i++) {
+        const float v = m->state[i];
+        m->state[i] = avg[i], avg[i] = v;
+    }
 }

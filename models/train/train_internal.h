@@ -9,6 +9,7 @@
 #include "data/augment.h"
 #include "data/batches.h"
 #include "models/model.h"
+#include "models/train_math.h"
 #include "data/fashion_mnist.h"
 #include "models/train/train.h"
 
@@ -39,6 +40,8 @@ typedef struct run_state {
     const conv_kernel *kernel;
     const lr_schedule *schedule;
     const optimizer *opt_fn;
+    optim_params optim;   /* the configuration's; lr set per step */
+    float *decay_mask;    /* [num_params] when training.decay_norm_and_bias is false, else NULL */
     int steps_per_epoch;
     uint64_t total_steps, warmup;
     int first_epoch; /* epochs done before this process (a resume) */
@@ -47,6 +50,9 @@ typedef struct run_state {
     int *labels;     /* [max_batch] */
     int *predicted;  /* [max_batch] */
     float *dlogits;  /* [max_batch][classes] */
+    float *ema;          /* training.ema_decay: the moving average, [num_params + num_state], else NULL */
+    float *tta_images;   /* test-time augmentation: the batch as loaded, [max_batch][28·28] */
+    double *tta_probs;   /* ... the views' summed softmaxes, [max_batch][classes] */
     char checkpoint[1200];
 } run_state;
 
@@ -55,6 +61,11 @@ typedef struct run_state {
    The rotation task (s->pretext) evaluates its fixed evaluation rotations. */
 void run_evaluate(run_state *s, const batch_source *src, const uint32_t *idx, int count, eval_metrics *e,
                   uint8_t *predictions);
+
+/* Exchanges the model's parameters and batch-norm statistics with the moving
+   average s->ema (which must exist): once to evaluate the average, again to
+   train on. */
+void run_swap_ema(run_state *s);
 
 /* One epoch of optimiser steps, then the validation; appends its rows to
    epochs_csv and timing_csv and adds to res.  0, or -1 after an error. */

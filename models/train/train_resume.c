@@ -89,7 +89,7 @@ int run_resume(run_state *s, train_result *res)
         return -1;
     char err[1024];
     checkpoint_info info;
-    if (checkpoint_load(s->checkpoint, &s->m, CKPT_ALL, &info, err, sizeof err)) {
+    if (checkpoint_load(s->checkpoint, &s->m, CKPT_ALL, s->ema, &info, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }

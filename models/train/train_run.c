@@ -53,6 +53,12 @@ static int build_model(run_state *s)
                 s->opt->init_path, crc);
     }
     s->head_off = s->m.layers[checkpoint_head_layer(&s->m)].param_off;
+    if (c->training.ema_decay > 0) { /* the average starts at the initial weights */
+        const model *m = &s->m;
+        s->ema = checked_malloc((m->num_params + m->num_state) * sizeof *s->ema);
+        memcpy(s->ema, m->params, m->num_params * sizeof *s->ema);
+        memcpy(s->ema + m->num_params, m->state, m->num_state * sizeof *s->ema);
+    }
     return 0;
 }
 
@@ -68,15 +74,28 @@ static int set_up(run_state *s, train_result *res)
     s->pretext_seed = s->pretext ? c->seed : -1;
     s->kernel = conv_kernel_at(c->kernel);
     s->schedule = lr_schedule_at(c->training.schedule);
-    s->opt_fn = optimizer_at(0); /* Adam: the configuration has no choice of optimiser yet */
+    s->opt_fn = optimizer_at(c->training.optimizer);
     if (build_model(s))
         return -1;
+    if (!c->training.decay_norm_and_bias) {
+        s->decay_mask = checked_malloc(s->m.num_params * sizeof *s->decay_mask);
+        model_decay_mask(&s->m, s->decay_mask);
+    }
+    s->optim = (optim_params){ .lr = (float)c->training.learning_rate, .beta1 = (float)c->training.beta1,
+                               .beta2 = (float)c->training.beta2, .eps = (float)c->training.epsilon,
+                               .weight_decay = (float)c->training.weight_decay,
+                               .momentum = (float)c->training.momentum, .nesterov = c->training.nesterov != 0,
+                               .decay_mask = s->decay_mask };
     s->steps_per_epoch = (s->d.n_train + c->training.batch - 1) / c->training.batch;
     s->total_steps = (uint64_t)s->steps_per_epoch * c->training.epochs;
     s->warmup = (uint64_t)llround(c->training.warmup_epochs * s->steps_per_epoch);
     s->labels = checked_malloc((size_t)s->m.max_batch * sizeof *s->labels);
     s->predicted = checked_malloc((size_t)s->m.max_batch * sizeof *s->predicted);
     s->dlogits = checked_malloc((size_t)s->m.max_batch * s->classes * sizeof *s->dlogits);
+    if (c->evaluation.tta != RUN_TTA_NONE) {
+        s->tta_images = checked_malloc((size_t)s->m.max_batch * AUG_PIXELS * sizeof *s->tta_images);
+        s->tta_probs = checked_malloc((size_t)s->m.max_batch * s->classes * sizeof *s->tta_probs);
+    }
     run_append(&s->epochs_csv, "%s", run_epochs_header);
     run_append(&s->timing_csv, "%s", run_timing_header);
     const train_options *opt = s->opt;
@@ -110,6 +129,8 @@ static int finish(run_state *s, train_result *res)
     const uint32_t *idx = s->pretext ? d->val_idx : d->test_idx;
     const int n_final = s->pretext ? d->n_val : d->n_test;
     uint8_t *predictions = checked_malloc((size_t)n_final + 1);
+    if (s->ema) /* from here on the model is the average: its test figures, its hash */
+        run_swap_ema(s);
     run_evaluate(s, src, idx, n_final, &res->test, predictions);
     if (res->test.count && !run_loss_is_finite(s, res->test.loss_sum / res->test.count,
                                                "the final model on the %s images", s->pretext ? "validation" : "test")) {
@@ -129,6 +150,7 @@ static void free_state(run_state *s)
 {
     free(s->epochs_csv), free(s->timing_csv);
     free(s->labels), free(s->predicted), free(s->dlogits);
+    free(s->decay_mask), free(s->ema), free(s->tta_images), free(s->tta_probs);
     model_free(&s->m);
     run_data_free(&s->d);
 }

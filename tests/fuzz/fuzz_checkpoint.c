@@ -72,7 +72,7 @@ int fuzz_checkpoint_one(const uint8_t *data, size_t size)
         rc = checkpoint_load_trunk(path, m, &crc, err, sizeof err);
     } else {
         checkpoint_info info;
-        rc = checkpoint_load(path, m, CKPT_ALL, &info, err, sizeof err);
+        rc = checkpoint_load(path, m, CKPT_ALL, NULL, &info, err, sizeof err);
         if (rc == 0) {
             fuzz_check(info.history != NULL, "checkpoint", "a resumed checkpoint without its history");
             free(info.history);

@@ -242,7 +242,7 @@ typedef enum phase { PHASE_TRAIN, PHASE_INFER } phase;
 static const char *const phase_names[] = { "train", "infer" };
 
 /* Adam as the experiments train with it; PyTorch's peer uses the same. */
-static const adam_params bench_adam = { 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f };
+static const optim_params bench_adam = { 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f };
 
 /* Training step number `step` (from 0) on the model's input: forward, loss,
    backward, Adam. */
@@ -250,7 +250,7 @@ static void train_step(model *m, const step_inputs *in, uint64_t step)
 {
     const model_step st = { in->batch, true, 1, step };
     const float *logits = model_forward(m, &st);
-    softmax_cross_entropy(logits, in->labels, in->batch, m->desc.classes, in->dlogits, NULL, NULL);
+    softmax_cross_entropy(logits, in->labels, in->batch, m->desc.classes, 0.0, in->dlogits, NULL, NULL);
     model_backward(m, &st, in->dlogits);
     adam_step(m, &bench_adam, bench_adam.lr, step + 1);
 }
@@ -318,7 +318,7 @@ static void profile_steps(model *m, const step_inputs *in, int reps, double sec[
         const double t1 = timing_seconds(CLOCK_MONOTONIC);
         const float *logits = model_forward(m, &st);
         const double t2 = timing_seconds(CLOCK_MONOTONIC);
-        softmax_cross_entropy(logits, in->labels, in->batch, m->desc.classes, in->dlogits, NULL, NULL);
+        softmax_cross_entropy(logits, in->labels, in->batch, m->desc.classes, 0.0, in->dlogits, NULL, NULL);
         const double t3 = timing_seconds(CLOCK_MONOTONIC);
         model_backward(m, &st, in->dlogits);
         const double t4 = timing_seconds(CLOCK_MONOTONIC);

@@ -22,6 +22,11 @@ static const char *kernel_choice(int i)
     const conv_kernel *k = conv_kernel_at(i);
     return k ? k->name : NULL;
 }
+static const char *bool_choice(int i)
+{
+    static const char *const names[] = {"false", "true"};
+    return i >= 0 && i < 2 ? names[i] : NULL;
+}
 static const char *index_choice(int i)
 {
     static const char *const names[] = {"none", "base", "all"};
@@ -69,26 +74,52 @@ const config_key config_schema[] = {
      "random scale factor range [lo, hi]; [1, 1] = off"},
     {"augmentation.flip", CONFIG_FLOAT, FIELD(run.augmentation.flip), 0, 0, 1, 0, NULL, "0",
      "probability of a horizontal flip; 0 = off"},
+    {"augmentation.crop_padding", CONFIG_INT, FIELD(run.augmentation.crop_padding), 0, 0, 14, 0, NULL, "0",
+     "pad-and-crop: zero padding of this many pixels, then a random 28x28 crop (whole-pixel offsets); 0 = off"},
+    {"augmentation.erasing", CONFIG_FLOAT, FIELD(run.augmentation.erasing), 0, 0, 1, 0, NULL, "0",
+     "random erasing (Zhong et al.): probability that a rectangle of the image is set to the data set's mean; "
+     "0 = off"},
+    {"augmentation.erasing_area", CONFIG_FLOAT_PAIR, FIELD(run.augmentation.erasing_area), 0, 0, 1, CONFIG_LO_OPEN,
+     NULL, "[0.02, 0.4]", "random erasing: the rectangle's area as a fraction of the image's, [lo, hi]"},
+    {"augmentation.erasing_aspect", CONFIG_FLOAT_PAIR, FIELD(run.augmentation.erasing_aspect), 0, 0.05, 20, 0, NULL,
+     "[0.3, 3.3]", "random erasing: the rectangle's height over width, [lo, hi]"},
     {"augmentation.sampling", CONFIG_ENUM, FIELD(run.augmentation.sampling), 0, 0, 0, 0, aug_sampling_name, "bilinear",
      "how the warp reads the source: bilinear interpolation or the nearest pixel"},
     {"training.epochs", CONFIG_INT, FIELD(run.training.epochs), 0, 1, 1000, 0, NULL, "10",
      "passes over the training images"},
     {"training.batch", CONFIG_INT, FIELD(run.training.batch), 0, 1, 4096, 0, NULL, "128",
      "images per optimiser step"},
+    {"training.optimizer", CONFIG_ENUM, FIELD(run.training.optimizer), 0, 0, 0, 0, optimizer_name, "adam",
+     "adam, or sgd with momentum"},
     {"training.learning_rate", CONFIG_FLOAT, FIELD(run.training.learning_rate), 0, 0, 10, CONFIG_LO_OPEN, NULL,
-     "1e-3", "Adam step size (peak, when scheduled)"},
+     "1e-3", "step size (peak, when scheduled)"},
     {"training.beta1", CONFIG_FLOAT, FIELD(run.training.beta1), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.9",
      "Adam: decay of the first-moment estimate"},
     {"training.beta2", CONFIG_FLOAT, FIELD(run.training.beta2), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.999",
      "Adam: decay of the second-moment estimate"},
     {"training.epsilon", CONFIG_FLOAT, FIELD(run.training.epsilon), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1e-8",
      "Adam: added to the root of the second moment"},
+    {"training.momentum", CONFIG_FLOAT, FIELD(run.training.momentum), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0.9",
+     "SGD: momentum"},
+    {"training.nesterov", CONFIG_ENUM, FIELD(run.training.nesterov), 0, 0, 0, 0, bool_choice, "false",
+     "SGD: Nesterov's momentum"},
     {"training.weight_decay", CONFIG_FLOAT, FIELD(run.training.weight_decay), 0, 0, 1, 0, NULL, "0",
-     "decoupled weight decay (AdamW); 0 = off"},
+     "weight decay: decoupled for Adam (AdamW), L2 (added to the gradient) for SGD; 0 = off"},
+    {"training.decay_norm_and_bias", CONFIG_ENUM, FIELD(run.training.decay_norm_and_bias), 0, 0, 0, 0,
+     bool_choice, "true", "false: no weight decay on batch norm's scale and shift nor on the dense layers' biases"},
+    {"training.label_smoothing", CONFIG_FLOAT, FIELD(run.training.label_smoothing), 0, 0, 1, CONFIG_HI_OPEN, NULL,
+     "0", "the target puts this mass evenly on all classes, the rest on the label; 0 = off"},
     {"training.schedule", CONFIG_ENUM, FIELD(run.training.schedule), 0, 0, 0, 0, lr_schedule_name, "cosine",
      "learning-rate schedule after the warm-up"},
     {"training.warmup_epochs", CONFIG_FLOAT, FIELD(run.training.warmup_epochs), 0, 0, 1000, 0, NULL, "0",
      "linear warm-up from 0, in epochs; 0 = none"},
+    {"training.ema_decay", CONFIG_FLOAT, FIELD(run.training.ema_decay), 0, 0, 1, CONFIG_HI_OPEN, NULL, "0",
+     "evaluate an exponential moving average of the weights and batch-norm statistics, updated after every "
+     "step with this decay (less over the first steps: min(decay, (1 + t)/(10 + t))); 0 = off, the weights "
+     "themselves"},
+    {"evaluation.tta", CONFIG_ENUM, FIELD(run.evaluation.tta), 0, 0, 0, 0, run_tta_name, "none",
+     "test-time augmentation, the mean of the softmaxes of: none (the image), flip (and its mirror image), "
+     "flip_shift (and the image moved one pixel each way)"},
     {"init.from", CONFIG_TEXT, FIELD(run.init.from), 0, 0, 0, 0, NULL, NULL,
      "start from a pretrained trunk: an experiment's name (the checkpoint of its seed-0 run under the "
      "results root) or a checkpoint path; the classifier head starts fresh; empty = random initialisation"},

@@ -3,6 +3,7 @@
  * names, overrides that name real keys with valid values). */
 #include "tools/config/config_internal.h"
 #include "data/alloc.h"
+#include "models/train_math.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,12 @@ static void cross_check(const run_config *r, config_diag *d, const config_marks 
                      r->training.epochs);
     if (r->augmentation.scale[0] > r->augmentation.scale[1])
         config_error(d, mark_of(m, "augmentation.scale"), "augmentation.scale: lo is greater than hi");
+    if (r->evaluation.tta != RUN_TTA_NONE && r->task == RUN_TASK_ROTATION)
+        config_error(d, mark_of(m, "evaluation.tta"),
+                     "evaluation.tta: the rotation task's label changes when the image is mirrored; use none");
+    if (r->training.nesterov && strcmp(optimizer_name(r->training.optimizer), "sgd") != 0)
+        config_error(d, mark_of(m, "training.nesterov"), "training.nesterov: Nesterov's momentum is SGD's; set "
+                                                         "training.optimizer: sgd, or nesterov: false");
 }
 
 /* Structure of the variants, and that each override applies to the defaults. */

@@ -179,6 +179,25 @@ static void set_series_vars(const exp_results *r, const exp_series *s, tmpl_vars
     }
 }
 
+/* NAME.step_test and NAME.step_val: what the variant adds to the one before
+   it in the file (test and final validation accuracy, points), ± the
+   standard error of that difference, sqrt(sd_a²/n_a + sd_b²/n_b), and
+   NAME.step_clear: "yes" when the validation difference exceeds twice it. */
+static void set_step_vars(tmpl_vars *v, const char *name, const group_summary *a, const group_summary *b)
+{
+    char key[CONFIG_NAME_MAX + 64], buf[32];
+    const double se_test = sqrt(a->accuracy_sd * a->accuracy_sd / a->runs + b->accuracy_sd * b->accuracy_sd / b->runs);
+    const double se_val = sqrt(a->val_accuracy_sd * a->val_accuracy_sd / a->runs +
+                               b->val_accuracy_sd * b->val_accuracy_sd / b->runs);
+    const double dt = b->accuracy_mean - a->accuracy_mean, dv = b->val_accuracy_mean - a->val_accuracy_mean;
+    snprintf(key, sizeof key, "%s.step_test", name);
+    tmpl_set(v, key, "%s ± %.2f", signed_points(dt, buf, sizeof buf), se_test);
+    snprintf(key, sizeof key, "%s.step_val", name);
+    tmpl_set(v, key, "%s ± %.2f", signed_points(dv, buf, sizeof buf), se_val);
+    snprintf(key, sizeof key, "%s.step_clear", name);
+    tmpl_set(v, key, "%s", isnan(se_val) ? "—" : fabs(dv) > 2 * se_val ? "yes" : "no");
+}
+
 static void set_vars(const report_ctx *x, tmpl_vars *v)
 {
     const exp_results *r = x->r;
@@ -202,6 +221,12 @@ static void set_vars(const report_ctx *x, tmpl_vars *v)
             SET("accuracy_sd", "—");
         else
             SET("accuracy_sd", "%.2f", s[g].accuracy_sd);
+        if (isnan(s[g].val_accuracy_sd))
+            SET("val_accuracy", "%.2f", s[g].val_accuracy_mean);
+        else
+            SET("val_accuracy", "%.2f ± %.2f", s[g].val_accuracy_mean, s[g].val_accuracy_sd);
+        if (g > 0) /* a cumulative experiment's step: this variant against the one before it in the file */
+            set_step_vars(v, name, &s[g - 1], &s[g]);
         SET("accuracy_min", "%.2f", lo);
         SET("accuracy_max", "%.2f", hi);
         SET("loss_mean", "%.4f", s[g].loss_mean);
