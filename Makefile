@@ -233,7 +233,9 @@ $(REPORTS)/README.md: $(REPORTS)/kernels.md $(EXP_TARGETS) FORCE
 # Re-render every report from the results already there; runs nothing.
 report: $(PROBADOR)
 	$(PROBADOR) report kernels --csv $(REPORTS)/data/kernels.csv --out $(REPORTS)/kernels.md
-	@for e in $(EXPERIMENTS); do $(PROBADOR) report experiment $$e --results $(RESULTS) --out-dir $(REPORTS) || exit 1; done
+	@for e in $(EXPERIMENTS); do n=$$(basename $$e .yaml); \
+	    if [ -d $(RESULTS)/$$n ]; then $(PROBADOR) report experiment $$e --results $(RESULTS) --out-dir $(REPORTS) || exit 1; \
+	    else echo "report: $(RESULTS)/$$n: no results yet, so no $(REPORTS)/$$n.md; make reproduce runs them" >&2; fi; done
 	$(PROBADOR) report index --results $(RESULTS) --out-dir $(REPORTS)
 
 # The reproducibility check: rerun the quick profile from scratch and compare its
