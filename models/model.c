@@ -382,8 +382,10 @@ void model_run_layer(model *m, int i, const model_step *st, bool backward)
 
 const float *model_forward(model *m, const model_step *st)
 {
+    model_step fixed = *st;
+    fixed.train = false;
     for (int i = 0; i < m->num_layers; i++)
-        model_run_layer(m, i, st, false);
+        model_run_layer(m, i, i < st->frozen_below ? &fixed : st, false);
     return layer_out(m, &m->layers[m->num_layers - 1]);
 }
 
@@ -391,6 +393,7 @@ void model_backward(model *m, const model_step *st, const float *dlogits)
 {
     layer *last = &m->layers[m->num_layers - 1];
     memcpy(layer_dout(m, last), dlogits, (size_t)st->batch * tshape_count(last->out) * sizeof(float));
-    for (int i = m->num_layers - 1; i > 0; i--)
+    const int lowest = st->frozen_below > 1 ? st->frozen_below : 1;
+    for (int i = m->num_layers - 1; i >= lowest; i--)
         model_run_layer(m, i, st, true);
 }

@@ -120,6 +120,8 @@ typedef struct model_step {
     int batch;              /* ≤ max_batch */
     bool train;             /* batch statistics and dropout on */
     uint64_t seed, step;    /* dropout masks: rng (seed, RNG_DROPOUT, step, sample) */
+    int frozen_below;       /* layers [0, frozen_below) run as in evaluation (running statistics, no
+                               dropout) and have no backward pass: a linear probe's fixed trunk; 0 = none */
 } model_step;
 
 /* Tables: the number of rows written to `rows` (capacity `cap`), or -1.

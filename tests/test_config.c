@@ -413,6 +413,8 @@ static void test_cross_key_constraints(void **state)
         "4:3: error: data.train_images 58000 + data.validation_images 5000 exceed the 60000 training images");
     expect_error(HEAD "task: rotation\nevaluation:\n  tta: flip\n",
                  "5:3: error: evaluation.tta: the rotation task's label changes when the image is mirrored; use none");
+    expect_error(HEAD "init:\n  probe: true\n",
+                 "4:3: error: init.probe: there is no pretrained trunk to probe; set init.from");
     expect_error(HEAD "training:\n  nesterov: true\n",
                  "4:3: error: training.nesterov: Nesterov's momentum is SGD's; set training.optimizer: sgd, or "
                  "nesterov: false");

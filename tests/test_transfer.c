@@ -1,8 +1,8 @@
 /* tests/test_transfer.c — what pretraining and fine-tuning rest on: the
  * rotation pretext (exact quarter turns, keyed labels), class-balanced label
  * budgets, loading a checkpoint's trunk into a model with a new head (and the
- * incompatible-checkpoint errors), and freezing (an Adam step on a range leaves
- * everything outside it untouched). */
+ * incompatible-checkpoint errors), the linear probe's fixed trunk, and freezing
+ * (an Adam step on a range leaves everything outside it untouched). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +161,45 @@ static void test_trunk_loads_under_a_new_head(void **state)
     model_free(&src), model_free(&dst);
 }
 
+/* A linear probe's step (model_step.frozen_below = the head): the trunk runs as
+   in evaluation, so the logits are the evaluation pass's bit for bit and the
+   batch-norm running statistics do not move (a training pass moves them), and
+   no backward pass reaches the trunk (its gradients keep their poison) while
+   the head's gradient is written. */
+static void test_probe_keeps_the_trunk_fixed(void **state)
+{
+    model m;
+    build(&m, resnet(4, 10), 4);
+    const int head = checkpoint_head_layer(&m);
+    const layer *h = &m.layers[head];
+    const int n = 2, k = 10;
+    float *x = model_input(&m), logits_eval[20], dlogits[20];
+    test_fill_uniform(x, (size_t)n * 144, 21);
+    test_fill_uniform(dlogits, (size_t)n * k, 22);
+    float *in = malloc((size_t)n * 144 * sizeof *in), *stats = malloc(m.num_state * sizeof *stats);
+    memcpy(in, x, (size_t)n * 144 * sizeof *in);
+    memcpy(stats, m.state, m.num_state * sizeof *stats);
+    memcpy(logits_eval, model_forward(&m, &(model_step){ n, false, 1, 0, 0 }), sizeof logits_eval);
+
+    test_poison_nan(m.grads, m.num_params);
+    const model_step probe = { n, true, 1, 0, head };
+    memcpy(x, in, (size_t)n * 144 * sizeof *in);
+    assert_memory_equal(model_forward(&m, &probe), logits_eval, sizeof logits_eval);
+    assert_memory_equal(m.state, stats, m.num_state * sizeof *stats);
+    model_backward(&m, &probe, dlogits);
+    for (size_t i = 0; i < h->param_off; i++)
+        assert_true(m.grads[i] != m.grads[i]); /* NaN: never written */
+    for (size_t i = h->param_off; i < m.num_params; i++)
+        assert_true(m.grads[i] == m.grads[i]);
+
+    /* the same step without the probe moves the running statistics */
+    memcpy(x, in, (size_t)n * 144 * sizeof *in);
+    model_forward(&m, &(model_step){ n, true, 1, 0, 0 });
+    assert_true(memcmp(m.state, stats, m.num_state * sizeof *stats) != 0);
+    free(in), free(stats);
+    model_free(&m);
+}
+
 static void test_incompatible_checkpoints_are_refused(void **state)
 {
     model src, wide, cnn;
@@ -224,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_quarter_turns_are_exact),
         cmocka_unit_test(test_balanced_subsets),
         cmocka_unit_test(test_trunk_loads_under_a_new_head),
+        cmocka_unit_test(test_probe_keeps_the_trunk_fixed),
         cmocka_unit_test(test_incompatible_checkpoints_are_refused),
         cmocka_unit_test(test_adam_on_a_range_leaves_the_rest),
     };

@@ -184,8 +184,8 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
     return same;
 }
 
-/* init.from resolved: an experiment name means the checkpoint of its seed-0 run
-   under the same results root.  Fills path and the note kept in init.txt (the
+/* init.from resolved: an experiment name means the checkpoint of its run of
+   seed init.from_seed (0 unless set) under the same results root.  Fills path and the note kept in init.txt (the
    source and its CRC-32, so a retrained source makes its fine-tunings stale).
    0, or -1 after an error that says what to run (or which path was looked for). */
 static int resolve_init(const exp_config *c, const char *root, bool quick, char *path, size_t path_len, char *note,
@@ -199,8 +199,9 @@ static int resolve_init(const exp_config *c, const char *root, bool quick, char 
         snprintf(path, path_len, "%s", from);
         snprintf(shown, sizeof shown, "%s", from);
     } else {
-        snprintf(path, path_len, "%s/%s/seed0/checkpoint.bin", root, from);
-        snprintf(shown, sizeof shown, "%s/seed0/checkpoint.bin (under the results root)", from);
+        const int seed = c->run.init.from_seed;
+        snprintf(path, path_len, "%s/%s/seed%d/checkpoint.bin", root, from, seed);
+        snprintf(shown, sizeof shown, "%s/seed%d/checkpoint.bin (under the results root)", from, seed);
     }
     uint32_t crc;
     char err[1400];
@@ -213,11 +214,11 @@ static int resolve_init(const exp_config *c, const char *root, bool quick, char 
         } else {
             char yaml[CONFIG_PATH_MAX + 32], cmd[3 * CONFIG_PATH_MAX];
             snprintf(yaml, sizeof yaml, "experiments/%s.yaml", from);
-            results_run_command(yaml, root, "", 0, cmd, sizeof cmd);
+            results_run_command(yaml, root, "", c->run.init.from_seed, cmd, sizeof cmd);
             if (access(yaml, F_OK) == 0)
-                fprintf(stderr, "%s: note: init.from '%s' is that experiment's seed-0 run; make it first with `%s%s` "
+                fprintf(stderr, "%s: note: init.from '%s' is that experiment's seed-%d run; make it first with `%s%s` "
                                 "(make reproduce orders them)\n",
-                        c->run.name, from, cmd, quick ? " --quick" : "");
+                        c->run.name, from, c->run.init.from_seed, cmd, quick ? " --quick" : "");
             else
                 fprintf(stderr, "%s: note: init.from '%s' names no experiment (there is no %s) and no checkpoint "
                                 "path; give an experiment's name or the path of a checkpoint.bin\n",

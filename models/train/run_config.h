@@ -92,8 +92,10 @@ typedef struct run_config {
     } evaluation;
     struct {
         char from[RUN_PATH_MAX]; /* "" = random init; an experiment name or a checkpoint path */
+        int from_seed;           /* an experiment name's run of this seed */
         int freeze_epochs;       /* trunk not updated for this many epochs */
         double trunk_lr_scale;   /* trunk learning rate = this × the head's */
+        int probe;               /* linear probe (0/1): the trunk fixed, in evaluation mode, every epoch */
     } init;
     int seed, threads;
 } run_config;

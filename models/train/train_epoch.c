@@ -16,6 +16,7 @@
 
 #include "data/pretext.h"
 #include "models/checkpoint.h"
+#include "models/train/machine_load.h"
 #include "models/train/timing.h"
 
 bool run_loss_is_finite(const run_state *s, double loss, const char *where, ...)
@@ -47,14 +48,14 @@ static void progress(const run_config *c, int epoch, int step, int steps, double
 }
 
 /* The optimiser step after one batch: the head alone while the trunk is
-   frozen, the trunk at its own rate when scaled. */
+   frozen (a linear probe: always), the trunk at its own rate when scaled. */
 static void optimise(run_state *s, int epoch, float lr)
 {
     const run_config *c = s->c;
     const optim_params *p = &s->optim;
     model *m = &s->m;
     const uint64_t t = s->step + 1;
-    if (epoch < c->init.freeze_epochs) {
+    if (epoch < c->init.freeze_epochs || c->init.probe) {
         s->opt_fn->step_range(m, p, lr, t, s->head_off, m->num_params);
     } else if (c->init.trunk_lr_scale != 1.0) {
         s->opt_fn->step_range(m, p, lr * (float)c->init.trunk_lr_scale, t, 0, s->head_off);
@@ -81,7 +82,7 @@ static int train_batch(run_state *s, int epoch, int b, epoch_totals *t)
                                   (size_t)c->training.batch, &c->augmentation, (uint64_t)c->seed, (uint64_t)epoch);
     if (s->pretext)
         pretext_rotate(model_input(&s->m), s->labels, d->order + start, n, (uint64_t)c->seed, (uint64_t)epoch);
-    const model_step st = { n, true, (uint64_t)c->seed, s->step };
+    const model_step st = { n, true, (uint64_t)c->seed, s->step, s->frozen_below };
     const float *logits = model_forward(&s->m, &st);
     int correct;
     const double loss = softmax_cross_entropy(logits, s->labels, n, s->classes, c->training.label_smoothing,
@@ -103,8 +104,11 @@ static int train_batch(run_state *s, int epoch, int b, epoch_totals *t)
     return 0;
 }
 
-/* After the epoch: the validation, the CSV rows, the checkpoint.  0 or -1. */
-static int finish_epoch(run_state *s, int epoch, const epoch_totals *t, double seconds, train_result *res)
+/* After the epoch: the validation, the CSV rows, the checkpoint.  other_cores:
+   the rest of the machine's load while the epoch trained (machine_load.h).
+   0 or -1. */
+static int finish_epoch(run_state *s, int epoch, const epoch_totals *t, double seconds, double other_cores,
+                        train_result *res)
 {
     const run_config *c = s->c;
     eval_metrics val;
@@ -119,7 +123,7 @@ static int finish_epoch(run_state *s, int epoch, const epoch_totals *t, double s
         return -1;
     const double loss = t->loss_sum / t->seen, acc = (double)t->correct / t->seen;
     run_append(&s->epochs_csv, "%d,%.6f,%.6f,%.6f,%.6f,%.8g\n", epoch + 1, loss, acc, val_loss, val_acc, t->lr);
-    run_append(&s->timing_csv, "%d,%.3f,%.1f\n", epoch + 1, seconds, t->seen / seconds);
+    run_append(&s->timing_csv, "%d,%.3f,%.1f,%.2f\n", epoch + 1, seconds, t->seen / seconds, other_cores);
     res->train_seconds += seconds;
     res->train_images += t->seen;
     progress(c, epoch, s->steps_per_epoch, s->steps_per_epoch, loss, acc, t->seen / seconds, 0, true);
@@ -142,6 +146,7 @@ int run_epoch(run_state *s, int epoch, train_result *res)
 {
     const run_config *c = s->c;
     const double t0 = timing_seconds(CLOCK_MONOTONIC);
+    const load_mark load = load_now();
     batch_shuffle(s->d.order, s->d.train_idx, (size_t)s->d.n_train, (uint64_t)c->seed, (uint64_t)epoch);
     epoch_totals t = { 0, 0, 0, 0 };
     for (int b = 0; b < s->steps_per_epoch; b++) {
@@ -154,5 +159,6 @@ int run_epoch(run_state *s, int epoch, train_result *res)
                      false);
         }
     }
-    return finish_epoch(s, epoch, &t, timing_seconds(CLOCK_MONOTONIC) - t0, res);
+    const double seconds = timing_seconds(CLOCK_MONOTONIC) - t0;
+    return finish_epoch(s, epoch, &t, seconds, load_other_since(&load), res);
 }

@@ -37,6 +37,7 @@ typedef struct run_state {
     int classes;
     int64_t pretext_seed; /* the rotation task's evaluation seed, or -1 */
     size_t head_off;      /* parameters [0, head_off) are the trunk, the rest the head */
+    int frozen_below;     /* init.probe: the head's layer index (model_step.frozen_below), else 0 */
     const conv_kernel *kernel;
     const lr_schedule *schedule;
     const optimizer *opt_fn;

@@ -12,7 +12,7 @@
 #include "models/train/env.h"
 
 const char run_epochs_header[] = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate\n";
-const char run_timing_header[] = "epoch,seconds,images_per_second\n";
+const char run_timing_header[] = "epoch,seconds,images_per_second,other_cores\n";
 
 void run_append(char **s, const char *fmt, ...)
 {

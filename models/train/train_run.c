@@ -52,7 +52,9 @@ static int build_model(run_state *s)
         fprintf(stderr, "%s: trunk initialised from %s (CRC %08x); the head starts fresh\n", c->name,
                 s->opt->init_path, crc);
     }
-    s->head_off = s->m.layers[checkpoint_head_layer(&s->m)].param_off;
+    const int head = checkpoint_head_layer(&s->m);
+    s->head_off = s->m.layers[head].param_off;
+    s->frozen_below = c->init.probe ? head : 0;
     if (c->training.ema_decay > 0) { /* the average starts at the initial weights */
         const model *m = &s->m;
         s->ema = checked_malloc((m->num_params + m->num_state) * sizeof *s->ema);

@@ -121,12 +121,18 @@ const config_key config_schema[] = {
      "test-time augmentation, the mean of the softmaxes of: none (the image), flip (and its mirror image), "
      "flip_shift (and the image moved one pixel each way)"},
     {"init.from", CONFIG_TEXT, FIELD(run.init.from), 0, 0, 0, 0, NULL, NULL,
-     "start from a pretrained trunk: an experiment's name (the checkpoint of its seed-0 run under the "
-     "results root) or a checkpoint path; the classifier head starts fresh; empty = random initialisation"},
+     "start from a pretrained trunk: an experiment's name (the checkpoint of its run of seed init.from_seed "
+     "under the results root) or a checkpoint path; the classifier head starts fresh; empty = random "
+     "initialisation"},
+    {"init.from_seed", CONFIG_INT, FIELD(run.init.from_seed), 0, 0, INT_MAX_31, 0, NULL, "0",
+     "when init.from names an experiment: which seed's run of it to start from"},
     {"init.freeze_epochs", CONFIG_INT, FIELD(run.init.freeze_epochs), 0, 0, 1000, 0, NULL, "0",
      "epochs during which only the head is updated"},
     {"init.trunk_lr_scale", CONFIG_FLOAT, FIELD(run.init.trunk_lr_scale), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1",
      "the trunk's learning rate as a fraction of the head's"},
+    {"init.probe", CONFIG_ENUM, FIELD(run.init.probe), 0, 0, 0, 0, bool_choice, "false",
+     "linear probe: the pretrained trunk stays fixed for every epoch, running in evaluation mode (its "
+     "batch norm on the pretrained statistics, no dropout), and only the classifier head trains"},
     {"seed", CONFIG_INT, FIELD(run.seed), 0, 0, INT_MAX_31, 0, NULL, "0",
      "keys every random stream: init, shuffling, augmentation, dropout"},
     {"threads", CONFIG_INT, FIELD(run.threads), 0, 1, 64, 0, NULL, "2",

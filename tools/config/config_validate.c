@@ -40,6 +40,13 @@ static void cross_check(const run_config *r, config_diag *d, const config_marks 
     if (r->init.freeze_epochs > 0 && !r->init.from[0])
         config_error(d, mark_of(m, "init.freeze_epochs"),
                      "init.freeze_epochs: there is no pretrained trunk to freeze; set init.from");
+    if (r->init.from_seed > 0 && !r->init.from[0])
+        config_error(d, mark_of(m, "init.from_seed"), "init.from_seed: there is no init.from whose seed it picks");
+    if (r->init.probe && !r->init.from[0])
+        config_error(d, mark_of(m, "init.probe"), "init.probe: there is no pretrained trunk to probe; set init.from");
+    if (r->init.probe && r->init.freeze_epochs > 0)
+        config_error(d, mark_of(m, "init.freeze_epochs"),
+                     "init.freeze_epochs: a linear probe keeps the trunk fixed for every epoch already; set it to 0");
     if (r->init.freeze_epochs > r->training.epochs)
         config_error(d, mark_of(m, "init.freeze_epochs"), "init.freeze_epochs %d exceeds training.epochs %d",
                      r->init.freeze_epochs, r->training.epochs);

@@ -52,9 +52,11 @@
 
 #include "data/alloc.h"
 #include "data/atomic_file.h"
+#include "models/train/machine_load.h"
 #include "tools/report/confusion.h"
 #include "tools/report/report.h"
 #include "tools/report/report_figures.h"
+#include "models/train/machine_load.h"
 #include "tools/report/results.h"
 
 /* The report's second line starts with this; a file without it is not ours to replace. */
@@ -393,7 +395,10 @@ static int write_results(FILE *f, const report_ctx *x, const char *ablation_png)
                 (long long)results_run(r, 0, 0)->test_images);
     fprintf(
         f, " Mean ± sample standard deviation over seeds. Training time is the sum of the epochs' wall times "
-           "(`timing.csv`), images/s the training images it went through divided by that.\n\n");
+           "(`timing.csv`), images/s the training images it went through divided by that; *machine* says "
+           "whether other work shared the cores while a run trained (the most, in cores, beside any of its "
+           "epochs: `timing.csv`'s `other_cores`), in which case its time says little about probador's speed "
+           "(‡ marks the variants with such a run).\n\n");
     fprintf(f,
             "| variant | runs | %s accuracy %% | %s loss | training time s | images/s |\n"
             "|---|---:|---:|---:|---:|---:|\n",
@@ -401,21 +406,32 @@ static int write_results(FILE *f, const report_ctx *x, const char *ablation_png)
     for (int g = 0; g < r->n_groups; g++) {
         group_summary s;
         results_summarise(r, g, &s);
-        fprintf(f, "| %s | %d | %s | %.4f | %.1f | %.0f |\n", results_label(r, g), s.runs,
+        bool shared = false;
+        for (int k = 0; k < s.runs; k++)
+            shared |= results_run(r, g, k)->other_cores > LOAD_CONTAMINATED;
+        fprintf(f, "| %s | %d | %s | %.4f | %.1f%s | %.0f |\n", results_label(r, g), s.runs,
                 report_mean_sd(s.accuracy_mean, s.accuracy_sd, buf, sizeof buf), s.loss_mean, s.seconds_mean,
-                s.images_per_second_mean);
+                shared ? " ‡" : "", s.images_per_second_mean);
     }
     if (ablation_png)
         fprintf(f, "\n![mean %s accuracy per variant, ±1 sd, each seed a point](%s)\n", what, ablation_png);
     fprintf(f,
             "\nEvery run:\n\n| variant | seed | %s accuracy %% | %s loss | training time s | images/s | "
-            "weights hash |\n|---|---:|---:|---:|---:|---:|---|\n",
+            "machine | weights hash |\n|---|---:|---:|---:|---:|---:|---|---|\n",
             what, what);
     for (int g = 0; g < r->n_groups; g++)
         for (int k = 0; k < r->groups[g].n_seeds; k++) {
             const run_result *run = results_run(r, g, k);
-            fprintf(f, "| %s | %d | %.2f | %.4f | %.1f | %.0f | `%s` |\n", results_label(r, g), run->seed,
-                    100 * run->accuracy, run->loss, run->seconds, run->images_per_second, run->weights_hash);
+            char machine[48];
+            if (isnan(run->other_cores))
+                snprintf(machine, sizeof machine, "not recorded");
+            else if (run->other_cores > LOAD_CONTAMINATED)
+                snprintf(machine, sizeof machine, "shared (%.2f cores)", run->other_cores);
+            else
+                snprintf(machine, sizeof machine, "to itself");
+            fprintf(f, "| %s | %d | %.2f | %.4f | %.1f | %.0f | %s | `%s` |\n", results_label(r, g), run->seed,
+                    100 * run->accuracy, run->loss, run->seconds, run->images_per_second, machine,
+                    run->weights_hash);
         }
     fprintf(f, "\n");
     return 0;
@@ -700,8 +716,15 @@ static void write_provenance(FILE *f, const report_ctx *x)
         fprintf(f, "- Peak memory (RSS): %.0f MiB\n", rss_hi);
     else
         fprintf(f, "- Peak memory (RSS): unknown\n");
-    fprintf(f, "- Training time: %.1f minutes in all, %d run%s\n", total_seconds(r) / 60, n,
-            n > 1 ? "s" : "");
+    int shared = 0, unknown = 0;
+    for (int i = 0; i < n; i++)
+        shared += r->runs[i].other_cores > LOAD_CONTAMINATED, unknown += isnan(r->runs[i].other_cores);
+    fprintf(f, "- Training time: %.1f minutes in all, %d run%s", total_seconds(r) / 60, n, n > 1 ? "s" : "");
+    if (shared)
+        fprintf(f, "; %d shared the machine with other work, so the time is an upper bound", shared);
+    if (unknown)
+        fprintf(f, "; %d from before the machine's load was recorded", unknown);
+    fprintf(f, "\n");
 }
 
 /* ---- the command ----------------------------------------------------------- */

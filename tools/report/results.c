@@ -132,10 +132,17 @@ static int load_timing(run_result *run)
         return -1;
     int rc = rows_expected(&t, run->epochs, "one per epoch");
     run->seconds = 0;
+    run->other_cores = NAN;
+    /* other_cores: since the load was recorded (machine_load.h); older runs lack it */
+    int other = -1;
+    for (int c = 0; c < t.cols; c++)
+        other = strcmp(t.header[c], "other_cores") == 0 ? c : other;
     for (int i = 0; i < t.rows && !rc; i++) {
         double s;
         rc = number(&t, i, col[0], &s);
         run->seconds += s;
+        const double o = other >= 0 ? csv_num(&t, i, other) : NAN;
+        run->other_cores = isnan(run->other_cores) || o > run->other_cores ? o : run->other_cores;
     }
     if (!rc && !(run->seconds > 0)) {
         fprintf(stderr, "%s: error: the epochs add up to %g s of training; the file is damaged\n", t.path,

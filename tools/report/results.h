@@ -46,6 +46,7 @@ typedef struct run_result {
     int64_t test_images;      /* evaluated: the test images (the pretext task: validation images) */
     double accuracy, loss;    /* of the final model on those */
     double seconds;           /* training wall time: the sum of timing.csv */
+    double other_cores;       /* the most other work beside any epoch (timing.csv), NaN when not recorded */
     double images_per_second; /* train_images · epochs / seconds */
     char weights_hash[40];
     int64_t confusion[METRIC_CLASSES][METRIC_CLASSES]; /* [true][predicted], classes × classes used */
