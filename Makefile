@@ -181,8 +181,8 @@ RUN_FLAGS   :=
 else ifeq ($(PROFILE),quick)
 RESULTS     := reports/results-quick
 REPORTS     := reports/quick
-BENCH_FLAGS := --batch 8 --reps 3 --warmup 1 --max-seconds 0.2
-TRAIN_FLAGS := --batch 8 --reps 3
+BENCH_FLAGS := --batch 8 --reps 3 --warmup 1 --max-seconds 0.2 --quiet-wait 0
+TRAIN_FLAGS := --batch 8 --reps 3 --quiet-wait 0
 RUN_FLAGS   := --quick
 else
 $(error PROFILE must be full or quick, got '$(PROFILE)')

@@ -1095,7 +1095,15 @@ static int peer_rows(char *text, size_t len, int l, const char *pass, int thread
     return n;
 }
 
+static void write_kernels_csv_load(const char *csv, bool peers, bool load);
 static void write_kernels_csv(const char *csv, bool peers)
+{
+    write_kernels_csv_load(csv, peers, false);
+}
+
+/* With load: the other_cores column, 0.05 everywhere but 0.80 on winograd's
+   2-thread forward row of cnn.conv2. */
+static void write_kernels_csv_load(const char *csv, bool peers, bool load)
 {
     static const char *const kernels[] = { "im2col", "winograd_f2", "winograd" }, *const passes[] = {
         "forward", "backward_data", "backward_weights"
@@ -1104,17 +1112,22 @@ static void write_kernels_csv(const char *csv, bool peers)
     char text[32768];
     int n = snprintf(text, sizeof text,
                      "kernel,pass,layer,impl,n,c,h,w,k,r,s,stride,pad,threads,verified,median_ms,gflops,"
-                     "sgemm_gflops,peak_gflops,max_rel_err,tolerance,workspace_bytes\n");
+                     "sgemm_gflops,peak_gflops,max_rel_err,tolerance,workspace_bytes%s\n",
+                     load ? ",other_cores" : "");
     for (int l = 0; l < 4; l++)
         for (int p = 0; p < 3; p++)
             for (int th = 1; th <= 2; th++) {
-                for (int kk = 0; kk < 3; kk++)
+                for (int kk = 0; kk < 3; kk++) {
                     n += snprintf(text + n, sizeof text - (size_t)n,
                                   "%s,%s,%s,%s,8,%d,14,14,%d,%d,%d,%d,1,%d,1,%.1f,%.1f,100.0,%d.0,1e-07,1e-06,"
-                                  "1048576\n",
+                                  "1048576",
                                   kernels[kk], passes[p], fake_layers[l].name, kernels[kk], fake_layers[l].c,
                                   fake_layers[l].k, fake_layers[l].r, fake_layers[l].r, fake_layers[l].stride,
                                   th, median_ms[kk], kk ? 120.0 : fake_layers[l].im2col_gflops, 200 * th);
+                    const bool shared = kk == 2 && p == 0 && l == 0 && th == 2;
+                    n += snprintf(text + n, sizeof text - (size_t)n, "%s\n",
+                                  !load ? "" : shared ? ",0.80" : ",0.05");
+                }
                 if (peers)
                     n += peer_rows(text + n, sizeof text - (size_t)n, l, passes[p], th);
             }
@@ -1179,6 +1192,33 @@ static void test_kernel_report_against_onednn(void **state)
     expect(text, "| kernel | forward: max error (ran) | tolerance |");
     assert_null(strstr(text, "| onednn_"));
     check_kernel_targets(text);
+    free(text);
+}
+
+/* The load each row records: a row timed beside other work is marked ‡ where
+   it is shown, and the report says how many there were and the worst; a CSV
+   without the column says the load is unknown. */
+static void test_kernel_report_marks_shared_rows(void **state)
+{
+    char csv[700], md[700];
+    snprintf(csv, sizeof csv, "%s/kernels-load.csv", base);
+    snprintf(md, sizeof md, "%s/kernels-load.md", out);
+    write_kernels_csv_load(csv, false, true);
+    char *err;
+    assert_int_equal(report(&err, "kernels", "--csv", csv, "--out", md), 0);
+    free(err);
+    char *text = read_report("kernels-load.md");
+    expect(text, "1 of 72 rows were timed beside more than 0.25 cores of other work, even after waiting for a "
+                 "quiet machine and timing them again; they are marked ‡ and say little about speed (the most: "
+                 "0.80 cores, winograd forward cnn.conv2 at 2 threads).");
+    expect(text, "| 120.0 | 120.0 ‡ |"); /* winograd_f2, then winograd on cnn.conv2, 2 threads */
+    free(text);
+    write_kernels_csv(csv, false);
+    assert_int_equal(report(&err, "kernels", "--csv", csv, "--out", md), 0);
+    free(err);
+    text = read_report("kernels-load.md");
+    expect(text, "These rows predate the record of the machine's load");
+    assert_null(strstr(text, "‡"));
     free(text);
 }
 
@@ -1355,6 +1395,7 @@ int main(void)
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_index_without_headline),
         cmocka_unit_test(test_kernel_report_against_onednn),
+        cmocka_unit_test(test_kernel_report_marks_shared_rows),
         cmocka_unit_test(test_render_from_another_directory),
         cmocka_unit_test(test_training_section),
         cmocka_unit_test(test_training_section_not_measured),

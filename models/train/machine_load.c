@@ -49,3 +49,25 @@ double load_other_since(const load_mark *since)
     const load_mark now = load_now();
     return load_other_between(since, &now);
 }
+
+double load_wait_quiet(double patience, double window)
+{
+    const double give_up = timing_seconds(CLOCK_MONOTONIC) + patience;
+    for (;;) {
+        const load_mark mark = load_now();
+        const struct timespec nap = { (time_t)window, (long)((window - (double)(time_t)window) * 1e9) };
+        nanosleep(&nap, NULL);
+        const double other = load_other_since(&mark);
+        if (!(other > LOAD_QUIET) || timing_seconds(CLOCK_MONOTONIC) >= give_up)
+            return other;
+    }
+}
+
+double load_settle(load_patience *p)
+{
+    if (!(p->seconds > 0))
+        return NAN;
+    const double window = 0.2, other = load_wait_quiet(p->gave_up ? 0.0 : p->seconds, window);
+    p->gave_up = other > LOAD_QUIET;
+    return other;
+}

@@ -35,5 +35,23 @@ double load_other_since(const load_mark *since);
 /* Above this many cores of other work a timing is contaminated: reports
    footnote it and never quote it as a headline figure. */
 #define LOAD_CONTAMINATED 0.25
+/* At most this much is a quiet machine, worth starting a measurement on. */
+#define LOAD_QUIET 0.1
+
+/* Sleeps through windows of `window` seconds until one passes with at most
+   LOAD_QUIET cores of other work, or `patience` seconds have gone by.  Returns
+   the last window's other_cores (NaN, at once, when the load cannot be read). */
+double load_wait_quiet(double patience, double window);
+
+/* A benchmark's patience with a busy machine: before each measurement it waits
+   up to `seconds` for a quiet window (0: never waits); once a wait gives up,
+   the next ones only glance (one window) until the machine is quiet again, so
+   that a machine busy for the whole benchmark costs minutes, not hours. */
+typedef struct load_patience {
+    double seconds;
+    bool gave_up;
+} load_patience;
+/* Waits as p allows; the last window's other_cores. */
+double load_settle(load_patience *p);
 
 #endif

@@ -31,6 +31,7 @@
 #include "data/atomic_file.h"
 #include "data/batches.h"
 #include "models/train/env.h"
+#include "models/train/machine_load.h"
 #include "models/train/timing.h"
 #include "models/train_math.h"
 #include "tools/cli.h"
@@ -46,8 +47,12 @@ typedef struct train_options {
     char models[256], kernels[256], threads_text[64];
     int threads[MAX_THREAD_COUNTS], num_threads;
     int batch, reps;
-    bool peers; /* run the PyTorch peer */
+    bool peers;        /* run the PyTorch peer */
+    double quiet_wait; /* seconds to wait for a quiet machine before a row (machine_load.h) */
 } train_options;
+
+/* Waiting for a quiet machine, across the rows (load_patience); main sets it. */
+static load_patience patience;
 
 /* The registry's benchmark names joined by sep: "cnn,resnet20". */
 static void bench_model_names(char *buf, size_t len, const char *sep)
@@ -82,7 +87,10 @@ static void usage(FILE *f)
             "  --peers NAME      pytorch or none (default: pytorch: tools/bench/torch_peer.py, run with\n"
             "                    $PROBADOR_PYTHON, default /usr/bin/python3, which needs python3-torch)\n"
             "  --out PATH        default: reports/data/train.csv (context in PATH.env; the step\n"
-            "                    breakdown in PATH with _breakdown before .csv)\n",
+            "                    breakdown in PATH with _breakdown before .csv)\n"
+            "  --quiet-wait S    before each row, wait up to S seconds for the other processes to leave\n"
+            "                    the cores alone; a row timed beside other work is timed again, twice at\n"
+            "                    most; other_cores says how busy the machine was (default: 10; 0: never)\n",
             names, WARMUP_STEPS);
 }
 
@@ -123,6 +131,13 @@ static bool parse_option(const char *a, const char *v, train_options *o)
             return false;
         }
         o->peers = !strcmp(v, "pytorch");
+    } else if (!strcmp(a, "--quiet-wait")) {
+        char *end;
+        o->quiet_wait = strtod(v, &end);
+        if (!*v || *end || !(o->quiet_wait >= 0 && o->quiet_wait <= 3600)) {
+            fprintf(stderr, "probador bench --train: error: --quiet-wait expects 0 to 3600 seconds, got '%s'\n", v);
+            return false;
+        }
     } else if (!strcmp(a, "--batch") || !strcmp(a, "--reps")) {
         char *end;
         long n = strtol(v, &end, 10);
@@ -143,7 +158,7 @@ static bool parse_option(const char *a, const char *v, train_options *o)
 static int parse_options(int argc, char **argv, train_options *o, int *status)
 {
     *o = (train_options){ .out = "reports/data/train.csv", .kernels = "im2col,winograd_f2,winograd",
-                          .batch = 128, .reps = 10, .peers = true };
+                          .batch = 128, .reps = 10, .peers = true, .quiet_wait = 10.0 };
     parse_threads("1,2", o);
     bench_model_names(o->models, sizeof o->models, ",");
     *status = 2;
@@ -255,15 +270,17 @@ static void train_step(model *m, const step_inputs *in, uint64_t step)
     adam_step(m, &bench_adam, bench_adam.lr, step + 1);
 }
 
-/* The times of one row: milliseconds per step. */
+/* The times of one row: milliseconds per step, and the rest of the machine's
+   load meanwhile. */
 typedef struct row_times {
-    double median, min, max, cpu;
+    double median, min, max, cpu, other_cores;
 } row_times;
 
 /* reps timed steps of the phase after the warm-up ones. */
-static row_times time_phase(model *m, const step_inputs *in, phase ph, int reps)
+static row_times time_phase_once(model *m, const step_inputs *in, phase ph, int reps)
 {
     double *ms = checked_malloc((size_t)reps * sizeof *ms), cpu = 0;
+    const load_mark load = load_now();
     for (int r = -WARMUP_STEPS; r < reps; r++) {
         const double c0 = timing_seconds(CLOCK_PROCESS_CPUTIME_ID), t0 = timing_seconds(CLOCK_MONOTONIC);
         if (ph == PHASE_TRAIN)
@@ -274,10 +291,28 @@ static row_times time_phase(model *m, const step_inputs *in, phase ph, int reps)
         if (r >= 0)
             ms[r] = dt * 1e3, cpu += dc * 1e3;
     }
+    const double other = load_other_since(&load);
     const double median = timing_median(ms, reps); /* sorts ms */
-    const row_times t = { median, ms[0], ms[reps - 1], cpu / reps };
+    const row_times t = { median, ms[0], ms[reps - 1], cpu / reps, other };
     free(ms);
     return t;
+}
+
+/* The row on a machine as quiet as it gets: after a wait for a quiet window,
+   and again (twice at most) while other work shared the cores; the least
+   contaminated attempt is kept. */
+static row_times time_phase(model *m, const step_inputs *in, phase ph, int reps)
+{
+    row_times best = { 0 };
+    for (int attempt = 0; attempt < 3; attempt++) {
+        load_settle(&patience);
+        const row_times t = time_phase_once(m, in, ph, reps);
+        if (attempt == 0 || t.other_cores < best.other_cores)
+            best = t;
+        if (!(best.other_cores > LOAD_CONTAMINATED) || !(patience.seconds > 0))
+            break;
+    }
+    return best;
 }
 
 /* One row of the CSV; a training step counts three forward passes of arithmetic. */
@@ -285,10 +320,10 @@ static void write_row(FILE *csv, const char *mname, const model *m, phase ph, in
                       const row_times *t)
 {
     const double ips = batch / (t->median * 1e-3), passes = ph == PHASE_TRAIN ? 3 : 1;
-    fprintf(csv, "%s/%s/%s/threads:%d,%d,%.3f,%.3f,ms,%s,%s,%s,%d,%d,%.3f,%.3f,%.3f,%.1f,%.2f,%.1f\n", mname,
+    fprintf(csv, "%s/%s/%s/threads:%d,%d,%.3f,%.3f,ms,%s,%s,%s,%d,%d,%.3f,%.3f,%.3f,%.1f,%.2f,%.1f,%.2f\n", mname,
             m->kernel->name, phase_names[ph], threads, reps, t->median, t->cpu, mname, m->kernel->name,
             phase_names[ph], threads, batch, t->median, t->min, t->max, ips, m->flops / 1e6,
-            passes * m->flops * batch / (t->median * 1e6));
+            passes * m->flops * batch / (t->median * 1e6), t->other_cores);
     fprintf(stderr, "bench --train: %-9s %-12s %s threads %d: %8.2f ms/step  %7.1f images/s\n", mname,
             m->kernel->name, phase_names[ph], threads, t->median, ips);
 }
@@ -337,14 +372,17 @@ static void profile_steps(model *m, const step_inputs *in, int reps, double sec[
 static void write_breakdown(FILE *f, const char *mname, model *m, const step_inputs *in, int threads, int reps)
 {
     double sec[NUM_KINDS + 2] = { 0 }, total = 0;
+    load_settle(&patience);
+    const load_mark load = load_now();
     profile_steps(m, in, reps, sec, &total);
+    const double other = load_other_since(&load);
     sec[NUM_KINDS] = total, sec[NUM_KINDS + 1] = total;
     for (int k = 0; k < NUM_KINDS; k++)
         sec[NUM_KINDS] -= sec[k];
     for (int k = 0; k < NUM_KINDS + 2; k++)
-        fprintf(f, "%s,%s,%d,%d,%d,%s,%.4f,%.4f\n", mname, m->kernel->name, threads, in->batch, reps,
+        fprintf(f, "%s,%s,%d,%d,%d,%s,%.4f,%.4f,%.2f\n", mname, m->kernel->name, threads, in->batch, reps,
                 k < NUM_KINDS ? kind_name(k) : k == NUM_KINDS ? "other" : "step", sec[k] * 1e3 / reps,
-                sec[k] / total);
+                sec[k] / total, other);
 }
 
 /* ---- probador's rows -------------------------------------------------------------- */
@@ -428,7 +466,7 @@ static bool take_peer_line(char *line, FILE *csv, char *env, size_t env_len)
     int commas = 0;
     for (const char *c = line; *c; c++)
         commas += *c == ',';
-    if (commas != 15 || !strstr(line, ",pytorch,"))
+    if (commas != 16 || !strstr(line, ",pytorch,"))
         return false;
     fprintf(csv, "%s\n", line);
     return true;
@@ -436,16 +474,18 @@ static bool take_peer_line(char *line, FILE *csv, char *env, size_t env_len)
 
 /* The peer's argument list for one model at every thread count (in bufs). */
 static void peer_argv(const train_options *o, const char *mname, const model_facts *f, const char *script,
-                      char bufs[5][32], char *argv[20])
+                      char bufs[6][32], char *argv[20])
 {
     snprintf(bufs[0], 32, "%d", o->batch);
     snprintf(bufs[1], 32, "%d", o->reps);
     snprintf(bufs[2], 32, "%d", WARMUP_STEPS);
     snprintf(bufs[3], 32, "%.2f", f->mflop_per_image);
     snprintf(bufs[4], 32, "%zu", f->params);
-    const char *args[] = { peer_python(),       script,  "--model",  mname,   "--threads", o->threads_text,
-                           "--batch",           bufs[0], "--reps",   bufs[1], "--warmup",  bufs[2],
-                           "--mflop-per-image", bufs[3], "--params", bufs[4], NULL };
+    snprintf(bufs[5], 32, "%g", o->quiet_wait);
+    const char *args[] = { peer_python(),       script,  "--model",  mname,   "--threads",    o->threads_text,
+                           "--batch",           bufs[0], "--reps",   bufs[1], "--warmup",     bufs[2],
+                           "--mflop-per-image", bufs[3], "--params", bufs[4], "--quiet-wait", bufs[5],
+                           NULL };
     for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
         argv[i] = (char *)args[i];
 }
@@ -485,7 +525,7 @@ static pid_t peer_start(char *const argv[], FILE **out)
 static int run_peer(FILE *csv, const train_options *o, const char *mname, const model_facts *facts, char *env,
                     size_t env_len)
 {
-    char script[PATH_MAX], bufs[5][32], *argv[20];
+    char script[PATH_MAX], bufs[6][32], *argv[20];
     if (report_repo_path("tools/bench/torch_peer.py", script, sizeof script))
         return 1;
     peer_argv(o, mname, facts, script, bufs, argv);
@@ -499,7 +539,7 @@ static int run_peer(FILE *csv, const train_options *o, const char *mname, const 
     while (getline(&line, &cap, from_peer) > 0)
         if (!bad && !take_peer_line(line, csv, env, env_len)) {
             fprintf(stderr, "%s: error: unexpected output from the PyTorch peer, expected a CSV row of bench "
-                            "--train's 16 columns with kernel pytorch: '%s'\n", script, line);
+                            "--train's 17 columns with kernel pytorch: '%s'\n", script, line);
             bad = true;
         }
     free(line);
@@ -549,8 +589,8 @@ static int write_env(const train_options *o, const char *breakdown, const char *
     if (!atomic_open(&env, env_path))
         return 1;
     env_write(env.f, o->threads_text);
-    fprintf(env.f, "batch: %d\nreps: %d\nwarmup: %d\npeers: %s\nbreakdown: %s\n%s", o->batch, o->reps,
-            WARMUP_STEPS, o->peers ? "pytorch" : "none", breakdown, peer_env);
+    fprintf(env.f, "batch: %d\nreps: %d\nwarmup: %d\nquiet_wait: %g\npeers: %s\nbreakdown: %s\n%s", o->batch,
+            o->reps, WARMUP_STEPS, o->quiet_wait, o->peers ? "pytorch" : "none", breakdown, peer_env);
     return atomic_commit(&env) ? 0 : 1;
 }
 
@@ -569,8 +609,9 @@ int bench_train_main(int argc, char **argv)
     if (!atomic_open(&bd, breakdown))
         return atomic_abort(&csv), 1;
     fprintf(csv.f, "name,iterations,real_time,cpu_time,time_unit,model,kernel,phase,threads,batch,median_ms,"
-                   "min_ms,max_ms,images_per_second,mflop_per_image,gflops\n");
-    fprintf(bd.f, "model,kernel,threads,batch,steps,kind,ms_per_step,share\n");
+                   "min_ms,max_ms,images_per_second,mflop_per_image,gflops,other_cores\n");
+    fprintf(bd.f, "model,kernel,threads,batch,steps,kind,ms_per_step,share,other_cores\n");
+    patience = (load_patience){ o.quiet_wait, false };
     static char peer_env[4096];
     peer_env[0] = '\0';
     const bench_files out = { csv.f, bd.f };

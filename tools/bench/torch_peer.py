@@ -6,7 +6,10 @@ Times, in PyTorch, what bench --train times in probador: a training step
 inference (the forward pass in eval mode under torch.no_grad()) of one of the
 benchmark models, on a batch of random 1x28x28 images and labels, at each
 thread count asked for (intra-op threads; one inter-op thread).  Warm-up steps,
-then --reps timed steps; the median, least and greatest wall time.
+then --reps timed steps; the median, least and greatest wall time.  Like
+probador's rows, each row first waits (up to --quiet-wait seconds) for the
+other processes to leave the cores alone, is timed again (twice at most) if
+they did not, and records their load meanwhile (other_cores, the last column).
 
 bench --train runs this in the same run as its own rows and appends what it
 prints to its CSV.  Output on stdout: first "# pytorch: ..." (the version and
@@ -21,6 +24,7 @@ define the same network).
 import argparse
 import ctypes
 import ctypes.util
+import os
 import statistics
 import sys
 import time
@@ -96,6 +100,41 @@ def keep_freed_memory():
     return "glibc malloc without mmap or trimming below 32 MiB"
 
 
+def load_mark():
+    """Where the counters stand: wall time, this process's CPU time, and the
+    machine's busy and steal seconds from /proc/stat (None without it); as
+    models/train/machine_load.c reads them."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        hz = os.sysconf("SC_CLK_TCK")
+        busy, steal = (v[0] + v[1] + v[2] + v[5] + v[6]) / hz, v[7] / hz
+    except (OSError, ValueError, IndexError):
+        busy = steal = None
+    return time.monotonic(), time.process_time(), busy, steal
+
+
+def other_cores(since):
+    """The other processes' CPU time over the wall time since `since` (NaN when
+    unknown): machine_load.h's other_cores."""
+    now = load_mark()
+    wall = now[0] - since[0]
+    if since[2] is None or now[2] is None or wall <= 0:
+        return float("nan")
+    return max(0.0, (now[2] - since[2]) - (now[1] - since[1]) + (now[3] - since[3])) / wall
+
+
+def wait_quiet(patience):
+    """Sleeps through 0.2 s windows until one has at most LOAD_QUIET (0.1)
+    cores of other work, or `patience` seconds have gone by."""
+    give_up = time.monotonic() + patience
+    while True:
+        mark = load_mark()
+        time.sleep(0.2)
+        if not other_cores(mark) > 0.1 or time.monotonic() >= give_up:
+            return
+
+
 def timed(step, warmup, reps):
     """Wall-clock milliseconds of each of reps calls of step after warmup
     untimed ones, and the process CPU milliseconds of all of them."""
@@ -110,7 +149,25 @@ def timed(step, warmup, reps):
     return wall, (time.process_time() - cpu0) * 1e3
 
 
-def row(args, phase, threads, wall, cpu_ms):
+def timed_quietly(step, args):
+    """timed() after a wait for a quiet machine, and again (twice at most) while
+    other work shared the cores (more than LOAD_CONTAMINATED, 0.25 cores): the
+    least contaminated attempt, with its other_cores."""
+    best = None
+    for _ in range(3):
+        if args.quiet_wait > 0:
+            wait_quiet(args.quiet_wait)
+        mark = load_mark()
+        wall, cpu_ms = timed(step, args.warmup, args.reps)
+        other = other_cores(mark)
+        if best is None or other < best[2]:
+            best = (wall, cpu_ms, other)
+        if not best[2] > 0.25 or args.quiet_wait <= 0:
+            break
+    return best
+
+
+def row(args, phase, threads, wall, cpu_ms, other):
     """One CSV row in bench --train's columns (and a line on stderr, as
     probador's rows have); a training step counts three forward passes of
     arithmetic, as probador's rows do."""
@@ -122,7 +179,7 @@ def row(args, phase, threads, wall, cpu_ms):
     gflops = passes * args.mflop_per_image * 1e6 * args.batch / (med * 1e6)
     return (f"{args.model}/pytorch/{phase}/threads:{threads},{args.reps},{med:.3f},{cpu_ms / args.reps:.3f},ms,"
             f"{args.model},pytorch,{phase},{threads},{args.batch},{med:.3f},{min(wall):.3f},{max(wall):.3f},"
-            f"{ips:.1f},{args.mflop_per_image:.2f},{gflops:.1f}")
+            f"{ips:.1f},{args.mflop_per_image:.2f},{gflops:.1f},{other:.2f}")
 
 
 def measure(args, net, threads):
@@ -144,9 +201,9 @@ def measure(args, net, threads):
             net(x)
 
     net.train()
-    rows = [row(args, "train", threads, *timed(train_step, args.warmup, args.reps))]
+    rows = [row(args, "train", threads, *timed_quietly(train_step, args))]
     net.eval()
-    rows.append(row(args, "infer", threads, *timed(infer_step, args.warmup, args.reps)))
+    rows.append(row(args, "infer", threads, *timed_quietly(infer_step, args)))
     return rows
 
 
@@ -166,6 +223,8 @@ def parse():
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     p.add_argument("--mflop-per-image", type=float, required=True, help="probador's count, for the gflops column")
     p.add_argument("--params", type=int, help="probador's parameter count of the model, checked")
+    p.add_argument("--quiet-wait", type=float, default=10.0,
+                   help="seconds to wait for a quiet machine before a row (0: never), as bench --train's")
     args = p.parse_args()
     if args.batch < 1 or args.reps < 1 or args.warmup < 0:
         p.error("--batch and --reps must be at least 1, --warmup at least 0")

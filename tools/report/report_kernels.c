@@ -23,6 +23,7 @@
 #include "data/alloc.h"
 #include "data/atomic_file.h"
 #include "tools/bench/bench_train.h"
+#include "models/train/machine_load.h"
 #include "tools/report/csv.h"
 #include "tools/report/report.h"
 
@@ -64,7 +65,23 @@ typedef struct krow {
     const char *kernel, *pass, *layer, *impl;
     int n, c, h, w, k, r, s, stride, pad, threads, verified;
     double median_ms, gflops, sgemm, peak, err, tol, ws_bytes;
+    double other; /* other_cores while timed (machine_load.h); NaN in CSVs from before it was recorded */
 } krow;
+
+/* " ‡" after a figure timed beside more than LOAD_CONTAMINATED cores of other work. */
+static const char *shared_mark(double other)
+{
+    return other > LOAD_CONTAMINATED ? " ‡" : "";
+}
+
+/* The column `name` if the CSV has it, else -1 (no error: older CSVs lack it). */
+static int optional_col(const csv_table *t, const char *name)
+{
+    for (int c = 0; c < t->cols; c++)
+        if (!strcmp(t->header[c], name))
+            return c;
+    return -1;
+}
 
 typedef struct kdata {
     krow *rows;
@@ -137,9 +154,11 @@ static int load_rows(const csv_table *t, kdata *d)
     }
     d->rows = checked_calloc((size_t)t->rows, sizeof *d->rows);
     d->count = t->rows;
+    const int other = optional_col(t, "other_cores");
     for (int i = 0; i < t->rows; i++) {
         krow *r = &d->rows[i];
         read_row(t, i, col, r);
+        r->other = other < 0 ? NAN : csv_num(t, i, other);
         const bool peer = is_peer(r->kernel);
         if (add_unique(peer ? d->peers : d->kernels, peer ? &d->num_peers : &d->num_kernels,
                        peer ? MAX_PEERS : MAX_KERNELS, r->kernel) ||
@@ -294,8 +313,8 @@ static void speed_table(const kdata *d, const char *pass, int threads, FILE *dat
         for (int k = 0; k < d->num_kernels; k++) {
             const krow *r = find(d, d->kernels[k], pass, d->layers[l], threads);
             if (r) {
-                add(s, " %.1f%s%s |", r->gflops, strstr(r->impl, "(fallback)") ? " ↪" : "",
-                    r->verified ? "" : " ✗");
+                add(s, " %.1f%s%s%s |", r->gflops, strstr(r->impl, "(fallback)") ? " ↪" : "",
+                    r->verified ? "" : " ✗", shared_mark(r->other));
                 best = r->gflops > best ? r->gflops : best;
             } else
                 add(s, " – |");
@@ -589,9 +608,10 @@ static void peer_row(const kdata *d, const char *pass, const char *layer, int th
     char shape[64], kernel[64], peer[128], r1[32], r2[32];
     ratio_text(ratio, r1, sizeof r1);
     ratio_text(with, r2, sizeof r2);
-    add(s, "| %s | %s | %d | %s | %.3f | %s | %.3f | %s | %s |\n", layer,
+    add(s, "| %s | %s | %d | %s | %.3f%s | %s | %.3f%s | %s | %s |\n", layer,
         shape_text(ours, shape, sizeof shape), threads, kernel_text(ours, kernel, sizeof kernel),
-        ours->median_ms, peer_text(alone, peer, sizeof peer), alone->median_ms, r1, r2);
+        ours->median_ms, shared_mark(ours->other), peer_text(alone, peer, sizeof peer), alone->median_ms,
+        shared_mark(alone->other), r1, r2);
     st->log_sum[threads] += log(ratio);
     st->count[threads]++;
     st->below += ratio < 1;
@@ -676,6 +696,36 @@ static void peer_section(kreport *k)
 }
 
 /* source.csv, batch, threads.max, rows, rows.unverified and peak.tN. */
+/* load.note: whether other work shared the cores while the rows were timed. */
+static void load_note(kreport *k)
+{
+    const kdata *d = &k->d;
+    int shared = 0, recorded = 0;
+    const krow *worst = NULL;
+    for (int i = 0; i < d->count; i++) {
+        const krow *r = &d->rows[i];
+        recorded += !isnan(r->other);
+        shared += r->other > LOAD_CONTAMINATED;
+        if (!isnan(r->other) && (!worst || r->other > worst->other))
+            worst = r;
+    }
+    text t = { 0 };
+    if (!recorded)
+        add(&t, "These rows predate the record of the machine's load: whether other work shared the cores "
+                "while they were timed is unknown.");
+    else if (!shared)
+        add(&t, "Every row was timed with the machine to itself: beside at most %.2f cores of other work "
+                "(the `other_cores` column: the other processes' CPU time over the row's wall time).",
+            worst->other);
+    else
+        add(&t, "%d of %d rows were timed beside more than %.2f cores of other work, even after waiting "
+                "for a quiet machine and timing them again; they are marked ‡ and say little about speed "
+                "(the most: %.2f cores, %s %s %s at %d threads).",
+            shared, d->count, LOAD_CONTAMINATED, worst->other, worst->kernel, worst->pass, worst->layer,
+            worst->threads);
+    set_text(&k->v, "load.note", &t);
+}
+
 static void overview_vars(kreport *k)
 {
     const kdata *d = &k->d;
@@ -687,6 +737,7 @@ static void overview_vars(kreport *k)
     for (int i = 0; i < d->count; i++)
         unverified += !d->rows[i].verified;
     tmpl_set(&k->v, "rows.unverified", "%d", unverified);
+    load_note(k);
     for (int th = 1; th <= d->max_threads; th++)
         for (int i = 0; i < d->count; i++)
             if (d->rows[i].threads == th) {
@@ -716,6 +767,7 @@ typedef struct trow {
     const char *model, *kernel, *phase;
     int threads;
     double ips;
+    double other; /* other_cores while timed; NaN when not recorded */
 } trow;
 
 typedef struct tdata {
@@ -756,14 +808,13 @@ static int train_load(const char *path, tdata *d)
               ci = csv_col(t, "images_per_second"), cb = csv_col(t, "batch"), cr = csv_col(t, "iterations");
     if (cm < 0 || ck < 0 || ct < 0 || ci < 0 || cb < 0 || cr < 0)
         return -1;
-    int cp = -1; /* optional: the CSVs before inference was timed lack it */
-    for (int c = 0; c < t->cols; c++)
-        cp = strcmp(t->header[c], "phase") ? cp : c;
+    /* optional: the CSVs before inference was timed lack phase, before the load was recorded other_cores */
+    const int cp = optional_col(t, "phase"), co = optional_col(t, "other_cores");
     d->rows = checked_calloc((size_t)t->rows + 1, sizeof *d->rows);
     for (int i = 0; i < t->rows; i++) {
         trow *r = &d->rows[d->count++];
         *r = (trow){ csv_cell(t, i, cm), csv_cell(t, i, ck), cp < 0 ? "train" : csv_cell(t, i, cp),
-                     (int)csv_num(t, i, ct), csv_num(t, i, ci) };
+                     (int)csv_num(t, i, ct), csv_num(t, i, ci), co < 0 ? NAN : csv_num(t, i, co) };
         d->batch = (int)csv_num(t, i, cb), d->reps = (int)csv_num(t, i, cr);
         d->has_peer |= !strcmp(r->kernel, train_peer);
         if (add_unique(d->models, &d->num_models, TRAIN_MAX_MODELS, r->model) ||
@@ -832,9 +883,15 @@ static void train_table(const tdata *d, const char *phase, text *s)
             add(s, "| %s | %d |", d->models[m], threads);
             for (int k = 0; k < d->num_kernels; k++) {
                 const trow *r = train_find(d, d->models[m], d->kernels[k], phase, threads);
-                add(s, r ? " %.0f |" : " – |", r ? r->ips : 0);
+                if (r)
+                    add(s, " %.0f%s |", r->ips, shared_mark(r->other));
+                else
+                    add(s, " – |");
             }
-            add(s, peer ? " %.0f |" : " – |", peer ? peer->ips : 0);
+            if (peer)
+                add(s, " %.0f%s |", peer->ips, shared_mark(peer->other));
+            else
+                add(s, " – |");
             add(s, best && peer ? " %.2f× |\n" : " – |\n", best && peer ? best->ips / peer->ips : 0);
         }
 }
@@ -968,8 +1025,20 @@ static void train_source(kreport *k, const tdata *d, const char *path)
     const char *version = access(env_path, F_OK) == 0 && report_read_env(env_path, &env) == 0
                               ? tmpl_get(&env, "env.pytorch")
                               : NULL;
-    tmpl_set(&k->v, "train.measured", "From `%s`: batch %d, the median of %d timed steps after warm-up ones%s%s.",
-             path, d->batch, d->reps, version ? "; PyTorch " : "", version ? version : "");
+    int shared = 0, recorded = 0;
+    for (int i = 0; i < d->count; i++)
+        recorded += !isnan(d->rows[i].other), shared += d->rows[i].other > LOAD_CONTAMINATED;
+    char load[256];
+    if (!recorded)
+        snprintf(load, sizeof load, " These rows predate the record of the machine's load.");
+    else if (shared)
+        snprintf(load, sizeof load, " %d of %d rows were timed beside more than %.2f cores of other work (‡).",
+                 shared, d->count, LOAD_CONTAMINATED);
+    else
+        snprintf(load, sizeof load, " Every row was timed with the machine to itself.");
+    tmpl_set(&k->v, "train.measured",
+             "From `%s`: batch %d, the median of %d timed steps after warm-up ones%s%s.%s", path, d->batch, d->reps,
+             version ? "; PyTorch " : "", version ? version : "", load);
     tmpl_free(&env);
 }
 
