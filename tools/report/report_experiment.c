@@ -91,7 +91,8 @@ typedef struct report_ctx {
 static const char usage_text[] =
     "usage: probador report experiment experiments/NAME.yaml [--results DIR] [--out-dir OUT]\n"
     "  writes OUT/NAME.md and OUT/figures/NAME-*.png from the runs in DIR/NAME/ (default: reports/results,\n"
-    "  reports); experiments/NAME.md, if present, is the template of its findings\n";
+    "  reports); experiments/NAME.md, if present, is the template of its findings.  Exit status 3 (and no\n"
+    "  report written) when the experiment is still under way: some of its runs have no results yet\n";
 
 /* Text as a Markdown table cell: '|' escaped, line breaks as spaces. */
 static void md_cell(FILE *f, const char *s)
@@ -915,8 +916,9 @@ int report_experiment(int argc, char **argv)
         return 2;
     }
     exp_results r;
-    if (results_load(yaml, root, &r))
-        return 1;
+    const int loaded = results_load(yaml, root, &r);
+    if (loaded)
+        return loaded == RESULTS_MISSING ? 3 : 1; /* the usage's "still under way" */
     const int rc = report_experiment_write(&r, out_dir);
     results_free(&r);
     return rc ? 1 : 0;

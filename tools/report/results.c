@@ -277,6 +277,7 @@ static int load_sidecars(run_result *run)
     return run->overrides ? 0 : -1;
 }
 
+/* 0; -1 after an error; RESULTS_MISSING when the run has no folder yet. */
 static int load_run(const exp_results *r, run_result *run)
 {
     char cmd[1400], all[1400];
@@ -296,7 +297,7 @@ static int load_run(const exp_results *r, run_result *run)
         if (stat(partial, &st) == 0)
             fprintf(stderr, "%s: note: an interrupted run is here; continue it with `%s --resume`\n", partial,
                     cmd);
-        return -1;
+        return found ? -1 : RESULTS_MISSING;
     }
     if (load_summary(run) || load_config(run) || load_timing(run) || load_curve(run) || load_confusion(run) ||
         load_mistakes(run) || load_sidecars(run)) {
@@ -316,7 +317,7 @@ int results_load(const char *yaml, const char *root, exp_results *r)
         return -1;
     }
     exp_config *v = checked_malloc(sizeof *v);
-    int status = 0;
+    int status = 0, missing = 0;
     r->n_groups = r->config->n_variants > 0 ? r->config->n_variants : 1;
     for (int g = 0; g < r->n_groups && !status; g++) { /* each group's seeds, its variant applied */
         memcpy(v, r->config, sizeof *v);
@@ -330,18 +331,22 @@ int results_load(const char *yaml, const char *root, exp_results *r)
     }
     free(v);
     r->runs = status ? NULL : checked_calloc((size_t)r->n_runs, sizeof *r->runs);
-    for (int g = 0; g < r->n_groups && !status; g++)
+    for (int g = 0; g < r->n_groups && r->runs; g++)
         for (int k = 0; k < r->groups[g].n_seeds; k++) {
             run_result *run = results_run(r, g, k);
             run->variant = results_variant(r, g);
             run->seed = r->groups[g].seeds[k];
             results_run_dir(root, r->config->run.name, run->variant, run->seed, run->dir, sizeof run->dir);
-            if (load_run(r, run)) /* go on: report every missing run at once */
-                status = -1;
+            const int rc = load_run(r, run); /* go on: report every missing run at once */
+            missing += rc == RESULTS_MISSING;
+            status = rc == -1 || (rc && status == 0) ? rc : status;
         }
+    if (status == RESULTS_MISSING)
+        fprintf(stderr, "%s: note: %d of the %d runs of experiment %s have no results yet\n", yaml, missing,
+                r->n_runs, r->config->run.name);
     if (status)
         results_free(r);
-    return status ? -1 : 0;
+    return status;
 }
 
 void results_free(exp_results *r)

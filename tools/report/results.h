@@ -99,7 +99,10 @@ typedef struct exp_series {
 } exp_series;
 
 /* Reads the experiment file and every run of it (see the contract above); the
-   file's report: section is checked with results_check_report. */
+   file's report: section is checked with results_check_report.  0; -1 after an
+   error; RESULTS_MISSING when the only trouble is runs with no results yet (an
+   experiment still under way), each named on stderr. */
+enum { RESULTS_MISSING = 3 };
 int results_load(const char *yaml, const char *root, exp_results *r);
 void results_free(exp_results *r);
 
