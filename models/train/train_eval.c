@@ -55,17 +55,17 @@ void run_evaluate(run_state *s, const batch_source *src, const uint32_t *idx, in
     metrics_finish(e);
 }
 
+static void swap_floats(float *a, float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float t = a[i];
+        a[i] = b[i], b[i] = t;
+    }
+}
+
 void run_swap_ema(run_state *s)
 {
     model *m = &s->m;
-    float *avg = s->ema;
-    for (size_t i = 0; i < m->num_params; i++) {
-        const float w = m->params[i];
-        m->params[i] = avg[i], avg[i] = w;
-    }
-    avg += m->num_params;
-    for (size_t i = 0; i < m->num_state; i++) {
-        const float v = m->state[i];
-        m->state[i] = avg[i], avg[i] = v;
-    }
+    swap_floats(m->params, s->ema, m->num_params);
+    swap_floats(m->state, s->ema + m->num_params, m->num_state);
 }
