@@ -484,6 +484,7 @@ static void test_experiment_report(void **state)
              root);
     expect(md, line);
     expect(md, "- Commit: abc123 (6 runs); def456 (1 run)\n");
+    expect(md, "- **Warning**: the runs of this experiment come from different commits;");
     expect(md, "- Trained: 2024-01-01T10:00:00Z – 2024-01-07T10:00:00Z\n");
     expect(md, "- Peak memory (RSS): 121 MiB at most, 100 MiB at least\n");
     assert_null(strstr(md, "{{"));

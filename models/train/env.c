@@ -84,6 +84,8 @@ void env_write(FILE *f, const char *threads)
     fprintf(f, "cpu: %s\n", model);
     fprintf(f, "cores: %d\n", omp_get_num_procs());
     fprintf(f, "cpu_flags: %s\n", flags);
+    /* a guest sees the hypervisor flag (its cores are shared with other guests: steal time) */
+    fprintf(f, "virtualised: %s\n", strstr(flags, "hypervisor") ? "yes (the CPU reports a hypervisor)" : "no");
     fprintf(f, "compiler: gcc %s\n", __VERSION__);
     fprintf(f, "build_target: %s\n", PROBADOR_TARGET);
     fprintf(f, "cflags: %s\n", PROBADOR_CFLAGS);
@@ -92,5 +94,8 @@ void env_write(FILE *f, const char *threads)
     fprintf(f, "blis_arch: %s (BLIS_ARCH_TYPE=%s)\n", conv_blis_arch(), arch_env ? arch_env : "unset");
     fprintf(f, "kernel_isa: %s\n", isa_describe());
     fprintf(f, "threads: %s\n", threads);
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    fprintf(f, "openmp: libgomp of gcc %s, OpenMP %d, OMP_WAIT_POLICY %s\n", __VERSION__, _OPENMP,
+            wait ? wait : "unset");
     fprintf(f, "numerics: %d\n", RUN_NUMERICS);
 }

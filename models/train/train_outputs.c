@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "data/alloc.h"
 #include "data/atomic_file.h"
@@ -109,6 +110,13 @@ static char *environment_text(const run_state *s, const train_result *res)
     char threads[16];
     snprintf(threads, sizeof threads, "%d", s->c->threads);
     env_write(mem, threads);
+    /* the data as decoded, whatever its files' compression: the same numbers mean the same images */
+    const fmnist_split *tr = &s->d.train, *te = &s->d.test;
+    fprintf(mem, "dataset: %s: train %zu images crc32 %08lx labels crc32 %08lx; t10k %zu images crc32 %08lx "
+                 "labels crc32 %08lx\n",
+            s->c->data.dir, tr->count, crc32(0L, tr->images, (uInt)(tr->count * FMNIST_ROWS * FMNIST_COLS)),
+            crc32(0L, tr->labels, (uInt)tr->count), te->count,
+            crc32(0L, te->images, (uInt)(te->count * FMNIST_ROWS * FMNIST_COLS)), crc32(0L, te->labels, (uInt)te->count));
     fprintf(mem, "peak_rss_mib: %.1f\n", res->peak_rss_mib);
     fclose(mem);
     return text;

@@ -120,6 +120,22 @@ static void write_prose(FILE *f, const char *text)
 
 /* The distinct values of env.KEY over all runs, in run order, joined by "; ";
    with counts ("x (4 runs); y (2 runs)") when `counts` and there are several. */
+/* How many different values `key` takes over the runs ("unknown" for a run without it). */
+static int count_distinct(const exp_results *r, const char *key)
+{
+    int k = 0;
+    for (int i = 0; i < r->n_runs; i++) {
+        const char *v = tmpl_get(&r->runs[i].env, key);
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++) {
+            const char *w = tmpl_get(&r->runs[j].env, key);
+            seen = (v && w && !strcmp(v, w)) || (!v && !w);
+        }
+        k += !seen;
+    }
+    return k;
+}
+
 static const char *distinct(const exp_results *r, const char *key, bool counts, const char *sep, char *buf,
                             size_t len)
 {
@@ -699,18 +715,25 @@ static void write_provenance(FILE *f, const report_ctx *x)
     }
     fprintf(f, "## Provenance\n\nFrom each run's `environment.txt`:\n\n");
     fprintf(f, "- Commit: %s\n", distinct(r, "env.commit", true, "; ", buf, sizeof buf));
+    if (count_distinct(r, "env.commit") > 1)
+        fprintf(f, "- **Warning**: the runs of this experiment come from different commits; compare them only "
+                   "where `numerics` (below) agrees, which says the arithmetic did not change between them\n");
+    fprintf(f, "- Numerics version: %s\n", distinct(r, "env.numerics", true, "; ", buf, sizeof buf));
     if (first && strcmp(first, last) != 0)
         fprintf(f, "- Trained: %s – %s\n", first, last);
     else
         fprintf(f, "- Trained: %s\n", first ? first : "unknown");
     fprintf(f, "- CPU: %s", distinct(r, "env.cpu", true, "; ", buf, sizeof buf));
     fprintf(f, " (%s cores)\n", distinct(r, "env.cores", false, ", ", buf, sizeof buf));
+    fprintf(f, "- Virtualised: %s\n", distinct(r, "env.virtualised", true, "; ", buf, sizeof buf));
     fprintf(f, "- Threads: %s\n", distinct(r, "env.threads", true, "; ", buf, sizeof buf));
+    fprintf(f, "- OpenMP: %s\n", distinct(r, "env.openmp", true, "; ", buf, sizeof buf));
     fprintf(f, "- Compiler: %s", distinct(r, "env.compiler", true, "; ", buf, sizeof buf));
     fprintf(f, ", flags `%s`\n", distinct(r, "env.cflags", false, "`; `", buf, sizeof buf));
     fprintf(f, "- BLIS: %s", distinct(r, "env.blis_version", false, "; ", buf, sizeof buf));
     fprintf(f, ", configuration %s", distinct(r, "env.blis_arch", true, "; ", buf, sizeof buf));
     fprintf(f, "; %s\n", distinct(r, "env.blis_build", false, "; ", buf, sizeof buf));
+    fprintf(f, "- Data: %s\n", distinct(r, "env.dataset", true, "; ", buf, sizeof buf));
     if (rss_hi >= 0 && n > 1)
         fprintf(f, "- Peak memory (RSS): %.0f MiB at most, %.0f MiB at least\n", rss_hi, rss_lo);
     else if (rss_hi >= 0)
