@@ -25,7 +25,13 @@
  *   V.accuracy_min, V.accuracy_max   its lowest and highest seed, % (2 decimals)
  *   V.loss_mean               test loss (cross-entropy), mean (4 decimals)
  *   V.seconds_mean            training time per run, s (1 decimal)
- *   V.images_per_second_mean  training images per second, mean (0 decimals)
+ *   V.images_per_second       training images per second: every image its runs trained on over
+ *                             their training time, all runs together (0 decimals)
+ *   V.val_accuracy            the final epoch's validation accuracy, %, mean ± sd over its seeds
+ *   V.step_test, V.step_val   what V adds to the variant before it in the file (a cumulative
+ *                             experiment's step), test and validation accuracy, points ± the
+ *                             standard error of the difference; V.step_clear: "yes" when the
+ *                             validation difference exceeds twice it
  *   V.runs                    its number of runs (seeds)
  *   V.train_images            training images per epoch, mean over its runs (0 decimals)
  *   experiment                the experiment's name
@@ -250,7 +256,7 @@ static void set_vars(const report_ctx *x, tmpl_vars *v)
         SET("accuracy_max", "%.2f", hi);
         SET("loss_mean", "%.4f", s[g].loss_mean);
         SET("seconds_mean", "%.1f", s[g].seconds_mean);
-        SET("images_per_second_mean", "%.0f", s[g].images_per_second_mean);
+        SET("images_per_second", "%.0f", s[g].images_per_second);
         SET("runs", "%d", s[g].runs);
         SET("train_images", "%.0f", s[g].train_images_mean);
 #undef SET
@@ -393,23 +399,49 @@ static int write_configuration(FILE *f, const report_ctx *x)
     return 0;
 }
 
+/* How many images each run was evaluated on: "10000", or "10000 (2000 for
+   naive_slice, im2col_slice)" when some variants used fewer. */
+static void evaluated_images(const exp_results *r, char *buf, size_t len)
+{
+    const long long most = results_run(r, 0, 0)->test_images;
+    snprintf(buf, len, "%lld", most);
+    for (int g = 0; g < r->n_groups; g++) { /* the first count of each other size, with its variants */
+        const long long n = results_run(r, g, 0)->test_images;
+        bool first = n != most;
+        for (int h = 0; h < g && first; h++)
+            first = results_run(r, h, 0)->test_images != n;
+        if (!first)
+            continue;
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, " (%lld for ", n);
+        const char *sep = "";
+        for (int h = g; h < r->n_groups; h++)
+            if (results_run(r, h, 0)->test_images == n) {
+                used = strlen(buf);
+                snprintf(buf + used, len - used, "%s%s", sep, results_label(r, h));
+                sep = ", ";
+            }
+        used = strlen(buf);
+        snprintf(buf + used, len - used, ")");
+    }
+}
+
 static int write_results(FILE *f, const report_ctx *x, const char *ablation_png)
 {
     const exp_results *r = x->r;
     char buf[64];
     const char *what = x->pretext ? "pretext" : "test";
+    char counts[1024];
+    evaluated_images(r, counts, sizeof counts);
     if (x->pretext)
-        fprintf(
-            f,
-            "## Results\n\nAccuracy and loss are those of the pretext task (which quarter turn was applied) "
-            "for each run's final model on its %lld held-out validation images: the pretext task never uses "
-            "the test set.",
-            (long long)results_run(r, 0, 0)->test_images);
-    else
         fprintf(f,
-                "## Results\n\nTest accuracy and loss are those of each run's final model on its %lld test "
-                "images.",
-                (long long)results_run(r, 0, 0)->test_images);
+                "## Results\n\nAccuracy and loss are those of the pretext task (which quarter turn was applied) "
+                "for each run's final model on its %s held-out validation images: the pretext task never uses "
+                "the test set.",
+                counts);
+    else
+        fprintf(f, "## Results\n\nTest accuracy and loss are those of each run's final model on its %s test images.",
+                counts);
     fprintf(
         f, " Mean ± sample standard deviation over seeds. Training time is the sum of the epochs' wall times "
            "(`timing.csv`), images/s the training images it went through divided by that; *machine* says "
@@ -428,7 +460,7 @@ static int write_results(FILE *f, const report_ctx *x, const char *ablation_png)
             shared |= results_run(r, g, k)->other_cores > LOAD_CONTAMINATED;
         fprintf(f, "| %s | %d | %s | %.4f | %.1f%s | %.0f |\n", results_label(r, g), s.runs,
                 report_mean_sd(s.accuracy_mean, s.accuracy_sd, buf, sizeof buf), s.loss_mean, s.seconds_mean,
-                shared ? " ‡" : "", s.images_per_second_mean);
+                shared ? " ‡" : "", s.images_per_second);
     }
     if (ablation_png)
         fprintf(f, "\n![mean %s accuracy per variant, ±1 sd, each seed a point](%s)\n", what, ablation_png);

@@ -365,20 +365,20 @@ void results_free(exp_results *r)
 void results_summarise(const exp_results *r, int group, group_summary *s)
 {
     const int n = r->groups[group].n_seeds;
-    double acc[CONFIG_MAX_SEEDS], val[CONFIG_MAX_SEEDS], loss = 0, seconds = 0, ips = 0, images = 0;
+    double acc[CONFIG_MAX_SEEDS], val[CONFIG_MAX_SEEDS], loss = 0, seconds = 0, images = 0, seen = 0;
     for (int k = 0; k < n; k++) {
         const run_result *run = results_run(r, group, k);
         acc[k] = 100 * run->accuracy;
         val[k] = 100 * csv_num(&run->curve, run->epochs - 1, run->curve_val_accuracy);
-        loss += run->loss, seconds += run->seconds, ips += run->images_per_second;
-        images += (double)run->train_images;
+        loss += run->loss, seconds += run->seconds;
+        images += (double)run->train_images, seen += (double)run->train_images * run->epochs;
     }
     *s = (group_summary){ .runs = n };
     stats_mean_sd(acc, n, &s->accuracy_mean, &s->accuracy_sd);
     stats_mean_sd(val, n, &s->val_accuracy_mean, &s->val_accuracy_sd);
     s->loss_mean = loss / n;
     s->seconds_mean = seconds / n;
-    s->images_per_second_mean = ips / n;
+    s->images_per_second = seen / seconds; /* every image the runs trained on over all their time */
     s->train_images_mean = images / n;
 }
 

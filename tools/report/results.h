@@ -80,7 +80,8 @@ typedef struct group_summary {
     int runs;
     double accuracy_mean, accuracy_sd; /* sd NaN for one run */
     double val_accuracy_mean, val_accuracy_sd; /* the final epoch's validation accuracy (epochs.csv) */
-    double loss_mean, seconds_mean, images_per_second_mean;
+    double loss_mean, seconds_mean;
+    double images_per_second; /* the images the runs trained on over their training time, all runs together */
     double train_images_mean; /* training images per epoch */
 } group_summary;
 
