@@ -602,23 +602,30 @@ static void write_series(FILE *f, const report_ctx *x, const char *png)
 static void write_curves(FILE *f, const report_ctx *x, const char *png)
 {
     const exp_results *r = x->r;
-    fprintf(
-        f,
-        "## Learning curves\n\nValidation accuracy and training loss after each epoch, the mean over each "
-        "variant's seeds (`epochs.csv`).\n\n![learning curves](%s)\n\nAt the last epoch:\n\n"
-        "| variant | epochs | validation accuracy %% | training loss |\n|---|---:|---:|---:|\n",
-        png);
+    fprintf(f,
+            "## Learning curves\n\nTraining and validation accuracy and loss after each epoch, the mean over "
+            "each variant's seeds with a band from its lowest to its highest seed (`epochs.csv`; the training "
+            "figures are those of the epoch's batches as trained, augmented, while the weights moved).\n\n"
+            "![learning curves](%s)\n\nAt the last epoch (means over the seeds; *gap*: training accuracy "
+            "less validation accuracy):\n\n"
+            "| variant | epochs | training accuracy %% | validation accuracy %% | gap | training loss | "
+            "validation loss |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            png);
     for (int g = 0; g < r->n_groups; g++) {
-        double acc = 0, loss = 0;
+        double tacc = 0, vacc = 0, tloss = 0, vloss = 0;
         int epochs = 0;
         const int n = r->groups[g].n_seeds;
         for (int k = 0; k < n; k++) {
             const run_result *run = results_run(r, g, k);
-            acc += 100 * csv_num(&run->curve, run->epochs - 1, run->curve_val_accuracy);
-            loss += csv_num(&run->curve, run->epochs - 1, run->curve_train_loss);
+            const int last = run->epochs - 1;
+            tacc += 100 * csv_num(&run->curve, last, run->curve_train_accuracy);
+            vacc += 100 * csv_num(&run->curve, last, run->curve_val_accuracy);
+            tloss += csv_num(&run->curve, last, run->curve_train_loss);
+            vloss += csv_num(&run->curve, last, run->curve_val_loss);
             epochs = run->epochs;
         }
-        fprintf(f, "| %s | %d | %.2f | %.4f |\n", results_label(r, g), epochs, acc / n, loss / n);
+        fprintf(f, "| %s | %d | %.2f | %.2f | %+.2f | %.4f | %.4f |\n", results_label(r, g), epochs, tacc / n,
+                vacc / n, (tacc - vacc) / n, tloss / n, vloss / n);
     }
     fprintf(f, "\n");
 }

@@ -20,6 +20,14 @@ static void seeds_text(const exp_results *r, char *buf, size_t len)
         snprintf(buf, len, "the seeds of each variant"); /* no ' : gnuplot quotes with it */
 }
 
+/* The four curves, in the data file's column order after the epoch. */
+static int curve_column(const run_result *run, int metric)
+{
+    const int cols[4] = { run->curve_train_accuracy, run->curve_val_accuracy, run->curve_train_loss,
+                          run->curve_val_loss };
+    return cols[metric];
+}
+
 int figure_curves(const exp_results *r, const char *work, const char *png)
 {
     char dat[1200], names[CONFIG_MAX_VARIANTS * CONFIG_NAME_MAX] = "", params[8192];
@@ -36,20 +44,25 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
             if (results_run(r, g, k)->epochs > epochs)
                 epochs = results_run(r, g, k)->epochs;
         max_epochs = epochs > max_epochs ? epochs : max_epochs;
-        fprintf(f, "# %s: epoch, validation accuracy (%%), training loss; mean over its seeds\n",
+        fprintf(f, "# %s: epoch, then for training accuracy (%%), validation accuracy (%%), training loss and "
+                   "validation loss: the mean over its seeds, the lowest and the highest seed\n",
                 results_label(r, g));
         for (int e = 0; e < epochs; e++) {
-            double acc = 0, loss = 0;
-            int n = 0;
-            for (int k = 0; k < r->groups[g].n_seeds; k++) {
-                const run_result *run = results_run(r, g, k);
-                if (e < run->epochs) {
-                    acc += 100 * csv_num(&run->curve, e, run->curve_val_accuracy);
-                    loss += csv_num(&run->curve, e, run->curve_train_loss);
-                    n++;
+            fprintf(f, "%d", e + 1);
+            for (int metric = 0; metric < 4; metric++) {
+                const double scale = metric < 2 ? 100 : 1;
+                double sum = 0, lo = INFINITY, hi = -INFINITY;
+                int n = 0;
+                for (int k = 0; k < r->groups[g].n_seeds; k++) {
+                    const run_result *run = results_run(r, g, k);
+                    if (e < run->epochs) {
+                        const double v = scale * csv_num(&run->curve, e, curve_column(run, metric));
+                        sum += v, lo = fmin(lo, v), hi = fmax(hi, v), n++;
+                    }
                 }
+                fprintf(f, " %.6f %.6f %.6f", sum / n, lo, hi);
             }
-            fprintf(f, "%d %.6f %.6f\n", e + 1, acc / n, loss / n);
+            fprintf(f, "\n");
         }
         fprintf(f, "\n\n"); /* the next gnuplot data block (index) */
     }
@@ -59,8 +72,8 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
     seeds_text(r, over, sizeof over);
     snprintf(
         params, sizeof params,
-        "datafile='%s'; outfile='%s'; charttitle='%s: learning curves, mean over %s'; names='%s'; xstep=%d; "
-        "maxepoch=%d",
+        "datafile='%s'; outfile='%s'; charttitle='%s: learning curves, mean over %s (band: lowest to highest "
+        "seed)'; names='%s'; xstep=%d; maxepoch=%d",
         dat, png, r->config->run.name, over, names, max_epochs > 20 ? (max_epochs + 19) / 20 : 1, max_epochs);
     return report_gnuplot("curves.gp", params);
 }

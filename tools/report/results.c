@@ -156,15 +156,17 @@ static int load_timing(run_result *run)
 
 static int load_curve(run_result *run)
 {
-    static const char *const names[] = { "val_accuracy", "train_loss", NULL };
-    int col[2];
+    static const char *const names[] = { "val_accuracy", "train_loss", "train_accuracy", "val_loss", NULL };
+    int col[4];
     if (load_csv(run, "epochs.csv", &run->curve, names, col))
         return -1;
     run->curve_val_accuracy = col[0], run->curve_train_loss = col[1];
+    run->curve_train_accuracy = col[2], run->curve_val_loss = col[3];
     int rc = rows_expected(&run->curve, run->epochs, "one per epoch");
     double v;
     for (int i = 0; i < run->curve.rows && !rc; i++)
-        rc = number(&run->curve, i, col[0], &v) || number(&run->curve, i, col[1], &v);
+        for (int c = 0; c < 4 && !rc; c++)
+            rc = number(&run->curve, i, col[c], &v);
     return rc ? -1 : 0;
 }
 

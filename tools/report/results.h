@@ -52,6 +52,7 @@ typedef struct run_result {
     int64_t confusion[METRIC_CLASSES][METRIC_CLASSES]; /* [true][predicted], classes × classes used */
     csv_table curve;                                   /* epochs.csv: epoch,train_loss,...,val_accuracy,... */
     int curve_val_accuracy, curve_train_loss;          /* its columns */
+    int curve_train_accuracy, curve_val_loss;
     run_mistake *mistakes;                             /* misclassified.csv, sorted by test_index */
     int n_mistakes;
     char data_dir[CONFIG_PATH_MAX]; /* data.dir of its config.yaml */
