@@ -1,6 +1,6 @@
 # tools/report/confusion.gp — confusion matrix as a heat map: rows the true class,
-# columns the predicted one, colour the share of the row, the count printed in
-# every cell.
+# columns the predicted one, colour the share of the row, the count and that share
+# (in %) printed in every cell.
 # Called by `probador report experiment` as:
 #   gnuplot -e "datafile='D'; outfile='O'; charttitle='T'; nclasses=10; n0='T-shirt/top'; ...; n9='Ankle boot'" tools/report/confusion.gp
 # D: one row per cell: predicted, true, share of the true class, count.
@@ -24,4 +24,5 @@ set cbrange [0:1]
 set cblabel "share of the true class's images"
 unset key
 plot datafile using 1:2:3 with image, \
-     datafile using 1:2:(sprintf("%d", $4)):($3 > 0.5 ? 0xffffff : 0x222222) with labels tc rgb variable
+     datafile using 1:2:(sprintf("%d\n%.1f%%", $4, 100 * $3)):($3 > 0.5 ? 0xffffff : 0x222222) \
+         with labels font ",9" tc rgb variable

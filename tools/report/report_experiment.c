@@ -663,7 +663,7 @@ static void write_confusion_intro(FILE *f, const report_ctx *x, const confusion_
     const int seeds = r->groups[cv->group].n_seeds;
     fprintf(f,
             "%d seed%s: %lld %s images, %lld misclassified. Rows are the true class%s, columns the predicted "
-            "one; the colour is the share of the row.\n\n![confusion matrix of %s](%s)\n\n",
+            "one; each cell gives its count and its share of the row, which the colour shows too.\n\n![confusion matrix of %s](%s)\n\n",
             seeds, seeds > 1 ? "s" : "", (long long)m->count, x->eval, (long long)view_errors(cv),
             x->pretext ? " (the quarter turn applied)" : "", results_label(r, cv->group), cv->heat);
 }
