@@ -102,6 +102,11 @@ static void expect_same_folder(const char *scratch, const char *reports)
 
 static void check_profile(const profile *p, const char *name)
 {
+    /* what the generator writes is the optimised build's business; under the
+       sanitizers (tools/scripts/run_tests.sh sets PROBADOR_SANITIZED) test_report
+       exercises the same code on its fixtures */
+    if (getenv("PROBADOR_SANITIZED"))
+        skip();
     const char *scratch = test_fresh_path(name);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "mkdir -p %s", scratch);
