@@ -25,6 +25,7 @@
 #endif
 
 #include "models/layers.h"
+#include "models/relu_mask.h"
 
 enum { BN_STATE = 2, LANES = 16 };
 static const double bn_eps = 1e-5, bn_momentum = 0.1;
@@ -41,26 +42,27 @@ static double bn_flops(const layer_spec *s, tshape in, tshape out) { return 0; }
 
 /* ---- one image's plane of one channel, in 16 lanes ---------------------------- */
 
-/* The four plane operations.  `relu_y` (may be NULL) is the fused ReLU's
-   output: the gradient passes where it is > 0, as in the ReLU's own backward. */
+/* The four plane operations.  `mask` (NULL without a fused ReLU) is the ReLU's
+   (models/relu_mask.h): the gradient passes where it is set, as in the ReLU's
+   own backward; normalise writes it. */
 typedef struct bn_lanes {
     /* s[j] += x[i] - pilot, q[j] += (x[i] - pilot)² (one fma), j = i mod 16 */
     void (*moments)(const float *x, int hw, double pilot, double s[LANES], double q[LANES]);
-    /* g = dy masked by relu_y; dskip = g (or += g); s[j] += g, p[j] += g·(x − mean) */
-    void (*grad_sums)(const float *x, const float *dy, const float *relu_y, float *dskip, bool acc_skip,
+    /* g = dy masked by mask; dskip = g (or += g); s[j] += g, p[j] += g·(x − mean) */
+    void (*grad_sums)(const float *x, const float *dy, const uint16_t *mask, float *dskip, bool acc_skip,
                       double mean, int hw, double s[LANES], double p[LANES]);
-    /* y = fma(x − mean, scale, beta) (+ skip) (then max(·, 0) when relu) */
-    void (*normalise)(const float *x, const float *skip, float *y, bool relu, float mean, float scale, float beta,
-                      int hw);
+    /* y = fma(x − mean, scale, beta) (+ skip) (then max(·, 0) and the mask, when mask) */
+    void (*normalise)(const float *x, const float *skip, float *y, uint16_t *mask, float mean, float scale,
+                      float beta, int hw);
     /* dx = k·((g − mdy) − x̂·mdx) (or dx + that, one fma), x̂ = (x − mean)·invstd */
-    void (*input_grad)(const float *x, const float *dy, const float *relu_y, float *dx, bool acc,
+    void (*input_grad)(const float *x, const float *dy, const uint16_t *mask, float *dx, bool acc,
                        const float coef[5], int hw);
 } bn_lanes;
 enum { COEF_MEAN, COEF_INVSTD, COEF_K, COEF_MDY, COEF_MDX };
 
-static inline float relu_grad(float dy, const float *relu_y, int i)
+static inline float relu_grad(float dy, const uint16_t *mask, int i)
 {
-    return relu_y && !(relu_y[i] > 0.0f) ? 0.0f : dy;
+    return mask && !relu_mask_bit(mask, i) ? 0.0f : dy;
 }
 
 static void moments_portable(const float *x, int hw, double pilot, double s[LANES], double q[LANES])
@@ -72,11 +74,11 @@ static void moments_portable(const float *x, int hw, double pilot, double s[LANE
     }
 }
 
-static void grad_sums_portable(const float *x, const float *dy, const float *relu_y, float *dskip, bool acc_skip,
+static void grad_sums_portable(const float *x, const float *dy, const uint16_t *mask, float *dskip, bool acc_skip,
                                double mean, int hw, double s[LANES], double p[LANES])
 {
     for (int i = 0; i < hw; i++) {
-        const float g = relu_grad(dy[i], relu_y, i);
+        const float g = relu_grad(dy[i], mask, i);
         if (dskip)
             dskip[i] = acc_skip ? dskip[i] + g : g;
         s[i % LANES] += g;
@@ -84,23 +86,25 @@ static void grad_sums_portable(const float *x, const float *dy, const float *rel
     }
 }
 
-static void normalise_portable(const float *x, const float *skip, float *y, bool relu, float mean, float scale,
-                               float beta, int hw)
+static void normalise_portable(const float *x, const float *skip, float *y, uint16_t *mask, float mean,
+                               float scale, float beta, int hw)
 {
     for (int i = 0; i < hw; i++) {
         float v = fmaf(x[i] - mean, scale, beta);
         if (skip)
             v += skip[i];
-        y[i] = relu && !(v > 0.0f) ? 0.0f : v;
+        y[i] = mask && !(v > 0.0f) ? 0.0f : v;
     }
+    for (int i = 0; mask && i < hw; i += 16)
+        mask[i / 16] = relu_mask_word(y + i, hw - i < 16 ? hw - i : 16);
 }
 
-static void input_grad_portable(const float *x, const float *dy, const float *relu_y, float *dx, bool acc,
+static void input_grad_portable(const float *x, const float *dy, const uint16_t *mask, float *dx, bool acc,
                                 const float coef[5], int hw)
 {
     for (int i = 0; i < hw; i++) {
         const float xhat = (x[i] - coef[COEF_MEAN]) * coef[COEF_INVSTD];
-        const float t = fmaf(-xhat, coef[COEF_MDX], relu_grad(dy[i], relu_y, i) - coef[COEF_MDY]);
+        const float t = fmaf(-xhat, coef[COEF_MDX], relu_grad(dy[i], mask, i) - coef[COEF_MDY]);
         dx[i] = acc ? fmaf(coef[COEF_K], t, dx[i]) : coef[COEF_K] * t;
     }
 }
@@ -137,19 +141,11 @@ static void moments_avx512(const float *x, int hw, double pilot, double s[LANES]
     _mm512_storeu_pd(q, q0), _mm512_storeu_pd(q + 8, q1);
 }
 
-static inline __m256 relu_grad8(const float *dy, const float *relu_y, __mmask8 m)
+/* m: the plane's tail and, with a ReLU, its mask's bits: dy where both are set, else 0 */
+static inline void grad_sums8(const float *x, const float *dy, float *dskip, bool acc_skip, __mmask8 m,
+                              __mmask8 pass, __m512d mean, __m512d *s, __m512d *p)
 {
-    const __m256 g = _mm256_maskz_loadu_ps(m, dy);
-    if (!relu_y)
-        return g;
-    const __mmask8 pass = _mm256_cmp_ps_mask(_mm256_maskz_loadu_ps(m, relu_y), _mm256_setzero_ps(), _CMP_GT_OQ);
-    return _mm256_maskz_mov_ps(pass, g);
-}
-
-static inline void grad_sums8(const float *x, const float *dy, const float *relu_y, float *dskip, bool acc_skip,
-                              __mmask8 m, __m512d mean, __m512d *s, __m512d *p)
-{
-    const __m256 g = relu_grad8(dy, relu_y, m);
+    const __m256 g = _mm256_maskz_loadu_ps(m & pass, dy);
     if (dskip)
         _mm256_mask_storeu_ps(dskip, m, acc_skip ? _mm256_add_ps(_mm256_maskz_loadu_ps(m, dskip), g) : g);
     const __m512d gd = _mm512_cvtps_pd(g);
@@ -158,7 +154,7 @@ static inline void grad_sums8(const float *x, const float *dy, const float *relu
     *p = _mm512_mask3_fmadd_pd(gd, xc, *p, m);
 }
 
-static void grad_sums_avx512(const float *x, const float *dy, const float *relu_y, float *dskip, bool acc_skip,
+static void grad_sums_avx512(const float *x, const float *dy, const uint16_t *mask, float *dskip, bool acc_skip,
                              double mean, int hw, double s[LANES], double p[LANES])
 {
     const __m512d mu = _mm512_set1_pd(mean);
@@ -166,17 +162,17 @@ static void grad_sums_avx512(const float *x, const float *dy, const float *relu_
     __m512d p0 = _mm512_loadu_pd(p), p1 = _mm512_loadu_pd(p + 8);
     for (int i = 0; i < hw; i += LANES) {
         const int j = i + 8;
-        grad_sums8(x + i, dy + i, relu_y ? relu_y + i : NULL, dskip ? dskip + i : NULL, acc_skip, mask8(hw - i), mu,
-                   &s0, &p0);
-        grad_sums8(x + j, dy + j, relu_y ? relu_y + j : NULL, dskip ? dskip + j : NULL, acc_skip, mask8(hw - j), mu,
-                   &s1, &p1);
+        const unsigned pass = mask ? mask[i / LANES] : 0xffff;
+        grad_sums8(x + i, dy + i, dskip ? dskip + i : NULL, acc_skip, mask8(hw - i), (__mmask8)pass, mu, &s0, &p0);
+        grad_sums8(x + j, dy + j, dskip ? dskip + j : NULL, acc_skip, mask8(hw - j), (__mmask8)(pass >> 8), mu, &s1,
+                   &p1);
     }
     _mm512_storeu_pd(s, s0), _mm512_storeu_pd(s + 8, s1);
     _mm512_storeu_pd(p, p0), _mm512_storeu_pd(p + 8, p1);
 }
 
-static void normalise_avx512(const float *x, const float *skip, float *y, bool relu, float mean, float scale,
-                             float beta, int hw)
+static void normalise_avx512(const float *x, const float *skip, float *y, uint16_t *mask, float mean,
+                             float scale, float beta, int hw)
 {
     const __m512 mu = _mm512_set1_ps(mean), sc = _mm512_set1_ps(scale), b = _mm512_set1_ps(beta);
     const __m512 zero = _mm512_setzero_ps();
@@ -185,23 +181,23 @@ static void normalise_avx512(const float *x, const float *skip, float *y, bool r
         __m512 v = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mu), sc, b);
         if (skip)
             v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, skip + i));
-        if (relu) /* max(v, 0) gives the second operand, 0, for NaN: as v > 0 ? v : 0 */
+        if (mask) { /* max(v, 0) gives the second operand, 0, for NaN: as v > 0 ? v : 0 */
             v = _mm512_max_ps(v, zero);
+            mask[i / LANES] = (uint16_t)(_mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ) & m);
+        }
         _mm512_mask_storeu_ps(y + i, m, v);
     }
 }
 
-static void input_grad_avx512(const float *x, const float *dy, const float *relu_y, float *dx, bool acc,
+static void input_grad_avx512(const float *x, const float *dy, const uint16_t *mask, float *dx, bool acc,
                               const float coef[5], int hw)
 {
     const __m512 mean = _mm512_set1_ps(coef[COEF_MEAN]), invstd = _mm512_set1_ps(coef[COEF_INVSTD]);
     const __m512 k = _mm512_set1_ps(coef[COEF_K]), mdy = _mm512_set1_ps(coef[COEF_MDY]);
-    const __m512 mdx = _mm512_set1_ps(coef[COEF_MDX]), zero = _mm512_setzero_ps();
+    const __m512 mdx = _mm512_set1_ps(coef[COEF_MDX]);
     for (int i = 0; i < hw; i += LANES) {
         const __mmask16 m = mask16(hw - i);
-        __m512 g = _mm512_maskz_loadu_ps(m, dy + i);
-        if (relu_y)
-            g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, relu_y + i), zero, _CMP_GT_OQ), g);
+        const __m512 g = _mm512_maskz_loadu_ps(mask ? m & mask[i / LANES] : m, dy + i);
         const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mean), invstd);
         const __m512 t = _mm512_fnmadd_ps(xhat, mdx, _mm512_sub_ps(g, mdy));
         const __m512 out = acc ? _mm512_fmadd_ps(k, t, _mm512_maskz_loadu_ps(m, dx + i)) : _mm512_mul_ps(k, t);
@@ -213,13 +209,19 @@ static const bn_lanes lanes_avx512 = { moments_avx512, grad_sums_avx512, normali
 static const bn_lanes *lanes = &lanes_avx512;
 #elif defined(__AVX2__) && defined(__FMA__)
 /* The same operations on whole blocks of 16 elements (4 vectors of 4 double
-   lanes for the sums, 2 of 8 floats otherwise); a plane's last hw mod 16
-   elements go through the scalar loop, which puts them in the same lanes
-   because every block starts at a multiple of 16. */
-static inline __m256 relu_grad8(const float *dy, const float *relu_y)
+   lanes for the sums, 2 of 8 floats otherwise, a mask word per block); a
+   plane's last hw mod 16 elements go through the scalar loop, which puts them
+   in the same lanes and mask bits because every block starts at a multiple of 16. */
+static inline __m256 mask_bits8(unsigned bits) /* bit k of bits → lane k all ones */
+{
+    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), sel), sel));
+}
+
+static inline __m256 relu_grad8(const float *dy, const uint16_t *mask, int h)
 {
     const __m256 g = _mm256_loadu_ps(dy);
-    return relu_y ? _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(relu_y), _mm256_setzero_ps(), _CMP_GT_OQ), g) : g;
+    return mask ? _mm256_and_ps(mask_bits8((*mask >> (8 * h)) & 0xffu), g) : g;
 }
 
 static void moments_avx2(const float *x, int hw, double pilot, double s[LANES], double q[LANES])
@@ -241,7 +243,7 @@ static void moments_avx2(const float *x, int hw, double pilot, double s[LANES], 
     moments_portable(x + whole, hw - whole, pilot, s, q);
 }
 
-static void grad_sums_avx2(const float *x, const float *dy, const float *relu_y, float *dskip, bool acc_skip,
+static void grad_sums_avx2(const float *x, const float *dy, const uint16_t *mask, float *dskip, bool acc_skip,
                            double mean, int hw, double s[LANES], double p[LANES])
 {
     const int whole = hw - hw % LANES;
@@ -253,7 +255,7 @@ static void grad_sums_avx2(const float *x, const float *dy, const float *relu_y,
 #pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
             const int o = i + 8 * h;
-            const __m256 g = relu_grad8(dy + o, relu_y ? relu_y + o : NULL);
+            const __m256 g = relu_grad8(dy + o, mask ? mask + i / LANES : NULL, h);
             if (dskip)
                 _mm256_storeu_ps(dskip + o, acc_skip ? _mm256_add_ps(_mm256_loadu_ps(dskip + o), g) : g);
             const __m256 xv = _mm256_loadu_ps(x + o);
@@ -266,40 +268,54 @@ static void grad_sums_avx2(const float *x, const float *dy, const float *relu_y,
         }
     for (int j = 0; j < 4; j++)
         _mm256_storeu_pd(s + 4 * j, sv[j]), _mm256_storeu_pd(p + 4 * j, pv[j]);
-    grad_sums_portable(x + whole, dy + whole, relu_y ? relu_y + whole : NULL, dskip ? dskip + whole : NULL, acc_skip,
-                       mean, hw - whole, s, p);
+    grad_sums_portable(x + whole, dy + whole, mask ? mask + whole / LANES : NULL, dskip ? dskip + whole : NULL,
+                       acc_skip, mean, hw - whole, s, p);
 }
 
-static void normalise_avx2(const float *x, const float *skip, float *y, bool relu, float mean, float scale,
+static void normalise_avx2(const float *x, const float *skip, float *y, uint16_t *mask, float mean, float scale,
                            float beta, int hw)
 {
-    const int whole = hw - hw % 8;
+    const int whole = hw - hw % LANES;
     const __m256 mu = _mm256_set1_ps(mean), sc = _mm256_set1_ps(scale), b = _mm256_set1_ps(beta);
-    for (int i = 0; i < whole; i += 8) {
-        __m256 v = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mu), sc, b);
-        if (skip)
-            v = _mm256_add_ps(v, _mm256_loadu_ps(skip + i));
-        if (relu) /* max(v, 0) gives the second operand, 0, for NaN and -0: as v > 0 ? v : 0 */
-            v = _mm256_max_ps(v, _mm256_setzero_ps());
-        _mm256_storeu_ps(y + i, v);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int i = 0; i < whole; i += LANES) {
+        unsigned bits = 0;
+        for (int h = 0; h < 2; h++) {
+            const int o = i + 8 * h;
+            __m256 v = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_loadu_ps(x + o), mu), sc, b);
+            if (skip)
+                v = _mm256_add_ps(v, _mm256_loadu_ps(skip + o));
+            if (mask) { /* max(v, 0) gives the second operand, 0, for NaN and -0: as v > 0 ? v : 0 */
+                v = _mm256_max_ps(v, zero);
+                bits |= (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ)) << (8 * h);
+            }
+            _mm256_storeu_ps(y + o, v);
+        }
+        if (mask)
+            mask[i / LANES] = (uint16_t)bits;
     }
-    normalise_portable(x + whole, skip ? skip + whole : NULL, y + whole, relu, mean, scale, beta, hw - whole);
+    normalise_portable(x + whole, skip ? skip + whole : NULL, y + whole, mask ? mask + whole / LANES : NULL, mean,
+                       scale, beta, hw - whole);
 }
 
-static void input_grad_avx2(const float *x, const float *dy, const float *relu_y, float *dx, bool acc,
+static void input_grad_avx2(const float *x, const float *dy, const uint16_t *mask, float *dx, bool acc,
                             const float coef[5], int hw)
 {
-    const int whole = hw - hw % 8;
+    const int whole = hw - hw % LANES;
     const __m256 mean = _mm256_set1_ps(coef[COEF_MEAN]), invstd = _mm256_set1_ps(coef[COEF_INVSTD]);
     const __m256 k = _mm256_set1_ps(coef[COEF_K]), mdy = _mm256_set1_ps(coef[COEF_MDY]);
     const __m256 mdx = _mm256_set1_ps(coef[COEF_MDX]);
-    for (int i = 0; i < whole; i += 8) {
-        const __m256 g = relu_grad8(dy + i, relu_y ? relu_y + i : NULL);
-        const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mean), invstd);
-        const __m256 t = _mm256_fnmadd_ps(xhat, mdx, _mm256_sub_ps(g, mdy));
-        _mm256_storeu_ps(dx + i, acc ? _mm256_fmadd_ps(k, t, _mm256_loadu_ps(dx + i)) : _mm256_mul_ps(k, t));
-    }
-    input_grad_portable(x + whole, dy + whole, relu_y ? relu_y + whole : NULL, dx + whole, acc, coef, hw - whole);
+    for (int i = 0; i < whole; i += LANES)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            const int o = i + 8 * h;
+            const __m256 g = relu_grad8(dy + o, mask ? mask + i / LANES : NULL, h);
+            const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + o), mean), invstd);
+            const __m256 t = _mm256_fnmadd_ps(xhat, mdx, _mm256_sub_ps(g, mdy));
+            _mm256_storeu_ps(dx + o, acc ? _mm256_fmadd_ps(k, t, _mm256_loadu_ps(dx + o)) : _mm256_mul_ps(k, t));
+        }
+    input_grad_portable(x + whole, dy + whole, mask ? mask + whole / LANES : NULL, dx + whole, acc, coef,
+                        hw - whole);
 }
 
 static const bn_lanes lanes_avx2 = { moments_avx2, grad_sums_avx2, normalise_avx2, input_grad_avx2 };
@@ -331,16 +347,37 @@ static double lane_tree(double v[LANES])
 /* ---- whole channels --------------------------------------------------------------- */
 
 /* What one BN pass reads and writes.  Unfused: x → y, dy → dx.  Fused with
-   its ReLU (and an add): y is the ReLU's output, dy its gradient, skip the
-   add's other input and dskip that input's gradient. */
+   its ReLU (and an add): y is the ReLU's output, mask its mask, dy its
+   gradient, skip the add's other input and dskip that input's gradient. */
 typedef struct bn_io {
     const float *x, *skip; /* skip: NULL without a residual add */
     float *y;
-    bool relu;
+    uint16_t *mask;        /* NULL without a ReLU; planes of relu_mask_words(HW) */
     const float *dy;
     float *dx, *dskip;
     bool acc_dx, acc_dskip; /* add to the gradient rather than overwrite it (layer.acc_src) */
 } bn_io;
+
+/* A channel's planes lie C·HW floats apart, each too short for the hardware
+   prefetcher to pick up (a 7×7 plane is 4 cache lines): each loop over a
+   channel's planes asks for the plane `ahead` images on (and, at image 0, for
+   the first ones).  Memory traffic only: the arithmetic is untouched. */
+static int planes_ahead(int HW)
+{
+    const int a = 4096 / (HW * (int)sizeof(float));
+    return a < 2 ? 2 : a > 16 ? 16 : a;
+}
+
+static inline void prefetch_planes(const float *t, int n, int N, int C, int c, int HW, int ahead, bool write)
+{
+    if (!t)
+        return;
+    for (int k = n == 0 ? 0 : n + ahead; k <= n + ahead && k < N; k++) {
+        const char *p = (const char *)(t + ((size_t)k * C + c) * HW);
+        for (size_t b = 0; b < HW * sizeof(float); b += 64)
+            write ? __builtin_prefetch(p + b, 1) : __builtin_prefetch(p + b, 0);
+    }
+}
 
 /* The batch mean and biased variance of channel c, in one pass.  Precision:
    the sums are of d = x − pilot, pilot being the channel's first element;
@@ -355,8 +392,11 @@ static void channel_moments(const float *x, int N, int C, int HW, int c, double 
 {
     const double pilot = x[(size_t)c * HW];
     double s[LANES] = { 0 }, q[LANES] = { 0 };
-    for (int n = 0; n < N; n++)
+    const int ahead = planes_ahead(HW);
+    for (int n = 0; n < N; n++) {
+        prefetch_planes(x, n, N, C, c, HW, ahead, false);
         lanes->moments(x + ((size_t)n * C + c) * HW, HW, pilot, s, q);
+    }
     const double M = (double)N * HW, d = lane_tree(s) / M;
     *mean = pilot + d;
     *var = fmax(fma(-d, d, lane_tree(q) / M), 0.0);
@@ -370,6 +410,8 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
     float *save_mean = m->save + bn->save_off, *save_invstd = save_mean + C;
     const double count = (double)N * HW;
 
+    const size_t words = relu_mask_words(HW);
+    const int ahead = planes_ahead(HW);
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         double mean = run_mean[c], var = run_var[c];
@@ -387,8 +429,10 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
         const float scale = gamma[c] * invstd;
         for (int n = 0; n < N; n++) {
             const size_t o = ((size_t)n * C + c) * HW;
-            lanes->normalise(io->x + o, io->skip ? io->skip + o : NULL, io->y + o, io->relu, (float)mean, scale,
-                             beta[c], HW);
+            prefetch_planes(io->skip, n, N, C, c, HW, ahead, false);
+            prefetch_planes(io->y, n, N, C, c, HW, ahead, true);
+            lanes->normalise(io->x + o, io->skip ? io->skip + o : NULL, io->y + o,
+                             io->mask ? io->mask + ((size_t)n * C + c) * words : NULL, (float)mean, scale, beta[c], HW);
         }
     }
 }
@@ -401,7 +445,8 @@ static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const mo
     const int N = st->batch, C = bn->in.c, HW = bn->in.h * bn->in.w;
     const float *gamma = layer_params(m, bn), *save_mean = m->save + bn->save_off, *save_invstd = save_mean + C;
     float *dgamma = layer_grads(m, bn), *dbeta = dgamma + C;
-    const float *relu_y = io->relu ? io->y : NULL;
+    const size_t words = relu_mask_words(HW);
+    const int ahead = planes_ahead(HW);
     const double count = (double)N * HW;
 
 #pragma omp parallel for schedule(static)
@@ -410,7 +455,11 @@ static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const mo
         double s[LANES] = { 0 }, p[LANES] = { 0 };
         for (int n = 0; n < N; n++) {
             const size_t o = ((size_t)n * C + c) * HW;
-            lanes->grad_sums(io->x + o, io->dy + o, relu_y ? relu_y + o : NULL, io->dskip ? io->dskip + o : NULL,
+            const uint16_t *mask = io->mask ? io->mask + ((size_t)n * C + c) * words : NULL;
+            prefetch_planes(io->x, n, N, C, c, HW, ahead, false);
+            prefetch_planes(io->dy, n, N, C, c, HW, ahead, false);
+            prefetch_planes(io->dskip, n, N, C, c, HW, ahead, true);
+            lanes->grad_sums(io->x + o, io->dy + o, mask, io->dskip ? io->dskip + o : NULL,
                              io->acc_dskip, mean, HW, s, p);
         }
         const double sum_dy = lane_tree(s), sum_dy_xhat = lane_tree(p) * invstd;
@@ -421,10 +470,12 @@ static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const mo
         /* a residual gradient written (not added to) by the first pass is the
            masked gradient itself: one stream to read instead of two */
         const bool g_in_dskip = io->dskip && !io->acc_dskip;
-        const float *g = g_in_dskip ? io->dskip : io->dy, *mask = g_in_dskip ? NULL : relu_y;
+        const float *g = g_in_dskip ? io->dskip : io->dy;
         for (int n = 0; n < N; n++) {
             const size_t o = ((size_t)n * C + c) * HW;
-            lanes->input_grad(io->x + o, g + o, mask ? mask + o : NULL, io->dx + o, io->acc_dx, coef, HW);
+            const uint16_t *mask = io->mask && !g_in_dskip ? io->mask + ((size_t)n * C + c) * words : NULL;
+            prefetch_planes(io->dx, n, N, C, c, HW, ahead, true);
+            lanes->input_grad(io->x + o, g + o, mask, io->dx + o, io->acc_dx, coef, HW);
         }
     }
 }
@@ -448,7 +499,8 @@ const op_def op_bn = { "bn", bn_out, bn_params, bn_state, bn_saved, bn_flops, bn
 static bn_io fused_io(model *m, const layer *relu, const layer **bn)
 {
     *bn = &m->layers[relu->fuse_bn];
-    bn_io io = { .x = layer_in(m, *bn), .y = layer_out(m, relu), .relu = true, .dy = layer_dout(m, relu),
+    bn_io io = { .x = layer_in(m, *bn), .y = layer_out(m, relu),
+                 .mask = (uint16_t *)(m->save + relu->save_off), .dy = layer_dout(m, relu),
                  .dx = layer_din(m, *bn), .acc_dx = (*bn)->acc_src };
     if (relu->fuse_add >= 0) {
         const layer *add = &m->layers[relu->fuse_add];

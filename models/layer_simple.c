@@ -5,6 +5,7 @@
 
 #include "data/rng.h"
 #include "models/layers.h"
+#include "models/relu_mask.h"
 
 static size_t none(const layer_spec *s, tshape in, tshape out) { return 0; }
 static size_t none_saved(const layer_spec *s, tshape in, tshape out, int b) { return 0; }
@@ -20,30 +21,46 @@ static void input_fwd(model *m, layer *l, const model_step *st) {}
 static void input_bwd(model *m, layer *l, const model_step *st) {}
 const op_def op_input = { "input", same_shape, none, none, none_saved, no_flops, input_fwd, input_bwd };
 
-/* ---- ReLU: backward uses the output (y > 0 exactly where x > 0) ---- */
+/* ---- ReLU: backward uses the output's mask (y > 0 exactly where x > 0) ---- */
+static size_t relu_saved(const layer_spec *s, tshape in, tshape out, int b)
+{
+    return relu_mask_floats((size_t)b * out.c, out.h * out.w);
+}
+
 static void relu_fwd(model *m, layer *l, const model_step *st)
 {
-    const size_t n = (size_t)st->batch * tshape_count(l->out);
+    const int planes = st->batch * l->out.c, hw = l->out.h * l->out.w;
+    const size_t words = relu_mask_words(hw);
     const float *x = layer_in(m, l);
     float *y = layer_out(m, l);
+    uint16_t *mask = (uint16_t *)(m->save + l->save_off);
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (int p = 0; p < planes; p++) {
+        const size_t o = (size_t)p * hw;
+        for (int i = 0; i < hw; i++)
+            y[o + i] = x[o + i] > 0.0f ? x[o + i] : 0.0f;
+        for (int i = 0; i < hw; i += 16)
+            mask[p * words + (size_t)i / 16] = relu_mask_word(y + o + i, hw - i < 16 ? hw - i : 16);
+    }
 }
 
 static void relu_bwd(model *m, layer *l, const model_step *st)
 {
-    const size_t n = (size_t)st->batch * tshape_count(l->out);
-    const float *y = layer_out(m, l), *dy = layer_dout(m, l);
+    const int planes = st->batch * l->out.c, hw = l->out.h * l->out.w;
+    const size_t words = relu_mask_words(hw);
+    const float *dy = layer_dout(m, l);
+    const uint16_t *mask = (const uint16_t *)(m->save + l->save_off);
     float *dx = layer_din(m, l);
     const bool acc = l->acc_src;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        const float g = y[i] > 0.0f ? dy[i] : 0.0f;
-        dx[i] = acc ? dx[i] + g : g;
-    }
+    for (int p = 0; p < planes; p++)
+        for (int i = 0; i < hw; i++) {
+            const size_t o = (size_t)p * hw + i;
+            const float g = relu_mask_bit(mask + p * words, i) ? dy[o] : 0.0f;
+            dx[o] = acc ? dx[o] + g : g;
+        }
 }
-const op_def op_relu = { "relu", same_shape, none, none, none_saved, no_flops, relu_fwd, relu_bwd };
+const op_def op_relu = { "relu", same_shape, none, none, relu_saved, no_flops, relu_fwd, relu_bwd };
 
 /* ---- global average pool ---- */
 static bool gap_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)

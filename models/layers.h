@@ -54,8 +54,9 @@ extern const op_def op_input, op_conv, op_bn, op_relu, op_maxpool, op_gap, op_de
  * The group runs as one op at the ReLU's row, forward and backward: forward
  * reads the BN's input (and the add's other input) and writes the ReLU's
  * output only (the BN's and the add's activations are left unwritten);
- * backward masks the ReLU's gradient by its output (y > 0), feeds that to BN
- * and writes it to the add's other input's gradient in the same pass.  The
+ * backward masks the ReLU's gradient by its mask (y > 0, models/relu_mask.h),
+ * feeds that to BN and writes it to the add's other input's gradient in the
+ * same pass.  The
  * BN and add rows are marked fused_away and skipped, the ReLU row carries
  * fuse_bn (and fuse_add).  Running at the ReLU's row moves the BN's and the
  * add's backward earlier, so model_build fuses only when no row between them
