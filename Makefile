@@ -68,7 +68,7 @@ TOOLS_SAN:= $(BUILD)/san/libprobador_tools.a
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTS_SAN:= $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 
-.PHONY: all deps san test test-build test-run bench reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
+.PHONY: all deps san test test-build test-run bench bench-shared reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
 all: $(BUILD)/probador
 
 # ---- objects ---------------------------------------------------------------
@@ -197,6 +197,12 @@ bench: deps
 	@mkdir -p $(REPORTS)/data
 	$(PROBADOR) bench $(BENCH_FLAGS) --out $(REPORTS)/data/kernels.csv
 	$(PROBADOR) bench --train $(TRAIN_FLAGS) --out $(REPORTS)/data/train.csv
+
+# How a training step fares beside another process (wait policies, thread
+# counts, the thread governor): docs/PERFORMANCE.md, "Sharing the cores".
+bench-shared: deps
+	@$(MAKE) --no-print-directory $(PROBADOR)
+	sh tools/scripts/shared_cores.sh $(PROBADOR) reports/data/shared_cores.csv
 
 # Benchmarks rerun when the library changed since their CSV (make's rule); each
 # experiment runs `probador run --all --if-stale`, which skips a run whose saved

@@ -1,8 +1,11 @@
 /* tests/test_machine_load.c — the machine's load as a timing sees it
  * (models/train/machine_load.h): a busy child process counts as other work,
- * this process's own work does not. */
+ * this process's own work does not; and the trainer's thread count follows it
+ * (models/train/thread_governor.h). */
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +16,7 @@
 #include <cmocka.h>
 
 #include "models/train/machine_load.h"
+#include "models/train/thread_governor.h"
 #include "models/train/timing.h"
 
 /* Busy for `seconds` of wall time. */
@@ -65,12 +69,77 @@ static void test_no_time_is_unknown(void **state)
     assert_true(isnan(load_other_since(&later)));
 }
 
+/* The rule: the cores left after rounding the others' load, within [1, asked]. */
+static void test_governor_rule(void **state)
+{
+    assert_int_equal(governor_threads(2, 2, 0.0), 2);
+    assert_int_equal(governor_threads(2, 2, 0.4), 2);
+    assert_int_equal(governor_threads(2, 2, 0.6), 1);
+    assert_int_equal(governor_threads(2, 2, 1.0), 1);
+    assert_int_equal(governor_threads(2, 2, 3.0), 1); /* never below one thread */
+    assert_int_equal(governor_threads(4, 8, 2.0), 4); /* cores to spare: what was asked */
+    assert_int_equal(governor_threads(8, 8, 2.2), 6);
+    assert_int_equal(governor_threads(2, 2, NAN), 2); /* load unknown: what was asked */
+}
+
+/* One spinning child per core for a whole window: the governor drops to one
+   thread, and OpenMP's count with it.  (Whatever else runs only adds load;
+   the way back up is the rule above, not timed here.) */
+static void test_governor_follows_busy_children(void **state)
+{
+    const int saved = omp_get_max_threads();
+    unsetenv("PROBADOR_ADAPT_THREADS");
+    thread_governor g;
+    governor_start(&g, 2);
+    assert_int_equal(omp_get_max_threads(), 2);
+    pid_t pids[64];
+    const int n = g.cores < 64 ? g.cores : 64;
+    for (int i = 0; i < n; i++)
+        if ((pids[i] = fork()) == 0) {
+            spin(GOVERNOR_WINDOW + 0.5);
+            _exit(0);
+        }
+    const struct timespec nap = { 0, 100000000 };
+    bool changed = false;
+    while (!changed && timing_seconds(CLOCK_MONOTONIC) - g.mark.wall < GOVERNOR_WINDOW + 0.3) {
+        nanosleep(&nap, NULL);
+        changed = governor_tick(&g);
+    }
+    for (int i = 0; i < n; i++)
+        waitpid(pids[i], NULL, 0);
+    print_message("%d cores, %d busy children: %d thread(s)\n", g.cores, n, g.now);
+    assert_true(changed);
+    assert_int_equal(g.now, 1);
+    assert_int_equal(omp_get_max_threads(), 1);
+    omp_set_num_threads(saved);
+}
+
+/* PROBADOR_ADAPT_THREADS=0: the count stays as asked whatever the load. */
+static void test_governor_off(void **state)
+{
+    const int saved = omp_get_max_threads();
+    setenv("PROBADOR_ADAPT_THREADS", "0", 1);
+    thread_governor g;
+    governor_start(&g, 2);
+    g.mark.wall -= 2 * GOVERNOR_WINDOW, g.mark.busy -= 10 * GOVERNOR_WINDOW; /* as after a window of heavy load */
+    assert_false(governor_tick(&g));
+    assert_int_equal(omp_get_max_threads(), 2);
+    unsetenv("PROBADOR_ADAPT_THREADS");
+    governor_start(&g, 2);
+    g.mark.wall -= 2 * GOVERNOR_WINDOW, g.mark.busy -= 10 * GOVERNOR_WINDOW;
+    assert_true(isnan(g.mark.busy) || governor_tick(&g)); /* the same window, governor on: it acts */
+    omp_set_num_threads(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy_child_counts),
         cmocka_unit_test(test_own_work_does_not_count),
         cmocka_unit_test(test_no_time_is_unknown),
+        cmocka_unit_test(test_governor_rule),
+        cmocka_unit_test(test_governor_follows_busy_children),
+        cmocka_unit_test(test_governor_off),
     };
     return cmocka_run_group_tests_name("machine_load", tests, NULL, NULL);
 }

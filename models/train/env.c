@@ -9,6 +9,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/isa.h"
+#include "models/train/thread_governor.h"
 
 #ifndef PROBADOR_CFLAGS
 #define PROBADOR_CFLAGS "unknown"
@@ -97,5 +98,6 @@ void env_write(FILE *f, const char *threads)
     const char *wait = getenv("OMP_WAIT_POLICY");
     fprintf(f, "openmp: libgomp of gcc %s, OpenMP %d, OMP_WAIT_POLICY %s\n", __VERSION__, _OPENMP,
             wait ? wait : "unset");
+    fprintf(f, "thread_governor: %s\n", governor_describe());
     fprintf(f, "numerics: %d\n", RUN_NUMERICS);
 }

@@ -152,6 +152,9 @@ int run_epoch(run_state *s, int epoch, train_result *res)
     for (int b = 0; b < s->steps_per_epoch; b++) {
         if (train_batch(s, epoch, b, &t))
             return -1;
+        if (governor_tick(&s->threads))
+            fprintf(stderr, "%s%s: %d of %d threads while other work holds the cores (results do not change)\n",
+                    isatty(STDERR_FILENO) ? "\n" : "", c->name, s->threads.now, s->threads.asked);
         if ((b & 15) == 15 || b == s->steps_per_epoch - 1) {
             const double el = timing_seconds(CLOCK_MONOTONIC) - t0, ips = t.seen / el;
             const double eta = ((double)(c->training.epochs - epoch) * s->d.n_train - t.seen) / ips;

@@ -11,6 +11,7 @@
 #include "models/model.h"
 #include "models/train_math.h"
 #include "data/fashion_mnist.h"
+#include "models/train/thread_governor.h"
 #include "models/train/train.h"
 
 /* The data of one run: decoded splits and the index lists. */
@@ -55,6 +56,7 @@ typedef struct run_state {
     float *tta_images;   /* test-time augmentation: the batch as loaded, [max_batch][28·28] */
     double *tta_probs;   /* ... the views' summed softmaxes, [max_batch][classes] */
     char checkpoint[1200];
+    thread_governor threads; /* the thread count, adapted to the machine's load */
 } run_state;
 
 /* Evaluation mode over a list of images: loss, accuracy, confusion; and, if

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,9 +159,9 @@ static void free_state(run_state *s)
 int train_run(run_config c, const train_options *opt, train_result *res)
 {
     memset(res, 0, sizeof *res);
-    omp_set_num_threads(c.threads);
     run_state s;
     memset(&s, 0, sizeof s);
+    governor_start(&s.threads, c.threads);
     s.c = &c, s.opt = opt;
     int rc = set_up(&s, res);
     const int last = opt->stop_after_epochs > 0 && opt->stop_after_epochs < c.training.epochs
