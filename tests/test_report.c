@@ -1112,8 +1112,10 @@ static void write_kernels_csv(const char *csv, bool peers)
     write_kernels_csv_load(csv, peers, false);
 }
 
-/* With load: the other_cores column, 0.05 everywhere but 0.80 on winograd's
-   2-thread forward row of cnn.conv2. */
+/* With load, the CSV as today's benchmark writes it: the other_cores column,
+   0.05 everywhere but 0.80 on winograd's 2-thread forward row of cnn.conv2;
+   each row's fastest and slowest run, 0.9 and 1.3 times its median; and in
+   the sidecar the 1024³ sgemm at 1 and 2 threads, 150 and 290 GFLOP/s. */
 static void write_kernels_csv_load(const char *csv, bool peers, bool load)
 {
     static const char *const kernels[] = { "im2col", "winograd_f2", "winograd" }, *const passes[] = {
@@ -1124,7 +1126,7 @@ static void write_kernels_csv_load(const char *csv, bool peers, bool load)
     int n = snprintf(text, sizeof text,
                      "kernel,pass,layer,impl,n,c,h,w,k,r,s,stride,pad,threads,verified,median_ms,gflops,"
                      "sgemm_gflops,peak_gflops,max_rel_err,tolerance,workspace_bytes%s\n",
-                     load ? ",other_cores" : "");
+                     load ? ",other_cores,min_ms,max_ms" : "");
     for (int l = 0; l < 4; l++)
         for (int p = 0; p < 3; p++)
             for (int th = 1; th <= 2; th++) {
@@ -1136,8 +1138,10 @@ static void write_kernels_csv_load(const char *csv, bool peers, bool load)
                                   fake_layers[l].k, fake_layers[l].r, fake_layers[l].r, fake_layers[l].stride,
                                   th, median_ms[kk], kk ? 120.0 : fake_layers[l].im2col_gflops, 200 * th);
                     const bool shared = kk == 2 && p == 0 && l == 0 && th == 2;
-                    n += snprintf(text + n, sizeof text - (size_t)n, "%s\n",
-                                  !load ? "" : shared ? ",0.80" : ",0.05");
+                    if (load)
+                        n += snprintf(text + n, sizeof text - (size_t)n, ",%s,%.2f,%.2f", shared ? "0.80" : "0.05",
+                                      0.9 * median_ms[kk], 1.3 * median_ms[kk]);
+                    n += snprintf(text + n, sizeof text - (size_t)n, "\n");
                 }
                 if (peers)
                     n += peer_rows(text + n, sizeof text - (size_t)n, l, passes[p], th);
@@ -1148,8 +1152,8 @@ static void write_kernels_csv_load(const char *csv, bool peers, bool load)
     char env[1024];
     snprintf(env, sizeof env, "commit: abc123\ndate: 2024-01-01\ncpu: Test CPU\ncores: 2\n"
                               "compiler: gcc test\nblis_version: 0.9.0\nblis_arch: skx\nkernel_isa: avx512\nreps: 3\n"
-                              "max_seconds: 1\ncflags: -O3\nblis_build: static\nblis_sgemm_1thread: skx 100\n%s",
-             peers ? "onednn_version: 2.6.3\n" : "");
+                              "max_seconds: 1\ncflags: -O3\nblis_build: static\nblis_sgemm_1thread: skx 100\n%s%s",
+             peers ? "onednn_version: 2.6.3\n" : "", load ? "sgemm_square_t1: 150.0\nsgemm_square_t2: 290.0\n" : "");
     test_write_file(text, env);
 }
 
@@ -1199,7 +1203,11 @@ static void test_kernel_report_against_onednn(void **state)
                  "The worst layer is small at 1 thread, 0.50×: oneDNN is faster there.");
     expect(text, "oneDNN 2.6.3 without reorders is faster than probador's fastest kernel in 3 of the "
                  "cells above; the worst is forward small at 1 thread, 0.50×.");
-    expect(text, "| layer | shape | im2col | winograd_f2 | winograd | BLIS sgemm | FMA peak | best / peak |");
+    expect(text, "| layer | shape | im2col | winograd_f2 | winograd | BLIS sgemm, this GEMM | BLIS sgemm 1024³ | "
+                 "FMA peak | fastest: ms (min–max) | fastest, real / peak |");
+    /* a CSV from before the spread and the square sgemm were recorded */
+    expect(text, "| 100.0 | – | 400.0 | 1.000 | 10 % |");
+    expect(text, "the machine's practical GEMM ceiling\n(not measured by the benchmark run behind this report");
     expect(text, "| kernel | forward: max error (ran) | tolerance |");
     assert_null(strstr(text, "| onednn_"));
     check_kernel_targets(text);
@@ -1223,6 +1231,12 @@ static void test_kernel_report_marks_shared_rows(void **state)
                  "quiet machine and timing them again; they are marked ‡ and say little about speed (the most: "
                  "0.80 cores, winograd forward cnn.conv2 at 2 threads).");
     expect(text, "| 120.0 | 120.0 ‡ |"); /* winograd_f2, then winograd on cnn.conv2, 2 threads */
+    /* the references, the fastest kernel's spread and its real rate: winograd, 1 ms (0.9–1.3) at 120
+       effective GFLOP/s, of which F(4×4) really does 36·4·4 products for 14×14 outputs instead of 9·196:
+       39.2 GFLOP/s, 10 % of the 400 peak at 2 threads, 20 % of 200 at one */
+    expect(text, "| 100.0 | 290.0 | 400.0 | 1.000 (0.900–1.300) | 10 % |");
+    expect(text, "| 100.0 | 150.0 | 200.0 | 1.000 (0.900–1.300) | 20 % |");
+    expect(text, "the machine's practical GEMM ceiling\n(150 GFLOP/s on one thread, 290 on 2)");
     free(text);
     write_kernels_csv(csv, false);
     assert_int_equal(report(&err, "kernels", "--csv", csv, "--out", md), 0);

@@ -565,7 +565,7 @@ static void bench_one_layer(const bench_layer *layer, const bench_options *o, co
 }
 
 /* The context sidecar PATH.env.  0, or -1 after an error. */
-static int write_env(const bench_options *o, char *env_path, size_t len)
+static int write_env(const bench_options *o, const double *square, char *env_path, size_t len)
 {
     char threads[128] = "";
     snprintf(env_path, len, "%s.env", o->out);
@@ -576,6 +576,8 @@ static int write_env(const bench_options *o, char *env_path, size_t len)
         return -1;
     env_write(env.f, threads);
     blis_configs_write(env.f, 1024, 5);
+    for (int t = 0; t < o->num_threads; t++) /* the practical GEMM ceiling, in the configuration in use */
+        fprintf(env.f, "sgemm_square_t%d: %.1f\n", o->threads[t], square[t]);
     fprintf(env.f, "batch: %d\nreps: %d\nwarmup: %d\nmax_seconds: %g\nquiet_wait: %g\n", o->batch, o->reps,
             o->warmup, o->max_seconds, o->quiet_wait);
     fprintf(env.f, "peers: %s\nonednn_version: %s\n", o->peers ? "onednn" : "none", onednn_version());
@@ -599,18 +601,19 @@ int bench_main(int argc, char **argv)
                    "threads,median_ms,min_ms,max_ms,gflops,sgemm_gflops,peak_gflops,max_rel_err,tolerance,"
                    "verified,workspace_bytes,impl,other_cores\n");
     patience = (load_patience){ o.quiet_wait, false };
-    double peak[MAX_LIST];
+    double peak[MAX_LIST], square[MAX_LIST];
     for (int t = 0; t < o.num_threads; t++) {
         load_settle(&patience);
         peak[t] = peak_fma_gflops(o.threads[t], 5);
-        fprintf(stderr, "bench: FMA peak on %d thread(s): %.1f GFLOP/s (BLIS %s, %s)\n", o.threads[t], peak[t],
-                conv_blis_version(), arch);
+        square[t] = blis_square_sgemm_gflops(1024, o.threads[t], 5);
+        fprintf(stderr, "bench: FMA peak on %d thread(s): %.1f GFLOP/s; BLIS sgemm 1024x1024x1024: %.1f GFLOP/s "
+                "(BLIS %s, %s)\n", o.threads[t], peak[t], square[t], conv_blis_version(), arch);
     }
     int unverified = 0;
     for (int li = 0; li < o.num_layers; li++)
         bench_one_layer(bench_layer_at(o.layers[li]), &o, peak, csv.f, &unverified);
     char env_path[1100];
-    if (!atomic_commit(&csv) || write_env(&o, env_path, sizeof env_path))
+    if (!atomic_commit(&csv) || write_env(&o, square, env_path, sizeof env_path))
         return 1;
     if (unverified) {
         fprintf(stderr, "probador bench: error: %d row(s) failed verification or could not be measured; see "

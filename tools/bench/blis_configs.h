@@ -11,4 +11,9 @@
    after the configuration BLIS_ARCH_TYPE picked for everything else. */
 void blis_configs_write(FILE *env, int side, int reps);
 
+/* GFLOP/s of a side³ sgemm on `threads` threads in the configuration everything
+   else runs in, the median of `reps` runs: the machine's practical GEMM ceiling,
+   beside which the kernel report sets each layer's figures. */
+double blis_square_sgemm_gflops(int side, int threads, int reps);
+
 #endif

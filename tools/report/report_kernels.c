@@ -65,6 +65,7 @@ typedef struct krow {
     const char *kernel, *pass, *layer, *impl;
     int n, c, h, w, k, r, s, stride, pad, threads, verified;
     double median_ms, gflops, sgemm, peak, err, tol, ws_bytes;
+    double min_ms, max_ms; /* NaN in CSVs without them */
     double other; /* other_cores while timed (machine_load.h); NaN in CSVs from before it was recorded */
 } krow;
 
@@ -154,11 +155,14 @@ static int load_rows(const csv_table *t, kdata *d)
     }
     d->rows = checked_calloc((size_t)t->rows, sizeof *d->rows);
     d->count = t->rows;
-    const int other = optional_col(t, "other_cores");
+    const int other = optional_col(t, "other_cores"), min_ms = optional_col(t, "min_ms"),
+              max_ms = optional_col(t, "max_ms");
     for (int i = 0; i < t->rows; i++) {
         krow *r = &d->rows[i];
         read_row(t, i, col, r);
         r->other = other < 0 ? NAN : csv_num(t, i, other);
+        r->min_ms = min_ms < 0 ? NAN : csv_num(t, i, min_ms);
+        r->max_ms = max_ms < 0 ? NAN : csv_num(t, i, max_ms);
         const bool peer = is_peer(r->kernel);
         if (add_unique(peer ? d->peers : d->kernels, peer ? &d->num_peers : &d->num_kernels,
                        peer ? MAX_PEERS : MAX_KERNELS, r->kernel) ||
@@ -270,23 +274,45 @@ static void table_head(FILE *f, text *s, const char *label, const char *const *n
    of them bars) into FIGURES/NAME.png (tools/report/bars.gp), and template
    variable `key` naming it for the report. */
 static int bar_chart(kreport *k, const char *name, const char *key, const char *title, const char *ylabel,
-                     int nbars, int ncols, int logy)
+                     int nbars, int ncols, int logy, const char *markfile)
 {
     char params[8192];
-    snprintf(params, sizeof params,
-             "datafile='%s/%s.dat'; outfile='%s/%s.png'; charttitle='%s'; ylabel='%s'; nbars=%d; ncols=%d; "
-             "logy=%d",
-             k->work, name, k->fig_dir, name, title, ylabel, nbars, ncols, logy);
+    int n = snprintf(params, sizeof params,
+                     "datafile='%s/%s.dat'; outfile='%s/%s.png'; charttitle='%s'; ylabel='%s'; nbars=%d; ncols=%d; "
+                     "logy=%d",
+                     k->work, name, k->fig_dir, name, title, ylabel, nbars, ncols, logy);
+    if (markfile)
+        snprintf(params + n, sizeof params - (size_t)n, "; markfile='%s'", markfile);
     tmpl_set(&k->v, key, "figures/%s.png", name);
     return report_gnuplot("bars.gp", params);
 }
 
 /* ---- the sections ---------------------------------------------------------------- */
 
-/* GFLOP/s of one pass at one thread count, a row per layer; writes the chart's
-   data to `dat` too unless it is NULL. */
-static void speed_table(const kdata *d, const char *pass, int threads, FILE *dat, text *s)
+/* The multiplications a row's kernel really did over the direct count's: below 1
+   for Winograd F(m×m, 3×3), whose element-wise products number α² = (m + 2)² per
+   m×m tile of the output (of the input gradient for backward_data, whose size is
+   the output's for these stride-1 layers), against 9 per output directly.  The
+   transforms' additions are not counted, so the real rate is a lower bound. */
+static double real_flop_share(const krow *r)
 {
+    const int m = !strcmp(r->impl, "winograd") ? 4 : !strcmp(r->impl, "winograd_f2") ? 2 : 0;
+    if (!m)
+        return 1.0;
+    const int p = (r->h + 2 * r->pad - r->r) / r->stride + 1, q = (r->w + 2 * r->pad - r->s) / r->stride + 1;
+    const double tiles = (double)((p + m - 1) / m) * ((q + m - 1) / m);
+    return (m + 2) * (m + 2) * tiles / ((double)r->r * r->s * p * q);
+}
+
+/* GFLOP/s of one pass at one thread count, a row per layer, with the layer's
+   own GEMM in BLIS, a square sgemm (`square`, NaN when not measured), the FMA
+   peak, the fastest kernel's time with its spread and its real rate over the
+   peak; writes the chart's data to `dat` too unless it is NULL, and, unless
+   `marks` is NULL, the bars of fallbacks to marks_file, counting them in *marks. */
+static void speed_table(const kdata *d, const char *pass, int threads, double square, FILE *dat, FILE *marks_file,
+                        int *marks, text *s)
+{
+    int shown = 0; /* layers in the chart so far: its x position */
     char shape[64];
     add(s, "| layer | shape |");
     if (dat)
@@ -296,17 +322,18 @@ static void speed_table(const kdata *d, const char *pass, int threads, FILE *dat
         if (dat)
             fprintf(dat, " %s", d->kernels[k]);
     }
-    add(s, " BLIS sgemm | FMA peak | best / peak |\n|---|---|");
+    add(s, " BLIS sgemm, this GEMM | BLIS sgemm 1024³ | FMA peak | fastest: ms (min–max) | fastest, real / peak |"
+           "\n|---|---|");
     if (dat)
         fprintf(dat, " \"BLIS sgemm\" \"FMA peak\"\n");
-    for (int k = 0; k < d->num_kernels + 3; k++)
+    for (int k = 0; k < d->num_kernels + 5; k++)
         add(s, "---:|");
     add(s, "\n");
     for (int l = 0; l < d->num_layers; l++) {
         const krow *any = find(d, d->kernels[0], pass, d->layers[l], threads);
         if (!any)
             continue;
-        double best = 0;
+        const krow *best = NULL;
         add(s, "| %s | %s |", d->layers[l], shape_text(any, shape, sizeof shape));
         if (dat)
             fprintf(dat, "\"%s\"", d->layers[l]);
@@ -315,7 +342,8 @@ static void speed_table(const kdata *d, const char *pass, int threads, FILE *dat
             if (r) {
                 add(s, " %.1f%s%s%s |", r->gflops, strstr(r->impl, "(fallback)") ? " ↪" : "",
                     r->verified ? "" : " ✗", shared_mark(r->other));
-                best = r->gflops > best ? r->gflops : best;
+                if (r->verified && (!best || r->median_ms < best->median_ms))
+                    best = r;
             } else
                 add(s, " – |");
             if (dat && r)
@@ -323,10 +351,36 @@ static void speed_table(const kdata *d, const char *pass, int threads, FILE *dat
             else if (dat)
                 fprintf(dat, " NaN");
         }
-        add(s, " %.1f | %.1f | %.0f %% |\n", any->sgemm, any->peak, 100 * best / any->peak);
+        add(s, " %.1f |", any->sgemm);
+        add(s, isnan(square) ? " – |" : " %.1f |", square);
+        add(s, " %.1f |", any->peak);
+        if (best && !isnan(best->min_ms))
+            add(s, " %.3f (%.3f–%.3f) | %.0f %% |\n", best->median_ms, best->min_ms, best->max_ms,
+                100 * best->gflops * real_flop_share(best) / best->peak);
+        else if (best)
+            add(s, " %.3f | %.0f %% |\n", best->median_ms, 100 * best->gflops * real_flop_share(best) / best->peak);
+        else
+            add(s, " – | – |\n");
         if (dat)
             fprintf(dat, " %.3f %.3f\n", any->sgemm, any->peak);
+        for (int k = 0; marks && k < d->num_kernels; k++) { /* bars.gp's markfile: where a fallback ran */
+            const krow *r = find(d, d->kernels[k], pass, d->layers[l], threads);
+            if (r && strstr(r->impl, "(fallback)"))
+                *marks += fprintf(marks_file, "%.4f %.3f\n",
+                                  shown + (k - (d->num_kernels - 1) / 2.0) / (d->num_kernels + 1), r->gflops) > 0;
+        }
+        shown++;
     }
+}
+
+/* The benchmark's 1024³ sgemm on `threads` threads (its sidecar's
+   sgemm_square_tN), NaN in sidecars from before it was measured. */
+static double square_sgemm(kreport *k, int threads)
+{
+    char key[32];
+    snprintf(key, sizeof key, "env.sgemm_square_t%d", threads);
+    const char *v = tmpl_get(&k->v, key);
+    return v && *v ? atof(v) : NAN;
 }
 
 /* Per pass: table.PASS and its chart at the largest thread count, table.PASS.t1. */
@@ -334,23 +388,31 @@ static int pass_sections(kreport *k)
 {
     const kdata *d = &k->d;
     for (int p = 0; p < d->num_passes; p++) {
-        char key[64], name[64], dat[PATH_MAX + 128], title[512];
+        char key[64], name[64], marks_name[96], dat[PATH_MAX + 128], marks_path[PATH_MAX + 128], title[512];
         text s = { 0 };
         snprintf(name, sizeof name, "kernels_%s", d->passes[p]);
         FILE *f = chart_data(k, name, dat, sizeof dat);
-        if (!f)
+        snprintf(marks_name, sizeof marks_name, "%s_fallbacks", name);
+        FILE *mf = f ? chart_data(k, marks_name, marks_path, sizeof marks_path) : NULL;
+        if (!f || !mf) {
+            if (f)
+                report_close_data(f, dat);
             return -1;
-        speed_table(d, d->passes[p], d->max_threads, f, &s);
+        }
+        int marks = 0;
+        speed_table(d, d->passes[p], d->max_threads, square_sgemm(k, d->max_threads), f, mf, &marks, &s);
         snprintf(key, sizeof key, "table.%s", d->passes[p]);
         set_text(&k->v, key, &s);
-        speed_table(d, d->passes[p], 1, NULL, &s);
+        speed_table(d, d->passes[p], 1, square_sgemm(k, 1), NULL, NULL, NULL, &s);
         snprintf(key, sizeof key, "table.%s.t1", d->passes[p]);
         set_text(&k->v, key, &s);
         snprintf(key, sizeof key, "figure.%s", d->passes[p]);
         snprintf(title, sizeof title, "%s, batch %d, %d threads (GFLOP/s from the direct count)", d->passes[p],
                  d->rows[0].n, d->max_threads);
-        /* the kernels' bars, then BLIS sgemm and the FMA peak */
-        if (report_close_data(f, dat) || bar_chart(k, name, key, title, "GFLOP/s", d->num_kernels, d->num_kernels + 3, 0))
+        /* the kernels' bars, then BLIS sgemm and the FMA peak; circles on fallbacks */
+        const int closed = report_close_data(f, dat) | report_close_data(mf, marks_path);
+        if (closed || bar_chart(k, name, key, title, "GFLOP/s (log scale)", d->num_kernels, d->num_kernels + 3, 1,
+                                marks ? marks_path : NULL))
             return -1;
     }
     return 0;
@@ -423,7 +485,7 @@ static int error_section(kreport *k)
     return write_grid(k, &g) ||
                    bar_chart(k, "kernels_error", "figure.error",
                              "largest error over all layers, relative to the sum of absolute terms",
-                             "max relative error", d->num_passes, d->num_passes + 1, 1)
+                             "max relative error", d->num_passes, d->num_passes + 1, 1, NULL)
                ? -1
                : 0;
 }
@@ -451,7 +513,7 @@ static int workspace_section(kreport *k)
     snprintf(title, sizeof title, "workspace per layer, batch %d (MiB)", d->rows[0].n);
     return write_grid(k, &g) ||
                    bar_chart(k, "kernels_workspace", "figure.workspace", title, "MiB", d->num_kernels,
-                             d->num_kernels + 1, 0)
+                             d->num_kernels + 1, 0, NULL)
                ? -1
                : 0;
 }
@@ -738,6 +800,11 @@ static void overview_vars(kreport *k)
         unverified += !d->rows[i].verified;
     tmpl_set(&k->v, "rows.unverified", "%d", unverified);
     load_note(k);
+    const double sq1 = square_sgemm(k, 1), sq2 = square_sgemm(k, d->max_threads);
+    if (isnan(sq1) || isnan(sq2))
+        tmpl_set(&k->v, "sgemm.square", "not measured by the benchmark run behind this report, which predates it");
+    else
+        tmpl_set(&k->v, "sgemm.square", "%.0f GFLOP/s on one thread, %.0f on %d", sq1, sq2, d->max_threads);
     for (int th = 1; th <= d->max_threads; th++)
         for (int i = 0; i < d->count; i++)
             if (d->rows[i].threads == th) {
@@ -979,6 +1046,38 @@ static void breakdown_table(const tdata *d, const csv_table *b, const int *col, 
 
 /* train.breakdown.*: the breakdown's table, its introduction and the target on
    the convolution's share; or that it was not measured.  0 or -1. */
+/* Convolution's three passes of one step of `r`'s model, kernel and threads. */
+static double breakdown_conv_ms(const csv_table *b, const int *col, const trow *r)
+{
+    return breakdown_ms(b, col, r, "conv_forward") + breakdown_ms(b, col, r, "conv_backward_data") +
+           breakdown_ms(b, col, r, "conv_backward_weights");
+}
+
+/* Why a kernel's speed-up per layer shrinks per step (Amdahl): for each model,
+   the fastest kernel's convolution time against im2col's, and the rest of the
+   step, which no convolution kernel changes. */
+static void breakdown_amdahl(const tdata *d, const csv_table *b, const int *col, text *s)
+{
+    for (int m = 0; m < d->num_models; m++) {
+        const trow *best = train_best(d, d->models[m], "train", d->target_threads);
+        const trow *base = train_find(d, d->models[m], "im2col", "train", d->target_threads);
+        if (!best || !base || best == base)
+            continue;
+        const double conv_best = breakdown_conv_ms(b, col, best), conv_base = breakdown_conv_ms(b, col, base);
+        const double step_best = breakdown_ms(b, col, best, "step"), step_base = breakdown_ms(b, col, base, "step");
+        if (isnan(conv_best) || isnan(conv_base) || isnan(step_best) || isnan(step_base))
+            continue;
+        add(s, "%s %s's convolutions take %.1f ms a step with %s against %.1f with im2col (%.2f× faster), but the "
+               "rest of the step, %.1f ms, %s, so the whole step is only %.2f× faster (%.1f against %.1f ms).",
+            m ? "Likewise," : "What limits the step is everything that is not a convolution:", d->models[m], conv_best,
+            best->kernel, conv_base, conv_base / conv_best, step_best - conv_best,
+            m ? "is the same for every kernel"
+              : "is work no convolution kernel touches (batch norm, pooling, the dense layers, the optimiser)",
+            step_base / step_best, step_best, step_base);
+        add(s, m + 1 < d->num_models ? " " : "");
+    }
+}
+
 static int breakdown_section(kreport *k, const tdata *d, const char *train_path)
 {
     char path[PATH_MAX];
@@ -1005,8 +1104,9 @@ static int breakdown_section(kreport *k, const tdata *d, const char *train_path)
                 measured &= !isnan(share[m]);
                 holds &= share[m] >= train_target_conv_share;
             }
-            add(&verdict, " of the step; the target, at least %.0f %%, %s.", 100 * train_target_conv_share,
+            add(&verdict, " of the step; the target, at least %.0f %%, %s.\n\n", 100 * train_target_conv_share,
                 train_verdict(measured, holds));
+            breakdown_amdahl(d, &b, col, &verdict);
         }
     }
     csv_free(&b);
