@@ -152,9 +152,13 @@ int run_epoch(run_state *s, int epoch, train_result *res)
     for (int b = 0; b < s->steps_per_epoch; b++) {
         if (train_batch(s, epoch, b, &t))
             return -1;
-        if (governor_tick(&s->threads))
-            fprintf(stderr, "%s%s: %d of %d threads while other work holds the cores (results do not change)\n",
-                    isatty(STDERR_FILENO) ? "\n" : "", c->name, s->threads.now, s->threads.asked);
+        if (governor_tick(&s->threads)) {
+            const thread_governor *g = &s->threads;
+            fprintf(stderr, g->now < g->asked ? "%s%s: %d of %d threads while other work holds the cores (results "
+                                                "do not change)\n"
+                                              : "%s%s: %d of %d threads again: the cores are free\n",
+                    isatty(STDERR_FILENO) ? "\n" : "", c->name, g->now, g->asked);
+        }
         if ((b & 15) == 15 || b == s->steps_per_epoch - 1) {
             const double el = timing_seconds(CLOCK_MONOTONIC) - t0, ips = t.seen / el;
             const double eta = ((double)(c->training.epochs - epoch) * s->d.n_train - t.seen) / ips;
