@@ -68,7 +68,7 @@ TOOLS_SAN:= $(BUILD)/san/libprobador_tools.a
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTS_SAN:= $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 
-.PHONY: all deps san test test-build test-run bench bench-shared reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
+.PHONY: all deps san test test-build test-run bench bench-shared peers reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
 all: $(BUILD)/probador
 
 # ---- objects ---------------------------------------------------------------
@@ -231,6 +231,24 @@ $(EXP_TARGETS): experiment-%: experiments/%.yaml | $(PROBADOR) $(REPORTS)/data/t
 
 # fine-tuning starts from the pretraining experiment's checkpoint
 experiment-transfer: experiment-pretrain
+
+# PyTorch's accuracy on the headline recipes (tools/bench/torch_accuracy.py, one
+# seed per model, about 30 minutes on 2 cores), which their reports set beside
+# probador's.  Run when a result is missing, never because of a file's time (a
+# fresh clone reruns nothing; delete a run's folder to rerun it).  Full profile
+# only: the quick reports have no PyTorch section.
+PYTHON       ?= /usr/bin/python3
+PEER_MODELS  := cnn resnet20
+PEER_RESULTS := $(PEER_MODELS:%=reports/results/peers/pytorch/%/seed0/result.csv)
+# (under make reproduce, after the benchmarks, which want the cores to themselves)
+reports/results/peers/pytorch/%/seed0/result.csv: $(if $(filter reproduce-all,$(MAKECMDGOALS)),| $(REPORTS)/data/train.csv)
+	$(PYTHON) tools/bench/torch_accuracy.py --model $* --out $(@D)
+peers: deps
+	@$(MAKE) --no-print-directory $(PEER_RESULTS)
+ifeq ($(PROFILE),full)
+experiment-cnn: | reports/results/peers/pytorch/cnn/seed0/result.csv
+experiment-resnet20: | reports/results/peers/pytorch/resnet20/seed0/result.csv
+endif
 
 # the index last: it links every report
 $(REPORTS)/README.md: $(REPORTS)/kernels.md $(EXP_TARGETS) FORCE

@@ -500,6 +500,59 @@ static void test_experiment_report(void **state)
     expect_charts("fake-", charts, 4);
 }
 
+/* PyTorch's runs of the same recipe (tools/bench/torch_accuracy.py) beside the
+   base configuration's (here the first variant's, a): a section only when
+   there are any; the gap against probador's own seed-to-seed spread; and a
+   run of another budget named as such rather than compared. */
+static void test_pytorch_peer_section(void **state)
+{
+    char dir[800], path[900];
+    snprintf(dir, sizeof dir, "%s/peers/pytorch/fake", root);
+    char *md;
+    assert_int_equal(report_experiment_ok(), 0);
+    md = read_report("fake.md");
+    assert_null(strstr(md, "## PyTorch on the same recipe"));
+    free(md);
+
+    static const char header[] =
+        "model,seed,epochs,train_images,test_images,test_accuracy,test_loss,train_seconds,parameters\n";
+    shell("mkdir -p %s/seed0", dir);
+    snprintf(path, sizeof path, "%s/seed0/result.csv", dir);
+    write_text(path, "%scnn,0,10,500,100,0.500000,1.0,1.0,1\n", header);
+    snprintf(path, sizeof path, "%s/seed0/environment.txt", dir);
+    write_text(path, "pytorch: 9.9\n");
+    assert_int_equal(report_experiment_ok(), 0);
+    md = read_report("fake.md");
+    double mean = 0, ss = 0;
+    for (int k = 0; k < NSEED; k++)
+        mean += 100 * fixture_accuracy(0, k) / NSEED;
+    for (int k = 0; k < NSEED; k++)
+        ss += (100 * fixture_accuracy(0, k) - mean) * (100 * fixture_accuracy(0, k) - mean);
+    const double sd = sqrt(ss / (NSEED - 1));
+    char line[512];
+    expect(md, "## PyTorch on the same recipe\n\n`tools/bench/torch_accuracy.py` trains the same network in "
+               "PyTorch 9.9");
+    expect(md, "| PyTorch | 1 | 50.00 |\n");
+    snprintf(line, sizeof line,
+             "probador leads PyTorch by %.2f points; probador's own seeds spread by %.2f points (sample sd), so "
+             "the difference is more than two of its standard deviations.",
+             mean - 50, sd);
+    expect(md, line);
+    free(md);
+
+    snprintf(path, sizeof path, "%s/seed1/result.csv", dir);
+    shell("mkdir -p %s/seed1", dir);
+    write_text(path, "%scnn,1,3,500,100,0.400000,1.0,1.0,1\n", header);
+    assert_int_equal(report_experiment_ok(), 0);
+    md = read_report("fake.md");
+    expect(md, "| PyTorch | 2 | 45.00 ± 7.07 |\n");
+    expect(md, "**Not the same budget**: PyTorch's runs trained 3 epochs and were tested on 100 images, "
+               "probador's 10 and 100; rerun `make peers`.");
+    assert_null(strstr(md, "probador leads"));
+    free(md);
+    shell("rm -rf %s", dir);
+}
+
 /* ---- series: report.series ------------------------------------------------------ */
 
 /* A hand-made experiment: variants names[0..n-1], one run each of images[v]
@@ -1411,6 +1464,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_and_pairs),
         cmocka_unit_test(test_experiment_report),
+        cmocka_unit_test(test_pytorch_peer_section),
         cmocka_unit_test(test_series_rules),
         cmocka_unit_test(test_report_section_checks),
         cmocka_unit_test(test_series_not_inferred),

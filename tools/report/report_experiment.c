@@ -60,6 +60,7 @@
 #include "data/atomic_file.h"
 #include "models/train/machine_load.h"
 #include "tools/report/confusion.h"
+#include "tools/report/csv.h"
 #include "tools/report/report.h"
 #include "tools/report/report_figures.h"
 #include "models/train/machine_load.h"
@@ -483,6 +484,95 @@ static int write_results(FILE *f, const report_ctx *x, const char *ablation_png)
                     run->weights_hash);
         }
     fprintf(f, "\n");
+    return 0;
+}
+
+/* The same recipe in PyTorch (tools/bench/torch_accuracy.py, `make peers`):
+   its runs' ROOT/peers/pytorch/NAME/seedN/result.csv beside the base
+   configuration's runs.  Nothing when there are none (most experiments have
+   no such peer; a quick results root never does).  0, or -1 after an error
+   in a peer file (printed). */
+enum { PEER_MAX_SEEDS = 16 };
+static int group_named(const exp_results *r, const char *name);
+static int write_peer(FILE *f, const report_ctx *x)
+{
+    const exp_results *r = x->r;
+    const int base = group_named(r, "base");
+    double acc[PEER_MAX_SEEDS], sum = 0;
+    int n = 0, epochs = 0, images = 0;
+    char version[64] = "";
+    for (int seed = 0; seed < PEER_MAX_SEEDS && base >= 0; seed++) {
+        char dir[1400], path[1500];
+        snprintf(dir, sizeof dir, "%s/peers/pytorch/%s/seed%d", r->root, x->name, seed);
+        snprintf(path, sizeof path, "%s/result.csv", dir);
+        FILE *probe = fopen(path, "r");
+        if (!probe)
+            continue;
+        fclose(probe);
+        csv_table t;
+        if (csv_load(path, &t))
+            return -1;
+        const int ca = csv_col(&t, "test_accuracy"), ce = csv_col(&t, "epochs"), ci = csv_col(&t, "test_images");
+        const bool ok = ca >= 0 && ce >= 0 && ci >= 0 && t.rows == 1 && !isnan(csv_num(&t, 0, ca));
+        if (ok)
+            acc[n] = csv_num(&t, 0, ca), sum += acc[n++], epochs = (int)csv_num(&t, 0, ce),
+            images = (int)csv_num(&t, 0, ci);
+        else
+            fprintf(stderr, "%s: error: expected one row with test_accuracy, epochs and test_images, as "
+                            "tools/bench/torch_accuracy.py writes; rerun `make peers`\n", path);
+        csv_free(&t);
+        if (!ok)
+            return -1;
+        snprintf(path, sizeof path, "%s/environment.txt", dir);
+        FILE *env = fopen(path, "r");
+        char line[256];
+        while (env && fgets(line, sizeof line, env))
+            if (sscanf(line, "pytorch: %63s", version) == 1)
+                break;
+        if (env)
+            fclose(env);
+    }
+    if (n == 0)
+        return 0;
+    const double mean = 100 * sum / n; /* percent, as group_summary */
+    double ss = 0;
+    for (int i = 0; i < n; i++)
+        ss += (100 * acc[i] - mean) * (100 * acc[i] - mean);
+    group_summary b;
+    results_summarise(r, base, &b);
+    char ours[64], theirs[64], diff[32];
+    snprintf(diff, sizeof diff, "%.2f", fabs(b.accuracy_mean - mean));
+    report_mean_sd(b.accuracy_mean, b.accuracy_sd, ours, sizeof ours);
+    if (n > 1)
+        report_mean_sd(mean, sqrt(ss / (n - 1)), theirs, sizeof theirs);
+    else
+        snprintf(theirs, sizeof theirs, "%.2f", mean);
+    const int our_epochs = r->config->run.training.epochs;
+    const int64_t our_images = results_run(r, base, 0)->test_images;
+    fprintf(f,
+            "## PyTorch on the same recipe\n\n`tools/bench/torch_accuracy.py` trains the same network in PyTorch %s "
+            "(Debian's `python3-torch`) with this recipe: the same layers, initialisation, augmentation (its own "
+            "code for the same warp), optimiser, schedule, batch and %d epochs. Its random numbers are PyTorch's, "
+            "so its validation split, batches and augmentations differ, and so does its arithmetic: the two agree "
+            "in distribution, not in bits. Test accuracy on %d test images (`%s/peers/pytorch/%s/`, `make peers`):"
+            "\n\n| | runs | test accuracy %% |\n|---|---:|---:|\n| probador, %s | %d | %s |\n"
+            "| PyTorch | %d | %s |\n\n",
+            version[0] ? version : "(version not recorded)", epochs, images, r->root, x->name, results_label(r, base),
+            b.runs, ours, n, theirs);
+    if (epochs != our_epochs || images != our_images) {
+        fprintf(f, "**Not the same budget**: PyTorch's runs trained %d epochs and were tested on %d images, "
+                   "probador's %d and %lld; rerun `make peers`.\n\n",
+                epochs, images, our_epochs, (long long)our_images);
+        return 0;
+    }
+    fprintf(f, "probador %s PyTorch by %s points", b.accuracy_mean >= mean ? "leads" : "trails", diff);
+    if (b.runs > 1 && !isnan(b.accuracy_sd))
+        fprintf(f, "; probador's own seeds spread by %.2f points (sample sd), so %s.\n\n", b.accuracy_sd,
+                fabs(b.accuracy_mean - mean) <= 2 * b.accuracy_sd
+                    ? "the difference is within two of its standard deviations: no difference this data can show"
+                    : "the difference is more than two of its standard deviations");
+    else
+        fprintf(f, ".\n\n");
     return 0;
 }
 
@@ -915,7 +1005,8 @@ static int write_report(const report_ctx *x, const char *md, char rel[][300])
     write_header(out.f, x);
     int rc = write_findings(out.f, x);
     write_reproduce(out.f, x);
-    rc = rc || write_configuration(out.f, x) || write_results(out.f, x, x->r->n_groups > 1 ? rel[1] : NULL);
+    rc = rc || write_configuration(out.f, x) || write_results(out.f, x, x->r->n_groups > 1 ? rel[1] : NULL) ||
+         write_peer(out.f, x);
     if (rc) {
         atomic_abort(&out);
         return -1;
