@@ -8,7 +8,8 @@
  * The charts are not compared: gnuplot draws them through cairo and pixman,
  * which pick their SIMD code for the CPU at run time, so the same chart need
  * not be the same bytes on our two machines; their data comes from the same
- * CSVs as the tables that are compared.  An experiment still under way (runs without results: `report
+ * CSVs as the tables that are compared.  But each chart the generator draws must
+ * be committed, and each committed chart shown by a committed report.  An experiment still under way (runs without results: `report
  * experiment` exits 3) keeps its committed report and is skipped. */
 #include <dirent.h>
 #include <stdbool.h>
@@ -100,6 +101,58 @@ static void expect_same_folder(const char *scratch, const char *reports)
     closedir(h);
 }
 
+/* Every chart the scratch folder holds is committed, and every committed chart
+   is one a committed report shows: a chart that a report no longer links (its
+   figure renamed or split) is deleted, not left to look current. */
+static void expect_figures_match(const char *scratch, const char *reports)
+{
+    char dir[1300], *all = calloc(1, 1);
+    size_t len = 0;
+    DIR *h = opendir(reports);
+    assert_non_null(h);
+    for (struct dirent *e; (e = readdir(h));) { /* every committed report's text, joined */
+        const char *dot = strrchr(e->d_name, '.');
+        if (!dot || strcmp(dot, ".md"))
+            continue;
+        char path[2600];
+        long n;
+        snprintf(path, sizeof path, "%s/%s", reports, e->d_name);
+        char *text = test_read_bytes(path, &n);
+        assert_non_null(text);
+        all = realloc(all, len + (size_t)n + 1);
+        memcpy(all + len, text, (size_t)n + 1), len += (size_t)n;
+        free(text);
+    }
+    closedir(h);
+    snprintf(dir, sizeof dir, "%s/figures", reports);
+    h = opendir(dir);
+    assert_non_null(h);
+    for (struct dirent *e; (e = readdir(h));) {
+        char link[400];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(link, sizeof link, "figures/%s", e->d_name);
+        if (!strstr(all, link))
+            fail_msg("%s/%s: no committed report shows it; delete it (`git rm`), or render the report that "
+                     "should (`make report`, PROFILE=quick for reports/quick)", dir, e->d_name);
+    }
+    closedir(h);
+    free(all);
+    snprintf(dir, sizeof dir, "%s/figures", scratch);
+    h = opendir(dir);
+    assert_non_null(h);
+    for (struct dirent *e; (e = readdir(h));) {
+        char committed[2600];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(committed, sizeof committed, "%s/figures/%s", reports, e->d_name);
+        if (access(committed, F_OK) != 0)
+            fail_msg("%s: the generator draws it but it is not committed; run `make report` (PROFILE=quick for "
+                     "reports/quick) and commit it", committed);
+    }
+    closedir(h);
+}
+
 static void check_profile(const profile *p, const char *name)
 {
     /* what the generator writes is the optimised build's business; under the
@@ -144,6 +197,7 @@ static void check_profile(const profile *p, const char *name)
                   p->reports, rendered, under_way);
     assert_true(rendered > 0);
     expect_same_folder(scratch, p->reports);
+    expect_figures_match(scratch, p->reports);
 }
 
 static void test_full_reports_are_current(void **state)

@@ -42,6 +42,7 @@
 #include "tools/cli.h"
 #include "tools/config/config.h"
 #include "tools/report/confusion.h"
+#include "tools/report/report_figures.h"
 #include "tools/report/results.h"
 #include "tools/report/stats.h"
 
@@ -576,6 +577,33 @@ static hand_made *make_experiment(const char *const *names, int n, const int *im
     for (; series && series[h->c.report.n_series]; h->c.report.n_series++)
         snprintf(h->c.report.series[h->c.report.n_series], CONFIG_NAME_MAX, "%s", series[h->c.report.n_series]);
     return h;
+}
+
+/* Learning curves: up to six variants share one figure; past that, figures of
+   the first variant (the reference) and five more each. */
+static void test_curves_split(void **state)
+{
+    static const char *const names[] = { "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10" };
+    static const int images[11] = { 0 };
+    int groups[CONFIG_MAX_VARIANTS][CURVES_PER_FIGURE], counts[CONFIG_MAX_VARIANTS];
+    hand_made *h = make_experiment(names, 6, images, NULL);
+    assert_int_equal(curves_figures(&h->r, groups, counts), 1);
+    assert_int_equal(counts[0], 6);
+    assert_int_equal(groups[0][5], 5);
+    free(h);
+    h = make_experiment(names, 7, images, NULL);
+    assert_int_equal(curves_figures(&h->r, groups, counts), 2);
+    assert_int_equal(counts[0], 6);
+    assert_int_equal(counts[1], 2);
+    assert_int_equal(groups[1][0], 0);
+    assert_int_equal(groups[1][1], 6);
+    free(h);
+    h = make_experiment(names, 11, images, NULL);
+    assert_int_equal(curves_figures(&h->r, groups, counts), 2);
+    assert_int_equal(counts[1], 6);
+    const int want[] = { 0, 6, 7, 8, 9, 10 };
+    assert_memory_equal(groups[1], want, sizeof want);
+    free(h);
 }
 
 static void test_series_rules(void **state)
@@ -1465,6 +1493,7 @@ int main(void)
         cmocka_unit_test(test_stats_and_pairs),
         cmocka_unit_test(test_experiment_report),
         cmocka_unit_test(test_pytorch_peer_section),
+        cmocka_unit_test(test_curves_split),
         cmocka_unit_test(test_series_rules),
         cmocka_unit_test(test_report_section_checks),
         cmocka_unit_test(test_series_not_inferred),

@@ -93,6 +93,8 @@ typedef struct report_ctx {
     char work[1200];     /* the charts' data files: WORK_DIR/NAME */
     int n_views;
     confusion_view *views; /* report.confusion's, or the first group's */
+    int n_curves;          /* learning-curve figures (report_figures.h, curves_figures) */
+    char curves[CONFIG_MAX_VARIANTS][300]; /* their paths, relative to the report */
 } report_ctx;
 
 static const char usage_text[] =
@@ -689,18 +691,27 @@ static void write_series(FILE *f, const report_ctx *x, const char *png)
     fprintf(f, "\n");
 }
 
-static void write_curves(FILE *f, const report_ctx *x, const char *png)
+static void write_curves(FILE *f, const report_ctx *x)
 {
     const exp_results *r = x->r;
     fprintf(f,
             "## Learning curves\n\nTraining and validation accuracy and loss after each epoch, the mean over "
             "each variant's seeds with a band from its lowest to its highest seed (`epochs.csv`; the training "
-            "figures are those of the epoch's batches as trained, augmented, while the weights moved).\n\n"
-            "![learning curves](%s)\n\nAt the last epoch (means over the seeds; *gap*: training accuracy "
-            "less validation accuracy):\n\n"
+            "figures are those of the epoch's batches as trained, augmented, while the weights moved).");
+    if (x->n_curves > 1)
+        fprintf(f, " At most %d variants share a figure, so that their lines can be told apart; the first, %s, is "
+                   "in every figure as the reference.",
+                CURVES_PER_FIGURE, results_label(r, 0));
+    fprintf(f, "\n\n");
+    for (int i = 0; i < x->n_curves; i++)
+        if (x->n_curves > 1)
+            fprintf(f, "![learning curves, part %d of %d](%s)\n\n", i + 1, x->n_curves, x->curves[i]);
+        else
+            fprintf(f, "![learning curves](%s)\n\n", x->curves[i]);
+    fprintf(f,
+            "At the last epoch (means over the seeds; *gap*: training accuracy less validation accuracy):\n\n"
             "| variant | epochs | training accuracy %% | validation accuracy %% | gap | training loss | "
-            "validation loss |\n|---|---:|---:|---:|---:|---:|---:|\n",
-            png);
+            "validation loss |\n|---|---:|---:|---:|---:|---:|---:|\n");
     for (int g = 0; g < r->n_groups; g++) {
         double tacc = 0, vacc = 0, tloss = 0, vloss = 0;
         int epochs = 0;
@@ -1013,7 +1024,7 @@ static int write_report(const report_ctx *x, const char *md, char rel[][300])
     }
     if (x->has_series)
         write_series(out.f, x, rel[2]);
-    write_curves(out.f, x, rel[0]);
+    write_curves(out.f, x);
     for (int v = 0; v < x->n_views; v++)
         write_confusion(out.f, x, &x->views[v]);
     write_provenance(out.f, x);
@@ -1037,7 +1048,19 @@ static int render(report_ctx *x)
         return -1;
     snprintf(x->work, sizeof x->work, "%s/%s", work_dir, x->name);
     plan(x);
-    if (figure_curves(r, x->work, png[0]) || (r->n_groups > 1 && figure_ablation(r, x->work, png[1])) ||
+    int groups[CONFIG_MAX_VARIANTS][CURVES_PER_FIGURE], counts[CONFIG_MAX_VARIANTS];
+    x->n_curves = curves_figures(r, groups, counts);
+    for (int i = 0; i < x->n_curves; i++) {
+        char path[1600];
+        if (x->n_curves > 1)
+            snprintf(x->curves[i], sizeof x->curves[i], "figures/%s-curves-%d.png", x->name, i + 1);
+        else
+            snprintf(x->curves[i], sizeof x->curves[i], "figures/%s-curves.png", x->name);
+        snprintf(path, sizeof path, "%s/%s", x->out_dir, x->curves[i]);
+        if (figure_curves(r, groups[i], counts[i], i + 1, x->n_curves, x->work, path))
+            return -1;
+    }
+    if ((r->n_groups > 1 && figure_ablation(r, x->work, png[1])) ||
         (x->has_series && figure_series(r, &x->series, x->work, png[2])))
         return -1;
     for (int v = 0; v < x->n_views; v++)

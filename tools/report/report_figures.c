@@ -28,16 +28,37 @@ static int curve_column(const run_result *run, int metric)
     return cols[metric];
 }
 
-int figure_curves(const exp_results *r, const char *work, const char *png)
+int curves_figures(const exp_results *r, int groups[][CURVES_PER_FIGURE], int *counts)
 {
-    char dat[1200], names[CONFIG_MAX_VARIANTS * CONFIG_NAME_MAX] = "", params[8192];
-    snprintf(dat, sizeof dat, "%s-curves.dat", work);
+    if (r->n_groups <= CURVES_PER_FIGURE) {
+        for (int g = 0; g < r->n_groups; g++)
+            groups[0][g] = g;
+        counts[0] = r->n_groups;
+        return 1;
+    }
+    int figures = 0;
+    for (int first = 1; first < r->n_groups; first += CURVES_PER_FIGURE - 1, figures++) {
+        groups[figures][0] = 0, counts[figures] = 1;
+        for (int g = first; g < r->n_groups && g < first + CURVES_PER_FIGURE - 1; g++)
+            groups[figures][counts[figures]++] = g;
+    }
+    return figures;
+}
+
+int figure_curves(const exp_results *r, const int *groups, int n, int part, int parts, const char *work,
+                  const char *png)
+{
+    char dat[1200], names[CONFIG_MAX_VARIANTS * CONFIG_NAME_MAX] = "", params[8192], title_part[32] = "";
+    snprintf(dat, sizeof dat, "%s-curves-%d.dat", work, part);
+    if (parts > 1)
+        snprintf(title_part, sizeof title_part, ", part %d of %d", part, parts);
     FILE *f = report_open_data(dat);
     if (!f)
         return -1;
     int max_epochs = 1;
-    for (int g = 0; g < r->n_groups; g++) {
-        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", g ? " " : "",
+    for (int i = 0; i < n; i++) {
+        const int g = groups[i];
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? " " : "",
                  results_label(r, g));
         int epochs = 0;
         for (int k = 0; k < r->groups[g].n_seeds; k++)
@@ -52,15 +73,15 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
             for (int metric = 0; metric < 4; metric++) {
                 const double scale = metric < 2 ? 100 : 1;
                 double sum = 0, lo = INFINITY, hi = -INFINITY;
-                int n = 0;
+                int seeds = 0;
                 for (int k = 0; k < r->groups[g].n_seeds; k++) {
                     const run_result *run = results_run(r, g, k);
                     if (e < run->epochs) {
                         const double v = scale * csv_num(&run->curve, e, curve_column(run, metric));
-                        sum += v, lo = fmin(lo, v), hi = fmax(hi, v), n++;
+                        sum += v, lo = fmin(lo, v), hi = fmax(hi, v), seeds++;
                     }
                 }
-                fprintf(f, " %.6f %.6f %.6f", sum / n, lo, hi);
+                fprintf(f, " %.6f %.6f %.6f", sum / seeds, lo, hi);
             }
             fprintf(f, "\n");
         }
@@ -72,9 +93,10 @@ int figure_curves(const exp_results *r, const char *work, const char *png)
     seeds_text(r, over, sizeof over);
     snprintf(
         params, sizeof params,
-        "datafile='%s'; outfile='%s'; charttitle='%s: learning curves, mean over %s (band: lowest to highest "
+        "datafile='%s'; outfile='%s'; charttitle='%s: learning curves%s, mean over %s (band: lowest to highest "
         "seed)'; names='%s'; xstep=%d; maxepoch=%d",
-        dat, png, r->config->run.name, over, names, max_epochs > 20 ? (max_epochs + 19) / 20 : 1, max_epochs);
+        dat, png, r->config->run.name, title_part, over, names,
+        max_epochs > 20 ? (max_epochs + 19) / 20 : 1, max_epochs);
     return report_gnuplot("curves.gp", params);
 }
 

@@ -10,9 +10,18 @@
 #include "tools/report/confusion.h"
 #include "tools/report/results.h"
 
-/* Validation accuracy and training loss per epoch, one line per group: the
-   mean over its seeds (tools/report/curves.gp). */
-int figure_curves(const exp_results *r, const char *work, const char *png);
+/* Training and validation accuracy and loss per epoch, one line per group of
+   groups[0..n-1]: the mean over its seeds with a band from the lowest to the
+   highest (tools/report/curves.gp).  Figure `part` of `parts` (1-based; the
+   title says which when there are several). */
+int figure_curves(const exp_results *r, const int *groups, int n, int part, int parts, const char *work,
+                  const char *png);
+/* At most this many lines in a panel of learning curves: more cannot be told apart. */
+enum { CURVES_PER_FIGURE = 6 };
+/* The learning-curve figures of r: the groups of figure i are the first group
+   (the reference, in every figure) and the next CURVES_PER_FIGURE − 1; returns
+   the number of figures and fills groups[i][..] and counts[i]. */
+int curves_figures(const exp_results *r, int groups[][CURVES_PER_FIGURE], int *counts);
 /* Mean test accuracy per group, ±1 sd error bars, every seed as a point
    (tools/report/ablation.gp). */
 int figure_ablation(const exp_results *r, const char *work, const char *png);
