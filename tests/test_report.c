@@ -479,6 +479,9 @@ static void test_experiment_report(void **state)
     assert_null(strstr(md, "## Accuracy against training-set size")); /* no report.series */
     /* the description's paragraphs, verbatim */
     expect(md, "A made-up ablation for the report test. It has two variants.\n\nA second paragraph.\n");
+    /* ... once: the embedded configuration leaves the run's saved copy of it out */
+    assert_null(strstr(md, "\ndescription:"));
+    expect(md, "```yaml\n# Fully resolved experiment configuration: every key, in schema order.\nname: fake ");
 
     /* configuration, reproduction, provenance */
     expect(md, "| a | the first \\| one | `training.batch=64` | 0, 4, 7 |");
@@ -1041,6 +1044,15 @@ static void write_index_inputs(void)
                  runs[i].variant, runs[i].seed);
         shell("mkdir -p %s", dir);
         write_run_config(path, runs[i].variant, runs[i].seed, dir);
+        /* the machine's load: the cnn's runs had it to themselves, resnet20's shared it, the transfer
+           runs predate the record (no column) */
+        char timing[1100];
+        snprintf(timing, sizeof timing, "%s/timing.csv", dir);
+        if (!strcmp(runs[i].experiment, "transfer"))
+            test_write_file(timing, "epoch,seconds,images_per_second\n1,1.0,1.0\n");
+        else
+            write_text(timing, "epoch,seconds,images_per_second,other_cores\n1,1.0,1.0,0.01\n2,1.0,1.0,%s\n",
+                       strcmp(runs[i].experiment, "resnet20") ? "0.02" : "0.80");
     }
     snprintf(path, sizeof path, "%s/summary.csv", ires);
     test_write_file(path, "experiment,variant,seed,model,kernel,epochs,train_images,test_accuracy,test_loss,"
@@ -1088,18 +1100,22 @@ static void test_index(void **state)
              "| cnn | cnn | winograd | rotation ±10°, shift ±2 px, scale 0.9–1.1, flip 0.5 | "
              "92.25 ± %.2f (2 seeds) | 10.5 min | [cnn.md](cnn.md) |\n",
              sqrt(0.125));
+    /* the time of a row with a run beside other work marked ‡, of one whose load is unknown † */
     const char *rows[4] = {
         strstr(md, line),
-        strstr(md, "| resnet20 | resnet | winograd | none | 93.10 ± — (1 seed) | 30.0 min | not rendered yet |\n"),
-        strstr(md, "| transfer (finetune_all) | resnet | im2col | shift ±1 px | 88.10 ± — (1 seed) | 45 s | not "
+        strstr(md, "| resnet20 | resnet | winograd | none | 93.10 ± — (1 seed) | 30.0 min ‡ | not rendered yet |\n"),
+        strstr(md, "| transfer (finetune_all) | resnet | im2col | shift ±1 px | 88.10 ± — (1 seed) | 45 s † | not "
                    "rendered yet |\n"),
-        strstr(md, "| transfer (scratch) | resnet | im2col | shift ±1 px | 70.00 ± — (1 seed) | 30 s | not "
+        strstr(md, "| transfer (scratch) | resnet | im2col | shift ±1 px | 70.00 ± — (1 seed) | 30 s † | not "
                    "rendered yet |\n"),
     };
     for (int i = 0; i < 4; i++)
         if (!rows[i] || (i && rows[i] < rows[i - 1]))
             fail_msg("headline row %d missing or out of order in\n%s", i, md);
     assert_null(strstr(md, "| augmentation ("));
+    expect(md, "\n‡ At least one run of the row trained while other work held the cores (more than 0.25 of a core");
+    expect(md, "\n† At least one run of the row predates the record of the machine's load");
+    expect(md, "`reports/quick/` holds the same reports from the quick profile");
     const char *k1 = strstr(md, "- [Experiment `cnn`](cnn.md): The basic network, et al. (2016) said.\n"),
                *k2 = strstr(md, "- [Convolution kernels](kernels.md): probador trains through one interface "
                                 "(`conv.h`).\n");

@@ -340,6 +340,24 @@ static void write_seeds(FILE *f, const run_group *g)
         fprintf(f, "%s%d", k ? ", " : "", g->seeds[k]);
 }
 
+/* The yaml text without its top-level `description:` entry (the key's line
+   and the indented lines under it), in place.  A run's saved description is
+   the one of the day it ran; the report opens with the experiment file's
+   current one, and the two must not disagree on the page (prose decides
+   nothing: the staleness check and make verify ignore it too). */
+static void drop_description(char *yaml)
+{
+    char *start = strncmp(yaml, "description:", 12) == 0 ? yaml : strstr(yaml, "\ndescription:");
+    if (!start)
+        return;
+    if (start != yaml)
+        start++;
+    char *end = strchr(start, '\n');
+    while (end && (end[1] == ' ' || end[1] == '\t'))
+        end = strchr(end + 1, '\n');
+    memmove(start, end ? end + 1 : start + strlen(start), strlen(end ? end + 1 : start + strlen(start)) + 1);
+}
+
 static int write_configuration(FILE *f, const report_ctx *x)
 {
     const exp_results *r = x->r;
@@ -349,10 +367,12 @@ static int write_configuration(FILE *f, const report_ctx *x)
     char *yaml = report_read_text(path);
     if (!yaml)
         return -1;
+    drop_description(yaml);
     fprintf(
         f,
-        "## Configuration\n\nThe fully resolved configuration of the first run (`%s`); each run keeps its "
-        "own beside its results.\n\n```yaml\n%s%s```\n\n",
+        "## Configuration\n\nThe fully resolved configuration of the first run (`%s`; its description, prose "
+        "that decides nothing, left out: the experiment file's current one opens this report); each run keeps "
+        "its own beside its results.\n\n```yaml\n%s%s```\n\n",
         path, yaml, yaml[0] && yaml[strlen(yaml) - 1] != '\n' ? "\n" : "");
     free(yaml);
     if (c->n_variants == 0) {

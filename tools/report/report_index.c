@@ -22,6 +22,7 @@
 
 #include "data/alloc.h"
 #include "data/atomic_file.h"
+#include "models/train/machine_load.h"
 #include "tools/report/csv.h"
 #include "tools/report/report.h"
 #include "tools/report/results.h"
@@ -43,6 +44,7 @@ typedef struct summary {
     csv_table t;
     int col[NUM_COLS];
     const char *root, *out_dir;
+    int shared, unknown; /* rows marked: a run beside other work (‡), a run without the record (†) */
 } summary;
 
 /* "rotation ±10°, shift ±2 px, scale 0.9–1.1, flip 0.5", the active ones only, or "none". */
@@ -87,14 +89,19 @@ static int run_augmentation(const summary *s, int r0, const char *exp, const cha
 }
 
 /* One table row: the summary rows rows[0..n-1] of one (experiment, variant). */
-static int write_row(FILE *f, const summary *s, const int *rows, int n)
+static int write_row(FILE *f, summary *s, const int *rows, int n)
 {
     const csv_table *t = &s->t;
     const int *col = s->col, r0 = rows[0];
     const char *exp = csv_cell(t, r0, col[COL_EXPERIMENT]), *variant = csv_cell(t, r0, col[COL_VARIANT]);
     const char *v = strcmp(variant, "-") ? variant : "";
     double acc[MAX_ROWS], seconds = 0, mean, sd;
+    bool shared = false, unknown = false;
     for (int i = 0; i < n; i++) {
+        char dir[1300];
+        results_run_dir(s->root, exp, v, atoi(csv_cell(t, rows[i], col[COL_SEED])), dir, sizeof dir);
+        const double other = results_dir_other_cores(dir);
+        shared |= other > LOAD_CONTAMINATED, unknown |= isnan(other);
         acc[i] = 100 * csv_num(t, rows[i], col[COL_ACCURACY]);
         seconds += csv_num(t, rows[i], col[COL_SECONDS]) / n;
         if (isnan(acc[i]) || isnan(seconds)) {
@@ -116,10 +123,12 @@ static int write_row(FILE *f, const summary *s, const int *rows, int n)
     fprintf(f, "| %s%s%s%s | %s | %s | %s | %s (%d seed%s) | ", exp, v[0] ? " (" : "", v, v[0] ? ")" : "",
             csv_cell(t, r0, col[COL_MODEL]), csv_cell(t, r0, col[COL_KERNEL]), aug,
             report_mean_sd(mean, sd, ms, sizeof ms), n, n > 1 ? "s" : "");
+    const char *mark = shared ? " ‡" : unknown ? " †" : "";
+    s->shared += shared, s->unknown += !shared && unknown;
     if (seconds >= 60)
-        fprintf(f, "%.1f min | %s |\n", seconds / 60, link);
+        fprintf(f, "%.1f min%s | %s |\n", seconds / 60, mark, link);
     else
-        fprintf(f, "%.0f s | %s |\n", seconds, link);
+        fprintf(f, "%.0f s%s | %s |\n", seconds, mark, link);
     return 0;
 }
 
@@ -135,7 +144,7 @@ static int rows_of(const summary *s, const char *exp, const char *variant, int *
 }
 
 /* The rows report.index asks of one experiment; *written counts the table's rows. */
-static int write_experiment(FILE *f, const summary *s, const exp_config *c, int *written)
+static int write_experiment(FILE *f, summary *s, const exp_config *c, int *written)
 {
     const bool base = c->report.index == CONFIG_INDEX_BASE || c->n_variants == 0;
     const int n_arms = base ? 1 : c->n_variants;
@@ -205,6 +214,14 @@ static int write_headline(FILE *f, const exp_config *const *experiments, int n, 
             rc = write_experiment(f, &s, experiments[e], &written);
     if (!rc && written == 0)
         write_no_rows(f, experiments, n, path);
+    if (s.shared)
+        fprintf(f, "\n‡ At least one run of the row trained while other work held the cores (more than %.2f of a "
+                   "core beside some epoch: `timing.csv`'s `other_cores`); its training time says little about "
+                   "probador's speed, which `reports/kernels.md` measures on a quiet machine.\n",
+                LOAD_CONTAMINATED);
+    if (s.unknown)
+        fprintf(f, "\n† At least one run of the row predates the record of the machine's load, so whether other "
+                   "work shared the cores while it trained is unknown.\n");
     fprintf(f, "\n");
     csv_free(&s.t);
     return rc;
@@ -295,8 +312,19 @@ int report_index_write(const exp_config *const *experiments, int n, const char *
             "with `make report`.*\n\n"
             "probador trains small convolutional networks to recognise clothing in Fashion-MNIST and "
             "reports on them: every number here is read from the results in `%s`, which `make reproduce` "
-            "regenerates where its inputs changed.\n\n",
+            "regenerates where its inputs changed.",
             root);
+    const char *base = strrchr(root, '/') ? strrchr(root, '/') + 1 : root;
+    if (strcmp(base, "results-quick") == 0)
+        fprintf(out.f, " These are the **quick profile**'s reports (`make reproduce PROFILE=quick`): every "
+                       "experiment run on a small slice of the data for a few epochs, in minutes. They exist so "
+                       "that `make verify` can rerun them from scratch and compare every result file byte for "
+                       "byte; their accuracies say nothing about the models.");
+    else
+        fprintf(out.f, " `reports/quick/` holds the same reports from the quick profile (`make reproduce "
+                       "PROFILE=quick`: a small slice, a few epochs), the reference `make verify` reruns and "
+                       "compares byte for byte; its accuracies say nothing about the models.");
+    fprintf(out.f, "\n\n");
     if (write_headline(out.f, experiments, n, root, out_dir) || write_list(out.f, out_dir)) {
         atomic_abort(&out);
         return -1;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,33 @@ static int load_summary(run_result *run)
     return rc ? -1 : 0;
 }
 
+/* The most other work beside any epoch of timing.csv table t: its other_cores
+   column (machine_load.h), NaN when the table predates it. */
+static double max_other_cores(const csv_table *t)
+{
+    int other = -1;
+    for (int c = 0; c < t->cols; c++)
+        other = strcmp(t->header[c], "other_cores") == 0 ? c : other;
+    double most = NAN;
+    for (int i = 0; other >= 0 && i < t->rows; i++) {
+        const double o = csv_num(t, i, other);
+        most = isnan(most) || o > most ? o : most;
+    }
+    return most;
+}
+
+double results_dir_other_cores(const char *dir)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/timing.csv", dir);
+    csv_table t;
+    if (access(path, F_OK) != 0 || csv_load(path, &t))
+        return NAN;
+    const double most = max_other_cores(&t);
+    csv_free(&t);
+    return most;
+}
+
 static int load_timing(run_result *run)
 {
     static const char *const names[] = { "seconds", NULL };
@@ -132,17 +160,11 @@ static int load_timing(run_result *run)
         return -1;
     int rc = rows_expected(&t, run->epochs, "one per epoch");
     run->seconds = 0;
-    run->other_cores = NAN;
-    /* other_cores: since the load was recorded (machine_load.h); older runs lack it */
-    int other = -1;
-    for (int c = 0; c < t.cols; c++)
-        other = strcmp(t.header[c], "other_cores") == 0 ? c : other;
+    run->other_cores = max_other_cores(&t); /* older runs lack the column: NaN */
     for (int i = 0; i < t.rows && !rc; i++) {
         double s;
         rc = number(&t, i, col[0], &s);
         run->seconds += s;
-        const double o = other >= 0 ? csv_num(&t, i, other) : NAN;
-        run->other_cores = isnan(run->other_cores) || o > run->other_cores ? o : run->other_cores;
     }
     if (!rc && !(run->seconds > 0)) {
         fprintf(stderr, "%s: error: the epochs add up to %g s of training; the file is damaged\n", t.path,

@@ -129,6 +129,9 @@ int results_check_report(const exp_config *c, const char *path);
 const char *results_class_name(const run_result *run, int k);
 
 /* The folder of one run: ROOT/NAME/[VARIANT/]seedS. */
+/* The most cores of other work beside any epoch of the run in folder dir
+   (its timing.csv's other_cores), NaN when not recorded or unreadable. */
+double results_dir_other_cores(const char *dir);
 void results_run_dir(const char *root, const char *name, const char *variant, int seed, char *buf,
                      size_t len);
 /* The command that makes one run (variant "" = base), or with seed < 0 every run:
