@@ -68,7 +68,7 @@ TOOLS_SAN:= $(BUILD)/san/libprobador_tools.a
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTS_SAN:= $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 
-.PHONY: all deps san test test-build test-run bench bench-shared peers reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
+.PHONY: all deps san test test-build test-run bench bench-shared peers plan test-cluster reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
 all: $(BUILD)/probador
 
 # ---- objects ---------------------------------------------------------------
@@ -210,9 +210,34 @@ bench-shared: deps
 # Experiments are independent targets, safe under make -j (each writes its own
 # folders; summary.csv updates are locked); they wait for the benchmarks so
 # that nothing else competes for the cores while those are timed.
+#
+# LAUNCHER=slurm or parallel runs the experiments through Slurm job arrays or
+# GNU parallel instead (tools/launch/; SLURM_FLAGS, PARALLEL_FLAGS pass their
+# options), from the same plan (`make plan`), then renders the reports; the
+# benchmarks stay `make bench`'s.
+LAUNCHER ?= make
 reproduce: deps
 	@$(MAKE) --no-print-directory $(PROBADOR)
+ifeq ($(LAUNCHER),make)
 	@$(MAKE) --no-print-directory reproduce-all
+else ifeq ($(LAUNCHER),slurm)
+	sh tools/launch/slurm.sh --profile $(PROFILE) $(SLURM_FLAGS)
+else ifeq ($(LAUNCHER),parallel)
+	sh tools/launch/parallel.sh --profile $(PROFILE) $(PARALLEL_FLAGS)
+else
+	$(error LAUNCHER must be make, slurm or parallel, got '$(LAUNCHER)')
+endif
+
+# The launchers on real engines: a single-node Slurm cluster and GNU parallel run
+# the quick profile, compared byte for byte with the committed quick results
+# (tools/scripts/test_cluster.sh; root, about 12 minutes).
+test-cluster: deps
+	sh tools/scripts/test_cluster.sh
+
+# The runs `make reproduce` would execute now, one self-contained command line
+# each, stage by stage (a fine-tuning after its source): what the launchers run.
+plan: $(PROBADOR)
+	@$(PROBADOR) plan $(EXPERIMENTS) --all-stale --results $(RESULTS) $(RUN_FLAGS) 2>/dev/null
 
 reproduce-all: $(REPORTS)/README.md
 

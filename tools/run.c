@@ -7,7 +7,6 @@
 #include <string.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,16 +44,24 @@ static const char summary_header[] =
     "train_images_per_second,weights_hash,commit\n";
 
 /* Replaces (or adds) this run's row in ROOT/summary.csv, keyed by
-   (experiment, variant, seed); other rows are kept in order.  Runs of several
-   experiments may finish at once under `make -j`: an exclusive lock on ROOT
-   itself makes each read-modify-write whole. */
+   (experiment, variant, seed); other rows are kept in order.  Runs may finish
+   at once (make -j, GNU parallel, a Slurm array on several nodes): an
+   exclusive POSIX record lock (fcntl) on ROOT/.summary.lock makes each
+   read-modify-write whole.  POSIX locks, unlike flock, also hold across the
+   machines of an NFS mount (through its lock manager). */
 static int update_summary_locked(const char *root, const char *row, const char *experiment, const char *variant,
                                  int seed);
 static int update_summary(const char *root, const char *row, const char *experiment, const char *variant, int seed)
 {
-    const int fd = open(root, O_RDONLY | O_DIRECTORY);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-        fprintf(stderr, "%s: error: cannot lock the results folder: %s\n", root, strerror(errno));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/.summary.lock", root);
+    const int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    int locked = -1;
+    while (fd >= 0 && (locked = fcntl(fd, F_SETLKW, &lock)) != 0 && errno == EINTR)
+        ;
+    if (fd < 0 || locked != 0) {
+        fprintf(stderr, "%s: error: cannot lock it to update %s/summary.csv: %s\n", path, root, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -184,6 +191,18 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
     return same;
 }
 
+bool run_init_source(const exp_config *c, const char *root, char *path, size_t path_len)
+{
+    const char *from = c->run.init.from;
+    const size_t len = strlen(from);
+    if (strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0)) {
+        snprintf(path, path_len, "%s", from);
+        return false;
+    }
+    snprintf(path, path_len, "%s/%s/seed%d/checkpoint.bin", root, from, c->run.init.from_seed);
+    return true;
+}
+
 /* init.from resolved: an experiment name means the checkpoint of its run of
    seed init.from_seed (0 unless set) under the same results root.  Fills path and the note kept in init.txt (the
    source and its CRC-32, so a retrained source makes its fine-tunings stale).
@@ -192,17 +211,12 @@ static int resolve_init(const exp_config *c, const char *root, bool quick, char 
                         size_t note_len)
 {
     const char *from = c->run.init.from;
-    const size_t len = strlen(from);
     char shown[CONFIG_PATH_MAX + 64]; /* in init.txt: the same wherever the results root lies */
-    const bool is_path = strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0);
-    if (is_path) {
-        snprintf(path, path_len, "%s", from);
+    const bool is_path = !run_init_source(c, root, path, path_len);
+    if (is_path)
         snprintf(shown, sizeof shown, "%s", from);
-    } else {
-        const int seed = c->run.init.from_seed;
-        snprintf(path, path_len, "%s/%s/seed%d/checkpoint.bin", root, from, seed);
-        snprintf(shown, sizeof shown, "%s/seed%d/checkpoint.bin (under the results root)", from, seed);
-    }
+    else
+        snprintf(shown, sizeof shown, "%s/seed%d/checkpoint.bin (under the results root)", from, c->run.init.from_seed);
     uint32_t crc;
     char err[1400];
     if (checkpoint_file_crc(path, &crc, err, sizeof err)) {
@@ -440,6 +454,28 @@ out:
     free(overrides);
     free(c);
     return rc;
+}
+
+bool run_would_train(const char *file, const char *root, bool quick, const char *variant, int seed)
+{
+    const run_request rq = { .file = file, .root = root, .quick = quick };
+    exp_config *c = checked_malloc(sizeof *c);
+    char *overrides = NULL, dir[1100];
+    bool train = true; /* a run that cannot be resolved is planned: running it reports why */
+    if (resolve_run(&rq, variant, seed, c, &overrides) == 0) {
+        results_run_dir(root, c->run.name, variant, c->run.seed, dir, sizeof dir);
+        const bool fine_tune = c->run.init.from[0] != '\0';
+        char init_path[1200], init_note[CONFIG_PATH_MAX + 1200 + 64];
+        if (!fine_tune)
+            train = !run_is_current(dir, c, NULL);
+        else if (run_init_source(c, root, init_path, sizeof init_path) && access(init_path, F_OK) == 0 &&
+                 resolve_init(c, root, quick, init_path, sizeof init_path, init_note, sizeof init_note) == 0)
+            train = !run_is_current(dir, c, init_note);
+        /* else: its source is not trained yet, so neither is it */
+    }
+    free(overrides);
+    free(c);
+    return train;
 }
 
 /* ---- the command line ---- */

@@ -12,4 +12,13 @@
    0, or -1 with an error printed. */
 int run_train(const exp_config *c, train_options opt, train_result *res);
 
+/* Whether `probador run FILE --variant VARIANT --seed SEED --results ROOT
+   --if-stale [--quick]` would train (true) or find the run current (false).
+   A fine-tuning run whose source checkpoint is not there yet would train. */
+bool run_would_train(const char *file, const char *root, bool quick, const char *variant, int seed);
+
+/* Where run c's init.from checkpoint is: ROOT/NAME/seedS/checkpoint.bin for
+   an experiment's name (returns true), the path itself otherwise (false). */
+bool run_init_source(const exp_config *c, const char *root, char *path, size_t path_len);
+
 #endif

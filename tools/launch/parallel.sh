@@ -1,0 +1,68 @@
+#!/bin/sh
+# tools/launch/parallel.sh [options] — make reproduce's runs through GNU parallel
+# (Debian `parallel`), on this machine's cores or on several machines over ssh.
+# For each stage of `probador plan --all-stale` (fine-tunings come a stage after
+# their source) parallel runs the stage's lines, then the reports are rendered.
+# The plan's lines are self-contained (absolute paths; --if-stale makes a
+# finished run a no-op, --resume continues an interrupted one), so remote
+# machines need the repository, built, at the same path, and the results folder
+# shared with this one (NFS, say): every run writes its own folder and updates
+# summary.csv under a lock that holds across NFS clients.
+#
+#   --profile full|quick    which results (default full: reports/results)
+#   --results DIR           another results root (the reports then go to DIR/reports)
+#   --jobs N                runs at once per machine (default 1; on 2 cores a second run
+#                           gets a core of its own: each run's thread governor sees the other)
+#   --sshloginfile FILE     the machines, parallel's format (":" is this one)
+#   --joblog DIR            one joblog per stage, DIR/stage-S.log (default build/launch)
+#   --resume-failed         rerun only the lines the joblogs record as failed or not run
+#
+# Exit status: parallel's (the number of failed runs, up to 101) or 0.
+set -eu
+profile=full root= jobs=1 logins= joblog= resume=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --profile) profile=$2; shift 2 ;;
+    --results) root=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --sshloginfile) logins=$2; shift 2 ;;
+    --joblog) joblog=$2; shift 2 ;;
+    --resume-failed) resume=--resume-failed; shift ;;
+    *) echo "tools/launch/parallel.sh: error: unknown option '$1'; see the comment at the top of the script" >&2
+       exit 2 ;;
+    esac
+done
+case $profile in
+full) results=reports/results quick= ;;
+quick) results=reports/results-quick quick=--quick ;;
+*) echo "tools/launch/parallel.sh: error: --profile '$profile': expected full or quick" >&2; exit 2 ;;
+esac
+if [ -n "$root" ]; then
+    mkdir -p "$root"
+    results=$(cd "$root" && pwd)
+    report="sh '$(cd "$(dirname "$0")" && pwd)/render_reports.sh' '$results'"
+else
+    report="make --no-print-directory report PROFILE=$profile"
+fi
+command -v parallel >/dev/null || {
+    echo "tools/launch/parallel.sh: error: GNU parallel is not installed; run as root: apt-get install parallel" >&2
+    exit 1
+}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+probador=$repo/build/probador
+[ -x "$probador" ] || { echo "tools/launch/parallel.sh: error: $probador is not built; run make first" >&2; exit 1; }
+joblog=${joblog:-$repo/build/launch}
+mkdir -p "$joblog"
+stages=$("$probador" plan experiments/*.yaml --all-stale --results "$results" $quick --stages)
+for s in $(seq 0 $((stages - 1))); do
+    plan=$joblog/plan-$profile-$s.txt
+    # with --resume-failed the joblog's own line numbers must still hold: keep the plan it ran
+    [ -n "$resume" ] && [ -f "$plan" ] ||
+        "$probador" plan experiments/*.yaml --all-stale --results "$results" $quick --stage "$s" > "$plan" 2>/dev/null
+    echo "parallel: stage $s: $(wc -l < "$plan") run(s)" >&2
+    # shellcheck disable=SC2086
+    parallel --jobs "$jobs" --joblog "$joblog/stage-$s.log" $resume --halt never \
+        ${logins:+--sshloginfile "$logins"} < "$plan"
+done
+eval "$report"
