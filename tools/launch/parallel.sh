@@ -32,34 +32,15 @@ while [ $# -gt 0 ]; do
        exit 2 ;;
     esac
 done
-case $profile in
-full) results=reports/results quick= ;;
-quick) results=reports/results-quick quick=--quick ;;
-*) echo "tools/launch/parallel.sh: error: --profile '$profile': expected full or quick" >&2; exit 2 ;;
-esac
-if [ -n "$root" ]; then
-    mkdir -p "$root"
-    results=$(cd "$root" && pwd)
-    report="sh '$(cd "$(dirname "$0")" && pwd)/render_reports.sh' '$results'"
-else
-    report="make --no-print-directory report PROFILE=$profile"
-fi
-command -v parallel >/dev/null || {
-    echo "tools/launch/parallel.sh: error: GNU parallel is not installed; run as root: apt-get install parallel" >&2
-    exit 1
-}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$repo"
-probador=$repo/build/probador
-[ -x "$probador" ] || { echo "tools/launch/parallel.sh: error: $probador is not built; run make first" >&2; exit 1; }
+[ -z "$joblog" ] || joblog=$(mkdir -p "$joblog" && cd "$joblog" && pwd) # before launch_setup changes folder
+. "$(dirname "$0")/launch_common.sh"
+launch_setup parallel.sh parallel "run as root: apt-get install parallel"
 joblog=${joblog:-$repo/build/launch}
 mkdir -p "$joblog"
-stages=$("$probador" plan experiments/*.yaml --all-stale --results "$results" $quick --stages)
 for s in $(seq 0 $((stages - 1))); do
     plan=$joblog/plan-$profile-$s.txt
     # with --resume-failed the joblog's own line numbers must still hold: keep the plan it ran
-    [ -n "$resume" ] && [ -f "$plan" ] ||
-        "$probador" plan experiments/*.yaml --all-stale --results "$results" $quick --stage "$s" > "$plan" 2>/dev/null
+    [ -n "$resume" ] && [ -f "$plan" ] || plan_stage "$s" "$plan" >/dev/null
     echo "parallel: stage $s: $(wc -l < "$plan") run(s)" >&2
     # shellcheck disable=SC2086
     parallel --jobs "$jobs" --joblog "$joblog/stage-$s.log" $resume --halt never \

@@ -33,35 +33,14 @@ while [ $# -gt 0 ]; do
        exit 2 ;;
     esac
 done
-case $profile in
-full) results=reports/results quick= ;;
-quick) results=reports/results-quick quick=--quick ;;
-*) echo "tools/launch/slurm.sh: error: --profile '$profile': expected full or quick" >&2; exit 2 ;;
-esac
-if [ -n "$root" ]; then
-    mkdir -p "$root"
-    results=$(cd "$root" && pwd)
-    report="sh '$(cd "$(dirname "$0")" && pwd)/render_reports.sh' '$results'"
-else
-    report="make --no-print-directory report PROFILE=$profile"
-fi
-command -v sbatch >/dev/null || {
-    echo "tools/launch/slurm.sh: error: no sbatch here; install Slurm's client (Debian: slurm-client) or run" \
-         "on the cluster's login node" >&2
-    exit 1
-}
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$repo"
-probador=$repo/build/probador
-[ -x "$probador" ] || { echo "tools/launch/slurm.sh: error: $probador is not built; run make first" >&2; exit 1; }
+. "$(dirname "$0")/launch_common.sh"
+launch_setup slurm.sh sbatch "install Slurm's client (Debian: slurm-client), or run on the cluster's login node"
 mkdir -p build/launch
 part=${partition:+--partition=$partition}
-stages=$("$probador" plan experiments/*.yaml --all-stale --results "$results" $quick --stages)
 dep=
 for s in $(seq 0 $((stages - 1))); do
     plan=$repo/build/launch/plan-$profile-$s.txt
-    "$probador" plan experiments/*.yaml --all-stale --results "$results" $quick --stage "$s" > "$plan" 2>/dev/null
-    n=$(wc -l < "$plan")
+    n=$(plan_stage "$s" "$plan")
     if [ "$n" -eq 0 ]; then
         echo "slurm: stage $s: nothing to run" >&2
         continue
