@@ -356,6 +356,12 @@ typedef struct bn_io {
     const float *dy;
     float *dx, *dskip;
     bool acc_dx, acc_dskip; /* add to the gradient rather than overwrite it (layer.acc_src) */
+    /* fused with a max-pool after the ReLU: its output, its windows' winners and
+       its output's gradient (y and dy are then NULL: the ReLU's output is never
+       in memory) */
+    float *pooled;
+    uint8_t *winner;
+    const float *dpooled;
 } bn_io;
 
 /* A channel's planes lie C·HW floats apart, each too short for the hardware
@@ -427,12 +433,17 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
         /* (x − mean)·scale + beta rather than x·scale + shift: with a large
            mean, x·scale and shift are large and each rounding costs that size */
         const float scale = gamma[c] * invstd;
+        float pool_in[BN_POOL_PLANE_MAX]; /* fused with a max-pool: one plane of the ReLU's output */
         for (int n = 0; n < N; n++) {
             const size_t o = ((size_t)n * C + c) * HW;
             prefetch_planes(io->skip, n, N, C, c, HW, ahead, false);
             prefetch_planes(io->y, n, N, C, c, HW, ahead, true);
-            lanes->normalise(io->x + o, io->skip ? io->skip + o : NULL, io->y + o,
+            lanes->normalise(io->x + o, io->skip ? io->skip + o : NULL, io->pooled ? pool_in : io->y + o,
                              io->mask ? io->mask + ((size_t)n * C + c) * words : NULL, (float)mean, scale, beta[c], HW);
+            if (io->pooled) {
+                const size_t po = ((size_t)n * C + c) * (bn->in.h / 2) * (bn->in.w / 2);
+                maxpool_plane_forward(pool_in, bn->in.h, bn->in.w, io->pooled + po, io->winner + po);
+            }
         }
     }
 }
@@ -440,6 +451,14 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
 /* dx = gamma·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),  dgamma = Σ dy·x̂,  dbeta = Σ dy,
    with Σ dy·x̂ = invstd · Σ dy·(x − mean): one pass for both sums (which also
    writes the residual's gradient when fused), one for dx. */
+/* Plane p of the gradient of the ReLU's output in the fused BN → ReLU → max-pool:
+   what the pool's backward writes there (the lanes then mask it by the ReLU's). */
+static void pooled_grad(const bn_io *io, const layer *bn, size_t p, float *g)
+{
+    const size_t pooled = (size_t)(bn->in.h / 2) * (bn->in.w / 2);
+    maxpool_plane_backward(io->winner + p * pooled, io->dpooled + p * pooled, bn->in.h, bn->in.w, g, false);
+}
+
 static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const model_step *st)
 {
     const int N = st->batch, C = bn->in.c, HW = bn->in.h * bn->in.w;
@@ -453,14 +472,17 @@ static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const mo
     for (int c = 0; c < C; c++) {
         const float mean = save_mean[c], invstd = save_invstd[c];
         double s[LANES] = { 0 }, p[LANES] = { 0 };
+        float pool_grad[BN_POOL_PLANE_MAX]; /* fused with a max-pool: the ReLU's output gradient, one plane */
         for (int n = 0; n < N; n++) {
             const size_t o = ((size_t)n * C + c) * HW;
             const uint16_t *mask = io->mask ? io->mask + ((size_t)n * C + c) * words : NULL;
             prefetch_planes(io->x, n, N, C, c, HW, ahead, false);
             prefetch_planes(io->dy, n, N, C, c, HW, ahead, false);
             prefetch_planes(io->dskip, n, N, C, c, HW, ahead, true);
-            lanes->grad_sums(io->x + o, io->dy + o, mask, io->dskip ? io->dskip + o : NULL,
-                             io->acc_dskip, mean, HW, s, p);
+            if (io->dpooled) /* the pool's gradient, its winners' only: the ReLU's mask applies below */
+                pooled_grad(io, bn, (size_t)n * C + c, pool_grad);
+            lanes->grad_sums(io->x + o, io->dpooled ? pool_grad : io->dy + o, mask,
+                             io->dskip ? io->dskip + o : NULL, io->acc_dskip, mean, HW, s, p);
         }
         const double sum_dy = lane_tree(s), sum_dy_xhat = lane_tree(p) * invstd;
         dgamma[c] = (float)sum_dy_xhat;
@@ -475,7 +497,9 @@ static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const mo
             const size_t o = ((size_t)n * C + c) * HW;
             const uint16_t *mask = io->mask && !g_in_dskip ? io->mask + ((size_t)n * C + c) * words : NULL;
             prefetch_planes(io->dx, n, N, C, c, HW, ahead, true);
-            lanes->input_grad(io->x + o, g + o, mask, io->dx + o, io->acc_dx, coef, HW);
+            if (io->dpooled)
+                pooled_grad(io, bn, (size_t)n * C + c, pool_grad);
+            lanes->input_grad(io->x + o, io->dpooled ? pool_grad : g + o, mask, io->dx + o, io->acc_dx, coef, HW);
         }
     }
 }
@@ -499,6 +523,12 @@ const op_def op_bn = { "bn", bn_out, bn_params, bn_state, bn_saved, bn_flops, bn
 static bn_io fused_io(model *m, const layer *relu, const layer **bn)
 {
     *bn = &m->layers[relu->fuse_bn];
+    if (relu->fuse_pool >= 0) { /* the ReLU's output and its gradient stay out of memory */
+        const layer *pool = &m->layers[relu->fuse_pool];
+        return (bn_io){ .x = layer_in(m, *bn), .mask = (uint16_t *)(m->save + relu->save_off),
+                        .dx = layer_din(m, *bn), .acc_dx = (*bn)->acc_src, .pooled = layer_out(m, pool),
+                        .winner = (uint8_t *)(m->save + pool->save_off), .dpooled = layer_dout(m, pool) };
+    }
     bn_io io = { .x = layer_in(m, *bn), .y = layer_out(m, relu),
                  .mask = (uint16_t *)(m->save + relu->save_off), .dy = layer_dout(m, relu),
                  .dx = layer_din(m, *bn), .acc_dx = (*bn)->acc_src };

@@ -1,5 +1,10 @@
 /* models/layer_pool.c — 2x2 max-pool, stride 2 (odd edges dropped).
  *
+ * The forward pass records each window's winner (0..3, row-major) in
+ * model.save, a byte per output, and the backward pass sends each gradient to
+ * it: it never reads the input again, and a BN → ReLU → max-pool fusion can
+ * send the gradient back without the ReLU's output (models/layers.h).
+ *
  * The maximum of a window is taken in row-major order, a later value winning
  * only when it is greater (so the first of equal maxima wins, -0 and +0 keep
  * their order, and a NaN never replaces a number); the backward pass sends
@@ -7,6 +12,7 @@
  * rounding, so the vector rows (16 outputs at a time with AVX-512, 8 with AVX2)
  * and the portable ones give the same bits, as tests/test_model.c checks.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #if defined(__AVX2__)
@@ -17,7 +23,10 @@
 #include "models/layers.h"
 
 static size_t none(const layer_spec *s, tshape in, tshape out) { return 0; }
-static size_t none_saved(const layer_spec *s, tshape in, tshape out, int b) { return 0; }
+static size_t pool_saved(const layer_spec *s, tshape in, tshape out, int b)
+{
+    return ((size_t)b * out.c * out.h * out.w + sizeof(float) - 1) / sizeof(float); /* a byte per output */
+}
 static double no_flops(const layer_spec *s, tshape in, tshape out) { return 0; }
 
 static bool pool_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)
@@ -44,12 +53,13 @@ static inline float window_max(float a, float b, float c, float d, int *arg)
     return m;
 }
 
-/* Outputs q0..q1-1 of one output row, portably. */
-static void row_fwd_portable(const float *r0, const float *r1, float *y, int q0, int q1)
+/* Outputs q0..q1-1 of one output row and their windows' winners, portably. */
+static void row_fwd_portable(const float *r0, const float *r1, float *y, uint8_t *win, int q0, int q1)
 {
     for (int q = q0; q < q1; q++) {
         int arg;
         y[q] = window_max(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1], &arg);
+        win[q] = (uint8_t)arg;
     }
 }
 
@@ -57,12 +67,10 @@ static void row_fwd_portable(const float *r0, const float *r1, float *y, int q0,
    rows hold (a non-winner keeps its value, -0 included), else the rows'
    2(q1-q0) values are written (0 + g, as an add to a zeroed row would give:
    -0 becomes +0). */
-static void row_bwd_portable(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int q0,
-                             int q1, bool acc)
+static void row_bwd_portable(const uint8_t *win, const float *dy, float *d0, float *d1, int q0, int q1, bool acc)
 {
     for (int q = q0; q < q1; q++) {
-        int arg;
-        window_max(r0[2 * q], r0[2 * q + 1], r1[2 * q], r1[2 * q + 1], &arg);
+        const int arg = win[q];
         const float g = dy[q];
         if (acc) {
             d0[2 * q] = arg == 0 ? d0[2 * q] + g : d0[2 * q];
@@ -91,7 +99,6 @@ static inline void split_pairs(const float *row, int n, __m512 *even, __m512 *od
     *even = _mm512_permutex2var_ps(a, ev, b);
     *odd = _mm512_permutex2var_ps(a, od, b);
 }
-
 /* Even and odd columns back into one row of 2n values (masks: which to write). */
 static inline void store_pairs(float *row, int n, __m512 even, __m512 odd, __mmask16 m_even, __mmask16 m_odd,
                                bool acc)
@@ -116,34 +123,39 @@ static inline void store_pairs(float *row, int n, __m512 even, __m512 odd, __mma
     if (keep_hi)
         _mm512_mask_storeu_ps(row + 16, keep_hi, _mm512_add_ps(zero, _mm512_maskz_mov_ps(w_hi, hi)));
 }
-
-static void row_fwd(const float *r0, const float *r1, float *y, int Q)
+static void row_fwd(const float *r0, const float *r1, float *y, uint8_t *win, int Q)
 {
     for (int q = 0; q < Q; q += 16) {
         const int n = Q - q < 16 ? Q - q : 16;
+        const __mmask16 keep = (__mmask16)((1u << n) - 1);
         __m512 a, b, c, d;
         split_pairs(r0 + 2 * q, n, &a, &b);
         split_pairs(r1 + 2 * q, n, &c, &d);
-        /* _mm512_max_ps(x, m) = x > m ? x : m: the portable rule, value by value */
-        const __m512 best = _mm512_max_ps(d, _mm512_max_ps(c, _mm512_max_ps(b, a)));
-        _mm512_mask_storeu_ps(y + q, (__mmask16)((1u << n) - 1), best);
-    }
-}
-
-static void row_bwd(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int Q, bool acc)
-{
-    for (int q = 0; q < Q; q += 16) {
-        const int n = Q - q < 16 ? Q - q : 16;
-        __m512 a, b, c, d;
-        split_pairs(r0 + 2 * q, n, &a, &b);
-        split_pairs(r1 + 2 * q, n, &c, &d);
+        /* x > m ? x : m, window by window: the portable rule, value and winner */
         const __mmask16 gb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
         __m512 m = _mm512_mask_mov_ps(a, gb, b);
         const __mmask16 gc = _mm512_cmp_ps_mask(c, m, _CMP_GT_OQ);
         m = _mm512_mask_mov_ps(m, gc, c);
-        const __mmask16 wd = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ);
-        const __mmask16 wc = gc & ~wd, wb = gb & ~gc & ~wd, wa = ~(gb | gc | wd);
-        const __m512 g = load16_masked((__mmask16)((1u << n) - 1), dy + q);
+        const __mmask16 gd = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ);
+        m = _mm512_mask_mov_ps(m, gd, d);
+        _mm512_mask_storeu_ps(y + q, keep, m);
+        __m512i w = _mm512_maskz_mov_epi32(gb, _mm512_set1_epi32(1));
+        w = _mm512_mask_mov_epi32(w, gc, _mm512_set1_epi32(2));
+        w = _mm512_mask_mov_epi32(w, gd, _mm512_set1_epi32(3));
+        _mm_mask_storeu_epi8(win + q, keep, _mm512_cvtepi32_epi8(w));
+    }
+}
+static void row_bwd(const uint8_t *win, const float *dy, float *d0, float *d1, int Q, bool acc)
+{
+    for (int q = 0; q < Q; q += 16) {
+        const int n = Q - q < 16 ? Q - q : 16;
+        const __mmask16 keep = (__mmask16)((1u << n) - 1);
+        const __m512i w = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(keep, win + q));
+        const __mmask16 wa = _mm512_cmpeq_epi32_mask(w, _mm512_setzero_si512());
+        const __mmask16 wb = _mm512_cmpeq_epi32_mask(w, _mm512_set1_epi32(1));
+        const __mmask16 wc = _mm512_cmpeq_epi32_mask(w, _mm512_set1_epi32(2));
+        const __mmask16 wd = _mm512_cmpeq_epi32_mask(w, _mm512_set1_epi32(3));
+        const __m512 g = load16_masked(keep, dy + q);
         store_pairs(d0 + 2 * q, n, g, g, wa, wb, acc);
         store_pairs(d1 + 2 * q, n, g, g, wc, wd, acc);
     }
@@ -160,7 +172,6 @@ static inline void split8(const float *row, __m256 *even, __m256 *odd)
     *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
     *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), _MM_SHUFFLE(3, 1, 2, 0)));
 }
-
 /* The inverse: 8 even and 8 odd columns into one row of 16, lo and hi halves. */
 static inline void join8(__m256 even, __m256 odd, __m256 *lo, __m256 *hi)
 {
@@ -168,7 +179,6 @@ static inline void join8(__m256 even, __m256 odd, __m256 *lo, __m256 *hi)
     *lo = _mm256_permute2f128_ps(l, h, 0x20);
     *hi = _mm256_permute2f128_ps(l, h, 0x31);
 }
-
 /* One half-row of 8 values given its winner mask and the interleaved gradient:
    written as 0 + g or 0 (acc: g added only where a winner is, so a non-winner's
    -0 stays -0), as the portable rows do. */
@@ -178,36 +188,39 @@ static inline void grad8(float *row, __m256 win, __m256 g, bool acc)
     _mm256_storeu_ps(row, acc ? _mm256_blendv_ps(old, _mm256_add_ps(old, g), win)
                               : _mm256_and_ps(win, _mm256_add_ps(old, g)));
 }
-
 /* 8 outputs at a time, the last Q mod 8 by the portable loop (max and the
    scatter round nothing, so both give the same bits). */
-static void row_fwd(const float *r0, const float *r1, float *y, int Q)
+static void row_fwd(const float *r0, const float *r1, float *y, uint8_t *win, int Q)
 {
     int q = 0;
     for (; q + 8 <= Q; q += 8) {
         __m256 a, b, c, d;
         split8(r0 + 2 * q, &a, &b);
         split8(r1 + 2 * q, &c, &d);
-        /* _mm256_max_ps(x, m) = x > m ? x : m: the portable rule, value by value */
-        _mm256_storeu_ps(y + q, _mm256_max_ps(d, _mm256_max_ps(c, _mm256_max_ps(b, a))));
-    }
-    row_fwd_portable(r0, r1, y, q, Q);
-}
-
-static void row_bwd(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int Q, bool acc)
-{
-    int q = 0;
-    for (; q + 8 <= Q; q += 8) {
-        __m256 a, b, c, d;
-        split8(r0 + 2 * q, &a, &b);
-        split8(r1 + 2 * q, &c, &d);
+        /* x > m ? x : m, window by window: the portable rule, value and winner */
         const __m256 gb = _mm256_cmp_ps(b, a, _CMP_GT_OQ);
         __m256 m = _mm256_blendv_ps(a, b, gb);
         const __m256 gc = _mm256_cmp_ps(c, m, _CMP_GT_OQ);
         m = _mm256_blendv_ps(m, c, gc);
-        const __m256 wd = _mm256_cmp_ps(d, m, _CMP_GT_OQ);
-        const __m256 wc = _mm256_andnot_ps(wd, gc), wb = _mm256_andnot_ps(_mm256_or_ps(gc, wd), gb);
-        const __m256 wa = _mm256_andnot_ps(_mm256_or_ps(_mm256_or_ps(gb, gc), wd), _mm256_castsi256_ps(_mm256_set1_epi32(-1)));
+        const __m256 gd = _mm256_cmp_ps(d, m, _CMP_GT_OQ);
+        _mm256_storeu_ps(y + q, _mm256_blendv_ps(m, d, gd));
+        __m256i w = _mm256_and_si256(_mm256_castps_si256(gb), _mm256_set1_epi32(1));
+        w = _mm256_blendv_epi8(w, _mm256_set1_epi32(2), _mm256_castps_si256(gc));
+        w = _mm256_blendv_epi8(w, _mm256_set1_epi32(3), _mm256_castps_si256(gd));
+        const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+        _mm_storel_epi64((__m128i *)(win + q), _mm_packus_epi16(w16, w16));
+    }
+    row_fwd_portable(r0, r1, y, win, q, Q);
+}
+static void row_bwd(const uint8_t *win, const float *dy, float *d0, float *d1, int Q, bool acc)
+{
+    int q = 0;
+    for (; q + 8 <= Q; q += 8) {
+        const __m256i w = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(win + q)));
+        const __m256 wa = _mm256_castsi256_ps(_mm256_cmpeq_epi32(w, _mm256_setzero_si256()));
+        const __m256 wb = _mm256_castsi256_ps(_mm256_cmpeq_epi32(w, _mm256_set1_epi32(1)));
+        const __m256 wc = _mm256_castsi256_ps(_mm256_cmpeq_epi32(w, _mm256_set1_epi32(2)));
+        const __m256 wd = _mm256_castsi256_ps(_mm256_cmpeq_epi32(w, _mm256_set1_epi32(3)));
         const __m256 g = _mm256_loadu_ps(dy + q);
         __m256 g_lo, g_hi, w_lo, w_hi;
         join8(g, g, &g_lo, &g_hi);
@@ -218,36 +231,45 @@ static void row_bwd(const float *r0, const float *r1, const float *dy, float *d0
         grad8(d1 + 2 * q, w_lo, g_lo, acc);
         grad8(d1 + 2 * q + 8, w_hi, g_hi, acc);
     }
-    row_bwd_portable(r0, r1, dy, d0, d1, q, Q, acc);
+    row_bwd_portable(win, dy, d0, d1, q, Q, acc);
 }
 #else
-static void row_fwd(const float *r0, const float *r1, float *y, int Q) { row_fwd_portable(r0, r1, y, 0, Q); }
-static void row_bwd(const float *r0, const float *r1, const float *dy, float *d0, float *d1, int Q, bool acc)
+static void row_fwd(const float *r0, const float *r1, float *y, uint8_t *win, int Q)
 {
-    row_bwd_portable(r0, r1, dy, d0, d1, 0, Q, acc);
+    row_fwd_portable(r0, r1, y, win, 0, Q);
+}
+static void row_bwd(const uint8_t *win, const float *dy, float *d0, float *d1, int Q, bool acc)
+{
+    row_bwd_portable(win, dy, d0, d1, 0, Q, acc);
 }
 #endif
 
 static bool portable_only; /* tests: the portable rows in every build */
 void pool_use_portable_rows(bool on) { portable_only = on; }
 
+void maxpool_plane_forward(const float *xp, int H, int W, float *yp, uint8_t *winner)
+{
+    const int P = H / 2, Q = W / 2;
+    for (int p = 0; p < P; p++) {
+        const float *r0 = xp + (size_t)2 * p * W;
+        float *y = yp + (size_t)p * Q;
+        uint8_t *win = winner + (size_t)p * Q;
+        if (portable_only)
+            row_fwd_portable(r0, r0 + W, y, win, 0, Q);
+        else
+            row_fwd(r0, r0 + W, y, win, Q);
+    }
+}
+
 static void pool_fwd(model *m, layer *l, const model_step *st)
 {
     const int planes = st->batch * l->in.c, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
     const float *x = layer_in(m, l);
     float *y = layer_out(m, l);
+    uint8_t *winner = (uint8_t *)(m->save + l->save_off);
 #pragma omp parallel for schedule(static)
-    for (int pl = 0; pl < planes; pl++) {
-        const float *xp = x + (size_t)pl * H * W;
-        float *yp = y + (size_t)pl * P * Q;
-        for (int p = 0; p < P; p++) {
-            const float *r0 = xp + (size_t)2 * p * W;
-            if (portable_only)
-                row_fwd_portable(r0, r0 + W, yp + (size_t)p * Q, 0, Q);
-            else
-                row_fwd(r0, r0 + W, yp + (size_t)p * Q, Q);
-        }
-    }
+    for (int pl = 0; pl < planes; pl++)
+        maxpool_plane_forward(x + (size_t)pl * H * W, H, W, y + (size_t)pl * P * Q, winner + (size_t)pl * P * Q);
 }
 
 /* What an odd last row or column holds after the backward pass: untouched
@@ -261,26 +283,32 @@ static void zero_dropped_edges(float *dxp, int H, int W)
         memset(dxp + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *dxp);
 }
 
+void maxpool_plane_backward(const uint8_t *winner, const float *dyp, int H, int W, float *dxp, bool acc)
+{
+    const int P = H / 2, Q = W / 2;
+    for (int p = 0; p < P; p++) {
+        const size_t r = (size_t)2 * p * W;
+        const uint8_t *win = winner + (size_t)p * Q;
+        if (portable_only)
+            row_bwd_portable(win, dyp + (size_t)p * Q, dxp + r, dxp + r + W, 0, Q, acc);
+        else
+            row_bwd(win, dyp + (size_t)p * Q, dxp + r, dxp + r + W, Q, acc);
+    }
+    if (!acc)
+        zero_dropped_edges(dxp, H, W);
+}
+
 static void pool_bwd(model *m, layer *l, const model_step *st)
 {
     const int planes = st->batch * l->in.c, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
-    const float *x = layer_in(m, l), *dy = layer_dout(m, l);
+    const float *dy = layer_dout(m, l);
+    const uint8_t *winner = (const uint8_t *)(m->save + l->save_off);
     float *dx = layer_din(m, l);
     const bool acc = l->acc_src;
 #pragma omp parallel for schedule(static)
-    for (int pl = 0; pl < planes; pl++) {
-        const float *xp = x + (size_t)pl * H * W, *dyp = dy + (size_t)pl * P * Q;
-        float *dxp = dx + (size_t)pl * H * W;
-        for (int p = 0; p < P; p++) {
-            const size_t r = (size_t)2 * p * W;
-            if (portable_only)
-                row_bwd_portable(xp + r, xp + r + W, dyp + (size_t)p * Q, dxp + r, dxp + r + W, 0, Q, acc);
-            else
-                row_bwd(xp + r, xp + r + W, dyp + (size_t)p * Q, dxp + r, dxp + r + W, Q, acc);
-        }
-        if (!acc)
-            zero_dropped_edges(dxp, H, W);
-    }
+    for (int pl = 0; pl < planes; pl++)
+        maxpool_plane_backward(winner + (size_t)pl * P * Q, dy + (size_t)pl * P * Q, H, W, dx + (size_t)pl * H * W,
+                               acc);
 }
 
-const op_def op_maxpool = { "maxpool", pool_out, none, none, none_saved, no_flops, pool_fwd, pool_bwd };
+const op_def op_maxpool = { "maxpool", pool_out, none, none, pool_saved, no_flops, pool_fwd, pool_bwd };

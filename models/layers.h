@@ -11,6 +11,8 @@
 #ifndef PROBADOR_MODELS_LAYERS_H
 #define PROBADOR_MODELS_LAYERS_H
 
+#include <stdint.h>
+
 #include "models/model.h"
 
 typedef struct op_def {
@@ -63,7 +65,20 @@ extern const op_def op_input, op_conv, op_bn, op_relu, op_maxpool, op_gap, op_de
  * and the ReLU reads the BN's input (or the add's other input): the order in
  * which a shared tensor's gradient is written and added to stays the same.
  * The fused op computes the same bits as the rows run one by one (the same
- * lanes, and max(v, 0), v + skip are exact copies of the ReLU and add). */
+ * lanes, and max(v, 0), v + skip are exact copies of the ReLU and add).
+ *
+ *   BN → ReLU → max-pool   (no add) when the pool is the only reader of the
+ *                          ReLU's output and a plane holds at most
+ *                          BN_POOL_PLANE_MAX values: forward writes the pool's
+ *                          output, its winners and the ReLU's mask only, each
+ *                          plane of the ReLU's output living in a stack buffer;
+ *                          backward builds a plane's gradient from the pool's
+ *                          (0 + dy at the winner where the ReLU passed, else 0,
+ *                          as the pool's and the ReLU's backward give) and goes
+ *                          on as BN → ReLU.  The full-size ReLU output and its
+ *                          gradient never reach memory: four of the heaviest
+ *                          streams of the cnn.  The pool row is marked
+ *                          fused_away; the ReLU carries fuse_pool. */
 void bn_fused_forward(model *m, layer *relu, const model_step *st);
 void bn_fused_backward(model *m, layer *relu, const model_step *st);
 /* Layer i's forward or backward as model_forward and model_backward run it:
@@ -76,5 +91,14 @@ void model_unfuse(model *m);
 void bn_use_portable_lanes(bool portable);
 /* Tests: the max-pool runs its portable rows in every build (same bits as the AVX-512 ones). */
 void pool_use_portable_rows(bool on);
+/* One plane's 2x2 max-pool: x[H][W] -> y[H/2][W/2], each window's winner
+   (0..3, row-major) -> winner[H/2][W/2]; and its gradient, dy sent to the
+   winners, into dx[H][W] (added when acc; else written, the dropped odd edges
+   zero). */
+void maxpool_plane_forward(const float *x, int H, int W, float *y, uint8_t *winner);
+void maxpool_plane_backward(const uint8_t *winner, const float *dy, int H, int W, float *dx, bool acc);
+/* The largest plane (H·W) a BN → ReLU → max-pool fusion takes: the fused op
+   keeps a plane of the ReLU's output on the stack instead of in memory. */
+enum { BN_POOL_PLANE_MAX = 4096 };
 
 #endif

@@ -171,13 +171,19 @@ static void fuse_layers(model *m)
         m->layers[b].fused_away = true;
         if (a >= 0)
             m->layers[a].fused_away = true;
+        const int p = a < 0 ? sole_reader(m, r) : -1;
+        if (p >= 0 && m->layers[p].spec.op == OP_MAXPOOL && !m->layers[p].fused_away &&
+            bn->in.h * bn->in.w <= BN_POOL_PLANE_MAX && unread_between(m, bn->src, r, p)) {
+            m->layers[r].fuse_pool = p;
+            m->layers[p].fused_away = true;
+        }
     }
 }
 
 void model_unfuse(model *m)
 {
     for (int i = 0; i < m->num_layers; i++)
-        m->layers[i].fuse_bn = m->layers[i].fuse_add = -1, m->layers[i].fused_away = false;
+        m->layers[i].fuse_bn = m->layers[i].fuse_add = m->layers[i].fuse_pool = -1, m->layers[i].fused_away = false;
 }
 
 /* One aligned, zeroed allocation per block; false when one fails. */

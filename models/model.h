@@ -72,7 +72,8 @@ typedef struct layer {
     const conv_kernel *ran[CONV_NUM_PASSES];   /* OP_CONV: what actually runs each pass */
     int fuse_bn, fuse_add;           /* OP_RELU run as one op with this BN (and the residual add
                                         between them): -1 none (models/layers.h, "Fusion") */
-    bool fused_away;                 /* a BN or add that a later ReLU's fused op runs */
+    int fuse_pool;                   /* ... and with the max-pool that follows it: -1 none */
+    bool fused_away;                 /* a BN, add or max-pool that a ReLU's fused op runs */
 } layer;
 
 typedef struct model_desc {

@@ -590,6 +590,9 @@ static const layer_spec fused_bn_add_relu[] = {
     ROW(OP_ADD, "add", 2, 3), ROW(OP_RELU, "relu", PREV, -1),
 };
 static const layer_spec fused_projection[] = { PROJECTION_ROWS, ROW(OP_RELU, "relu", PREV, -1) };
+/* BN → ReLU → max-pool fused (the cnn's), on an odd plane: the pool drops an edge */
+static const layer_spec fused_bn_relu_pool[] = { INPUT, CONV0, ROW(OP_BN, "bn", PREV, -1),
+                                                 ROW(OP_RELU, "relu", PREV, -1), ROW(OP_MAXPOOL, "pool", PREV, -1) };
 /* one tensor read twice by the same add */
 static const layer_spec add_self[] = { INPUT, CONV0, ROW(OP_CONV, "A", PREV, -1, 4, 3, 1, 1), ROW(OP_ADD, "add", 2, 2) };
 
@@ -614,6 +617,7 @@ static const grad_case cases[] = {
     TINY("fused_bn_relu", fused_bn_relu, 2, 6, 6, 3, 34),
     TINY("fused_bn_add_relu", fused_bn_add_relu, 2, 5, 5, 3, 35),
     TINY("fused_projection", fused_projection, 2, 7, 7, 3, 36),
+    TINY("fused_bn_relu_pool", fused_bn_relu_pool, 2, 7, 7, 3, 37),
     TINY("fanout_conv", fan_conv, 2, 5, 5, 2, 41),
     TINY("fanout_bn", fan_bn, 2, 5, 5, 2, 42),
     TINY("fanout_relu", fan_relu, 2, 5, 5, 2, 43),
@@ -711,6 +715,8 @@ static const layer_spec bn_add_relu[] = {
     INPUT, ROW(OP_RELU, "r0", PREV, -1), ROW(OP_BN, "bn", 0, -1), ROW(OP_ADD, "add", 2, 1),
     ROW(OP_RELU, "relu", PREV, -1),
 };
+static const layer_spec bn_relu_pool[] = { INPUT, ROW(OP_BN, "bn", PREV, -1), ROW(OP_RELU, "relu", PREV, -1),
+                                           ROW(OP_MAXPOOL, "pool", PREV, -1) };
 
 /* How one run is made. */
 typedef struct bn_how {
@@ -740,7 +746,8 @@ static float *bn_snapshot(const layer_spec *rows, int n, tshape in, int N, uint6
         model_unfuse(&m);
     omp_set_num_threads(how.threads);
     bn_use_portable_lanes(how.portable);
-    const size_t in_count = (size_t)N * tshape_count(in), out_count = (size_t)N * tshape_count(in);
+    const size_t in_count = (size_t)N * tshape_count(in);
+    const size_t out_count = (size_t)N * tshape_count(m.layers[m.num_layers - 1].out);
     test_fill_uniform(model_input(&m), in_count, seed + 1);
     float *r = test_alloc(out_count * sizeof *r);
     test_fill_uniform(r, out_count, seed + 2);
@@ -761,14 +768,16 @@ static float *bn_snapshot(const layer_spec *rows, int n, tshape in, int N, uint6
 }
 
 /* Every BN result is the same bits for 1, 2 and 3 threads, with the lanes as
-   vector instructions (AVX-512 or AVX2, as built) or as the scalar loop, fused or run row by row; on
-   planes of 49 (a tail of 1 after 3 vectors), 289 and 20 floats. */
+   vector instructions (AVX-512 or AVX2, as built) or as the scalar loop, fused or run row by row
+   (alone, with a ReLU, with an add and a ReLU, with a ReLU and a max-pool); on planes of 49 (a tail
+   of 1 after 3 vectors), 289 and 20 floats. */
 static void test_bn_bits_threads_lanes_fusion(void **state)
 {
     const struct { const char *name; const layer_spec *rows; int n; } nets[] = {
         { "bn", bn_alone, ROWS_OF(bn_alone) },
         { "bn_relu", bn_relu, ROWS_OF(bn_relu) },
         { "bn_add_relu", bn_add_relu, ROWS_OF(bn_add_relu) },
+        { "bn_relu_pool", bn_relu_pool, ROWS_OF(bn_relu_pool) },
     };
     const struct { tshape in; int batch; } shapes[] = { { { 4, 7, 7 }, 3 }, { { 3, 17, 17 }, 2 }, { { 2, 4, 5 }, 5 } };
     const bn_how hows[] = { { 2, false, false }, { 3, false, false }, { 1, true, false },
@@ -796,7 +805,8 @@ static void test_bn_bits_threads_lanes_fusion(void **state)
             free(base);
         }
     omp_set_num_threads(saved_threads);
-    printf("bn: bits equal for 1/2/3 threads, vector (AVX-512 or AVX2)/scalar lanes, fused/unfused (3 nets x 3 shapes)\n");
+    printf("bn: bits equal for 1/2/3 threads, vector (AVX-512 or AVX2)/scalar lanes, fused/unfused (%zu nets x %zu "
+           "shapes)\n", sizeof nets / sizeof nets[0], sizeof shapes / sizeof shapes[0]);
 }
 
 /* A channel's statistics and gradient sums in float64, two passes. */

@@ -349,7 +349,8 @@ static void test_bench_layers_from_tables(void **state)
                         "resnet20 s2.b1.conv2 .. s2.b3.conv2, 5 convs");
 }
 
-/* model_build's fusions (models/layers.h): in cnn each BN runs with its ReLU;
+/* model_build's fusions (models/layers.h): in cnn each BN runs with its ReLU,
+   and the two whose ReLU feeds a max-pool with that pool too;
    in resnet each block's bn1 with relu1 and bn2 with the add and relu2, the
    stem's BN with its ReLU, never the projection's BN (the add's other
    input); refused when the BN has two readers or a row between it and the
@@ -358,7 +359,7 @@ static void test_fusion_decided_at_build(void **state)
 {
     model m;
     build_ok(&m, desc("cnn", 0, 0));
-    int fused = 0;
+    int fused = 0, pools = 0;
     for (int i = 0; i < m.num_layers; i++) {
         const layer *l = &m.layers[i];
         if (l->fuse_bn >= 0) {
@@ -367,9 +368,15 @@ static void test_fusion_decided_at_build(void **state)
             assert_int_equal(l->fuse_add, -1);
             fused++;
         }
-        assert_true(l->fused_away == (l->spec.op == OP_BN));
+        if (l->fuse_pool >= 0) {
+            assert_int_equal(l->fuse_pool, i + 1);
+            assert_int_equal(m.layers[l->fuse_pool].spec.op, OP_MAXPOOL);
+            pools++;
+        }
+        assert_true(l->fused_away == (l->spec.op == OP_BN || l->spec.op == OP_MAXPOOL));
     }
     assert_int_equal(fused, 4);
+    assert_int_equal(pools, 2);
     model_free(&m);
 
     build_ok(&m, desc("resnet", 3, 16));
@@ -379,6 +386,7 @@ static void test_fusion_decided_at_build(void **state)
         const bool proj_bn = strstr(l->spec.name, "proj_bn") != NULL;
         bns += l->spec.op == OP_BN && !proj_bn;
         assert_true(l->fused_away == ((l->spec.op == OP_BN && !proj_bn) || l->spec.op == OP_ADD));
+        assert_int_equal(l->fuse_pool, -1); /* no max-pool in a resnet */
         if (l->fuse_add >= 0) {
             assert_string_equal(m.layers[l->fuse_add].spec.name + strlen(l->spec.name) - strlen("relu2"), "add");
             assert_int_equal(m.layers[l->fuse_add].src, l->fuse_bn);
@@ -458,7 +466,8 @@ static void run_pool(int H, int W, bool acc, bool portable, float *y, float *dx)
     ls[1].act_off = nx, ls[1].acc_src = acc;
     model m;
     memset(&m, 0, sizeof m);
-    m.layers = ls, m.num_layers = 2, m.acts = acts, m.dacts = dacts;
+    float *save = calloc(ny / sizeof(float) + 1, sizeof(float)); /* the windows' winners, a byte each */
+    m.layers = ls, m.num_layers = 2, m.acts = acts, m.dacts = dacts, m.save = save;
     const model_step st = { N, true, 0, 0 };
     pool_use_portable_rows(portable);
     op_maxpool.forward(&m, &ls[1], &st);
@@ -466,7 +475,7 @@ static void run_pool(int H, int W, bool acc, bool portable, float *y, float *dx)
     pool_use_portable_rows(false);
     memcpy(y, acts + nx, ny * sizeof *y);
     memcpy(dx, dacts, nx * sizeof *dx);
-    free(acts), free(dacts);
+    free(acts), free(dacts), free(save);
 }
 
 /* Max and scatter round nothing: every size (odd edges, rows of more than 16
