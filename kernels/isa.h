@@ -3,7 +3,7 @@
  * The default build targets x86-64-v3 (AVX2 + FMA), which every machine we run on
  * has.  The hot kernels whose vector code is written lane for lane (the sources in
  * the Makefile's ISA_SRC: Winograd's forward, backward_data and backward_weights,
- * and the direct kernel)
+ * and the direct kernel; and the max-pool's rows, models/layer_pool.c)
  * are compiled a second time for x86-64-v4 (AVX-512) with PROBADOR_ISA_AVX512
  * defined; ISA_NAME gives that copy's entry points the suffix _avx512.  At run time
  * isa_avx512() picks the copy: the AVX-512 one on a CPU with AVX-512 F, BW, DQ and

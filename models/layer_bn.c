@@ -362,6 +362,7 @@ typedef struct bn_io {
     float *pooled;
     uint8_t *winner;
     const float *dpooled;
+    const maxpool_planes *pool; /* the max-pool's plane functions (models/layers.h) */
 } bn_io;
 
 /* A channel's planes lie C·HW floats apart, each too short for the hardware
@@ -442,7 +443,7 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
                              io->mask ? io->mask + ((size_t)n * C + c) * words : NULL, (float)mean, scale, beta[c], HW);
             if (io->pooled) {
                 const size_t po = ((size_t)n * C + c) * (bn->in.h / 2) * (bn->in.w / 2);
-                maxpool_plane_forward(pool_in, bn->in.h, bn->in.w, io->pooled + po, io->winner + po);
+                io->pool->forward(pool_in, bn->in.h, bn->in.w, io->pooled + po, io->winner + po);
             }
         }
     }
@@ -456,7 +457,7 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
 static void pooled_grad(const bn_io *io, const layer *bn, size_t p, float *g)
 {
     const size_t pooled = (size_t)(bn->in.h / 2) * (bn->in.w / 2);
-    maxpool_plane_backward(io->winner + p * pooled, io->dpooled + p * pooled, bn->in.h, bn->in.w, g, false);
+    io->pool->backward(io->winner + p * pooled, io->dpooled + p * pooled, bn->in.h, bn->in.w, g, false);
 }
 
 static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const model_step *st)
@@ -527,7 +528,8 @@ static bn_io fused_io(model *m, const layer *relu, const layer **bn)
         const layer *pool = &m->layers[relu->fuse_pool];
         return (bn_io){ .x = layer_in(m, *bn), .mask = (uint16_t *)(m->save + relu->save_off),
                         .dx = layer_din(m, *bn), .acc_dx = (*bn)->acc_src, .pooled = layer_out(m, pool),
-                        .winner = (uint8_t *)(m->save + pool->save_off), .dpooled = layer_dout(m, pool) };
+                        .winner = (uint8_t *)(m->save + pool->save_off), .dpooled = layer_dout(m, pool),
+                        .pool = maxpool_planes_in_use() };
     }
     bn_io io = { .x = layer_in(m, *bn), .y = layer_out(m, relu),
                  .mask = (uint16_t *)(m->save + relu->save_off), .dy = layer_dout(m, relu),

@@ -9,8 +9,11 @@
  * only when it is greater (so the first of equal maxima wins, -0 and +0 keep
  * their order, and a NaN never replaces a number); the backward pass sends
  * each output's gradient to that first maximum.  Max and scatter do no
- * rounding, so the vector rows (16 outputs at a time with AVX-512, 8 with AVX2)
- * and the portable ones give the same bits, as tests/test_model.c checks.
+ * rounding, so the vector rows (16 outputs at a time with AVX-512, masked at a
+ * row's end; 8 with AVX2, the rest of a row by the portable loop) and the
+ * portable ones give the same bits, as tests/test_model.c checks.  The rows and
+ * the plane functions are compiled twice, for AVX2 and for AVX-512 (the
+ * Makefile's ISA_SRC, kernels/isa.h); the op and the dispatch, once.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,25 +22,12 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/isa.h"
 #include "kernels/masked.h"
 #include "models/layers.h"
 
-static size_t none(const layer_spec *s, tshape in, tshape out) { return 0; }
-static size_t pool_saved(const layer_spec *s, tshape in, tshape out, int b)
-{
-    return ((size_t)b * out.c * out.h * out.w + sizeof(float) - 1) / sizeof(float); /* a byte per output */
-}
-static double no_flops(const layer_spec *s, tshape in, tshape out) { return 0; }
-
-static bool pool_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)
-{
-    if (in.h < 2 || in.w < 2) {
-        snprintf(err, errlen, "layer '%s': 2x2 max-pool needs at least 2x2 input, got %dx%d", s->name, in.h, in.w);
-        return false;
-    }
-    *out = (tshape){ in.c, in.h / 2, in.w / 2 };
-    return true;
-}
+/* tests: the portable rows in every build and in both copies (one flag, defined once) */
+extern bool pool_portable_rows;
 
 /* The winner among a window's four values (row-major), by the rule above,
    written as selects rather than branches: no data-dependent branch mispredicts
@@ -244,32 +234,18 @@ static void row_bwd(const uint8_t *win, const float *dy, float *d0, float *d1, i
 }
 #endif
 
-static bool portable_only; /* tests: the portable rows in every build */
-void pool_use_portable_rows(bool on) { portable_only = on; }
-
-void maxpool_plane_forward(const float *xp, int H, int W, float *yp, uint8_t *winner)
+static void ISA_NAME(plane_forward)(const float *xp, int H, int W, float *yp, uint8_t *winner)
 {
     const int P = H / 2, Q = W / 2;
     for (int p = 0; p < P; p++) {
         const float *r0 = xp + (size_t)2 * p * W;
         float *y = yp + (size_t)p * Q;
         uint8_t *win = winner + (size_t)p * Q;
-        if (portable_only)
+        if (pool_portable_rows)
             row_fwd_portable(r0, r0 + W, y, win, 0, Q);
         else
             row_fwd(r0, r0 + W, y, win, Q);
     }
-}
-
-static void pool_fwd(model *m, layer *l, const model_step *st)
-{
-    const int planes = st->batch * l->in.c, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
-    const float *x = layer_in(m, l);
-    float *y = layer_out(m, l);
-    uint8_t *winner = (uint8_t *)(m->save + l->save_off);
-#pragma omp parallel for schedule(static)
-    for (int pl = 0; pl < planes; pl++)
-        maxpool_plane_forward(x + (size_t)pl * H * W, H, W, y + (size_t)pl * P * Q, winner + (size_t)pl * P * Q);
 }
 
 /* What an odd last row or column holds after the backward pass: untouched
@@ -283,19 +259,61 @@ static void zero_dropped_edges(float *dxp, int H, int W)
         memset(dxp + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *dxp);
 }
 
-void maxpool_plane_backward(const uint8_t *winner, const float *dyp, int H, int W, float *dxp, bool acc)
+static void ISA_NAME(plane_backward)(const uint8_t *winner, const float *dyp, int H, int W, float *dxp, bool acc)
 {
     const int P = H / 2, Q = W / 2;
     for (int p = 0; p < P; p++) {
         const size_t r = (size_t)2 * p * W;
         const uint8_t *win = winner + (size_t)p * Q;
-        if (portable_only)
+        if (pool_portable_rows)
             row_bwd_portable(win, dyp + (size_t)p * Q, dxp + r, dxp + r + W, 0, Q, acc);
         else
             row_bwd(win, dyp + (size_t)p * Q, dxp + r, dxp + r + W, Q, acc);
     }
     if (!acc)
         zero_dropped_edges(dxp, H, W);
+}
+
+static const maxpool_planes ISA_NAME(plane_pair) = { ISA_NAME(plane_forward), ISA_NAME(plane_backward) };
+const maxpool_planes *ISA_NAME(maxpool_planes_of_isa)(void) { return &ISA_NAME(plane_pair); }
+
+/* ---- once, in the default copy: the dispatch and the op --------------------------- */
+#if !defined(PROBADOR_ISA_AVX512)
+bool pool_portable_rows;
+void pool_use_portable_rows(bool on) { pool_portable_rows = on; }
+
+#if defined(PROBADOR_ISA_DISPATCH)
+const maxpool_planes *maxpool_planes_of_isa_avx512(void);
+#endif
+const maxpool_planes *maxpool_planes_in_use(void) { return ISA_RUN(maxpool_planes_of_isa); }
+
+static size_t none(const layer_spec *s, tshape in, tshape out) { return 0; }
+static size_t pool_saved(const layer_spec *s, tshape in, tshape out, int b)
+{
+    return ((size_t)b * out.c * out.h * out.w + sizeof(float) - 1) / sizeof(float); /* a byte per output */
+}
+static double no_flops(const layer_spec *s, tshape in, tshape out) { return 0; }
+
+static bool pool_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)
+{
+    if (in.h < 2 || in.w < 2) {
+        snprintf(err, errlen, "layer '%s': 2x2 max-pool needs at least 2x2 input, got %dx%d", s->name, in.h, in.w);
+        return false;
+    }
+    *out = (tshape){ in.c, in.h / 2, in.w / 2 };
+    return true;
+}
+
+static void pool_fwd(model *m, layer *l, const model_step *st)
+{
+    const int planes = st->batch * l->in.c, H = l->in.h, W = l->in.w, P = l->out.h, Q = l->out.w;
+    const float *x = layer_in(m, l);
+    float *y = layer_out(m, l);
+    uint8_t *winner = (uint8_t *)(m->save + l->save_off);
+    const maxpool_planes *mp = maxpool_planes_in_use();
+#pragma omp parallel for schedule(static)
+    for (int pl = 0; pl < planes; pl++)
+        mp->forward(x + (size_t)pl * H * W, H, W, y + (size_t)pl * P * Q, winner + (size_t)pl * P * Q);
 }
 
 static void pool_bwd(model *m, layer *l, const model_step *st)
@@ -305,10 +323,12 @@ static void pool_bwd(model *m, layer *l, const model_step *st)
     const uint8_t *winner = (const uint8_t *)(m->save + l->save_off);
     float *dx = layer_din(m, l);
     const bool acc = l->acc_src;
+    const maxpool_planes *mp = maxpool_planes_in_use();
 #pragma omp parallel for schedule(static)
     for (int pl = 0; pl < planes; pl++)
-        maxpool_plane_backward(winner + (size_t)pl * P * Q, dy + (size_t)pl * P * Q, H, W, dx + (size_t)pl * H * W,
+        mp->backward(winner + (size_t)pl * P * Q, dy + (size_t)pl * P * Q, H, W, dx + (size_t)pl * H * W,
                                acc);
 }
 
 const op_def op_maxpool = { "maxpool", pool_out, none, none, pool_saved, no_flops, pool_fwd, pool_bwd };
+#endif /* !PROBADOR_ISA_AVX512 */

@@ -94,9 +94,14 @@ void pool_use_portable_rows(bool on);
 /* One plane's 2x2 max-pool: x[H][W] -> y[H/2][W/2], each window's winner
    (0..3, row-major) -> winner[H/2][W/2]; and its gradient, dy sent to the
    winners, into dx[H][W] (added when acc; else written, the dropped odd edges
-   zero). */
-void maxpool_plane_forward(const float *x, int H, int W, float *y, uint8_t *winner);
-void maxpool_plane_backward(const uint8_t *winner, const float *dy, int H, int W, float *dx, bool acc);
+   zero).  Compiled for AVX2 and AVX-512 (kernels/isa.h; same bits, as max and
+   scatter round nothing): maxpool_planes_in_use() gives the pair that runs here,
+   to fetch once per pass. */
+typedef struct maxpool_planes {
+    void (*forward)(const float *x, int H, int W, float *y, uint8_t *winner);
+    void (*backward)(const uint8_t *winner, const float *dy, int H, int W, float *dx, bool acc);
+} maxpool_planes;
+const maxpool_planes *maxpool_planes_in_use(void);
 /* The largest plane (H·W) a BN → ReLU → max-pool fusion takes: the fused op
    keeps a plane of the ReLU's output on the stack instead of in memory. */
 enum { BN_POOL_PLANE_MAX = 4096 };
