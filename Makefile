@@ -34,8 +34,10 @@ TARGET_FLAGS  = -march=$(ARCH) -mtune=$(TUNE)
 # The kernels compiled a second time for AVX-512 in the default build and picked
 # at run time by the CPU (kernels/isa.h): written lane for lane, so that both
 # copies compute the same bits (tests/test_isa.c; the max-pool's rows:
-# tests/test_model.c).  The x86-64-v4 build has one.
-ISA_SRC := kernels/conv_winograd.c kernels/winograd_bw.c kernels/conv_direct.c models/layer_pool.c
+# tests/test_model.c; batch norm's lanes: tests/test_gradients.c).  The x86-64-v4
+# build has one.
+ISA_SRC := kernels/conv_winograd.c kernels/winograd_bw.c kernels/conv_direct.c models/layer_pool.c \
+           models/bn_lanes.c
 ifeq ($(ARCH),x86-64-v3)
 ISA_FLAGS := -DPROBADOR_ISA_DISPATCH
 ISA_OBJ   := $(ISA_SRC:%.c=%.avx512.o)

@@ -86,8 +86,8 @@ void bn_fused_backward(model *m, layer *relu, const model_step *st);
 void model_run_layer(model *m, int i, const model_step *st, bool backward);
 /* Undoes model_build's fusion: every row runs alone (tests compare the two). */
 void model_unfuse(model *m);
-/* Tests: batch norm's lanes as the scalar loop (true) or, in a build with
-   AVX-512, its instructions (false, the default).  Same bits either way. */
+/* Tests: batch norm's lanes as the scalar loop (true) or as the vector copy this
+   CPU runs (false, the default; models/bn_lanes.h).  Same bits either way. */
 void bn_use_portable_lanes(bool portable);
 /* Tests: the max-pool runs its portable rows in every build (same bits as the AVX-512 ones). */
 void pool_use_portable_rows(bool on);

@@ -538,9 +538,10 @@ static void test_pytorch_peer_section(void **state)
                "PyTorch 9.9");
     expect(md, "| PyTorch | 1 | 50.00 |\n");
     snprintf(line, sizeof line,
-             "probador leads PyTorch by %.2f points; probador's own seeds spread by %.2f points (sample sd), so "
-             "the difference is more than two of its standard deviations.",
-             mean - 50, sd);
+             "probador leads PyTorch by %.2f points. probador's seeds spread by %.2f points (sample sd); if "
+             "PyTorch's spread as much, the difference of the means has a standard error of %.2f points, so the "
+             "difference is more than two standard errors.",
+             mean - 50, sd, sd * sqrt(1.0 / NSEED + 1.0));
     expect(md, line);
     free(md);
 

@@ -588,12 +588,16 @@ static int write_peer(FILE *f, const report_ctx *x)
         return 0;
     }
     fprintf(f, "probador %s PyTorch by %s points", b.accuracy_mean >= mean ? "leads" : "trails", diff);
-    if (b.runs > 1 && !isnan(b.accuracy_sd))
-        fprintf(f, "; probador's own seeds spread by %.2f points (sample sd), so %s.\n\n", b.accuracy_sd,
-                fabs(b.accuracy_mean - mean) <= 2 * b.accuracy_sd
-                    ? "the difference is within two of its standard deviations: no difference this data can show"
-                    : "the difference is more than two of its standard deviations");
-    else
+    if (b.runs > 1 && !isnan(b.accuracy_sd)) {
+        /* the standard error of a difference of means, PyTorch's runs taken to spread as probador's do */
+        const double se = b.accuracy_sd * sqrt(1.0 / b.runs + 1.0 / n);
+        fprintf(f, ". probador's seeds spread by %.2f points (sample sd); if PyTorch's spread as much, the "
+                   "difference of the means has a standard error of %.2f points, so %s.\n\n",
+                b.accuracy_sd, se,
+                fabs(b.accuracy_mean - mean) <= 2 * se
+                    ? "the difference is within two standard errors: no difference this data can show"
+                    : "the difference is more than two standard errors");
+    } else
         fprintf(f, ".\n\n");
     return 0;
 }
