@@ -1,5 +1,6 @@
 /* models/layer_bn.c — batch normalisation over (N, H, W) per channel, alone or
- * fused with the ReLU that follows it (and the residual add between them).
+ * fused with the ReLU that follows it (and the residual add between them, or
+ * the max-pool after it: models/layers.h, "Fusion").
  *
  * Training uses the batch's statistics (biased variance) and updates the
  * running ones with momentum 0.1 and the unbiased variance (PyTorch's
