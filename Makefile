@@ -259,12 +259,15 @@ $(EXP_TARGETS): experiment-%: experiments/%.yaml | $(PROBADOR) $(REPORTS)/data/t
 
 # fine-tuning starts from the pretraining experiment's checkpoint
 experiment-transfer: experiment-pretrain
+# a report that compares with another experiment (report.versus) reads its runs
+experiment-resnet20: experiment-cnn
 
-# PyTorch's accuracy on the headline recipes (tools/bench/torch_accuracy.py, one
-# seed per model, about 30 minutes on 2 cores), which their reports set beside
-# probador's.  Run when a result is missing, never because of a file's time (a
-# fresh clone reruns nothing; delete a run's folder to rerun it).  Full profile
-# only: the quick reports have no PyTorch section.
+# PyTorch's accuracy on the short Adam recipe of cnn_adam and resnet20_adam
+# (tools/bench/torch_accuracy.py, one seed per model, about 30 minutes on 2
+# cores), which their reports set beside probador's (report.pytorch_peer).  Run
+# when a result is missing, never because of a file's time (a fresh clone
+# reruns nothing; delete a run's folder to rerun it).  Full profile only: the
+# quick reports have no PyTorch section.
 PYTHON       ?= /usr/bin/python3
 PEER_MODELS  := cnn resnet20
 PEER_RESULTS := $(PEER_MODELS:%=reports/results/peers/pytorch/%/seed0/result.csv)
@@ -274,8 +277,8 @@ reports/results/peers/pytorch/%/seed0/result.csv: $(if $(filter reproduce-all,$(
 peers: deps
 	@$(MAKE) --no-print-directory $(PEER_RESULTS)
 ifeq ($(PROFILE),full)
-experiment-cnn: | reports/results/peers/pytorch/cnn/seed0/result.csv
-experiment-resnet20: | reports/results/peers/pytorch/resnet20/seed0/result.csv
+experiment-cnn_adam: | reports/results/peers/pytorch/cnn/seed0/result.csv
+experiment-resnet20_adam: | reports/results/peers/pytorch/resnet20/seed0/result.csv
 endif
 
 # the index last: it links every report

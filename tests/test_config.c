@@ -147,11 +147,11 @@ static void test_report_section(void **state)
 
 /* ---- the headline experiments ------------------------------------------------ */
 
-static void test_headline_experiments_load(void **state)
+static void test_adam_experiments_load(void **state)
 {
     exp_config *c = new_config();
-    assert_int_equal(config_load("experiments/cnn.yaml", c), 0);
-    assert_string_equal(c->run.name, "cnn");
+    assert_int_equal(config_load("experiments/cnn_adam.yaml", c), 0);
+    assert_string_equal(c->run.name, "cnn_adam");
     assert_string_equal(config_model_name(&c->run), "cnn");
     assert_true(c->run.model.dropout == 0.5);
     assert_string_equal(config_kernel_name(&c->run), "winograd");
@@ -175,10 +175,10 @@ static void test_headline_experiments_load(void **state)
     assert_int_equal(c->run.model.conv_init, 1); /* uniform */
     assert_non_null(strstr(c->description, "It asks")); /* folded prose, paragraphs kept */
     assert_non_null(strchr(c->description, '\n'));
-    assert_int_equal(config_validate(c, "experiments/cnn.yaml"), 0);
+    assert_int_equal(config_validate(c, "experiments/cnn_adam.yaml"), 0);
 
-    assert_int_equal(config_load("experiments/resnet20.yaml", c), 0);
-    assert_string_equal(c->run.name, "resnet20");
+    assert_int_equal(config_load("experiments/resnet20_adam.yaml", c), 0);
+    assert_string_equal(c->run.name, "resnet20_adam");
     assert_string_equal(config_model_name(&c->run), "resnet");
     assert_int_equal(c->run.model.blocks, 3);
     assert_int_equal(c->run.model.width, 16);
@@ -187,6 +187,26 @@ static void test_headline_experiments_load(void **state)
     assert_string_equal(c->run.data.dir, "/usr/share/datasets/fashion-mnist");
     assert_int_equal(config_validate(c, NULL), 0);
     free(c);
+}
+
+/* The headline pair differ in the model alone: what resnet20's report compares
+   (report.versus) is the architecture, every other key matched. */
+static void test_headline_experiments_matched(void **state)
+{
+    exp_config *cnn = new_config(), *resnet = new_config();
+    assert_int_equal(config_load("experiments/cnn.yaml", cnn), 0);
+    assert_int_equal(config_load("experiments/resnet20.yaml", resnet), 0);
+    assert_string_equal(resnet->report.versus, "cnn");
+    memcpy(cnn->run.name, resnet->run.name, sizeof cnn->run.name);
+    char diff[4096];
+    assert_int_equal(config_run_differences_as(resnet, " (r)", cnn, " (c)", diff, sizeof diff), 1);
+    assert_string_equal(diff, "model.name: resnet (r), cnn (c)");
+    int a[CONFIG_MAX_SEEDS], b[CONFIG_MAX_SEEDS];
+    const int n = config_seeds(cnn, a);
+    assert_int_equal(config_seeds(resnet, b), n);
+    assert_memory_equal(a, b, (size_t)n * sizeof a[0]);
+    assert_true(n >= 3);
+    free(cnn), free(resnet);
 }
 
 static void test_defaults(void **state)
@@ -415,6 +435,9 @@ static void test_cross_key_constraints(void **state)
                  "5:3: error: evaluation.tta: the rotation task's label changes when the image is mirrored; use none");
     expect_error(HEAD "init:\n  probe: true\n",
                  "4:3: error: init.probe: there is no pretrained trunk to probe; set init.from");
+    expect_error(HEAD "init:\n  from: runs/seed0/checkpoint.bin\n  from_seeds: 2\n",
+                 "5:3: error: init.from_seeds: it picks among the seeds of the experiment init.from names; set "
+                 "init.from to an experiment's name");
     expect_error(HEAD "training:\n  nesterov: true\n",
                  "4:3: error: training.nesterov: Nesterov's momentum is SGD's; set training.optimizer: sgd, or "
                  "nesterov: false");
@@ -817,10 +840,12 @@ static void test_write_round_trip(void **state)
     assert_round_trip(c, "cnn.resolved.yaml");
     assert_int_equal(config_load("experiments/resnet20.yaml", c), 0);
     assert_round_trip(c, "resnet20.resolved.yaml");
+    assert_int_equal(config_load("experiments/resnet20_adam.yaml", c), 0);
+    assert_round_trip(c, "resnet20_adam.resolved.yaml");
 
     /* every key written, in schema order, with its doc */
-    char *text = test_read_file(test_tmp_path("resnet20.resolved.yaml"));
-    const char *order[] = {"\nname: resnet20",
+    char *text = test_read_file(test_tmp_path("resnet20_adam.resolved.yaml"));
+    const char *order[] = {"\nname: resnet20_adam",
                            "\ndescription: |",
                            "\nmodel:\n  name: resnet",
                            "\n  blocks: 3",
@@ -853,7 +878,7 @@ static void test_write_round_trip(void **state)
                            "\n  trunk_lr_scale: 1",
                            "\nseed: 0",
                            "\nthreads: 2",
-                           "\nseeds: [0, 1]",
+                           "\nseeds: [0, 1, 2]",
                            "\nvariants: []"};
     const char *at = text;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
@@ -933,7 +958,8 @@ static void test_write_texts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_headline_experiments_load),
+        cmocka_unit_test(test_adam_experiments_load),
+        cmocka_unit_test(test_headline_experiments_matched),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_unknown_key_exact_message),
         cmocka_unit_test(test_unknown_keys_anywhere),

@@ -85,9 +85,10 @@ static void test_plan_of_the_committed_experiments(void **state)
     assert_int_equal(status, 0);
     assert_true(count_lines(late) > 0);
     for (const char *line = late; *line; line = strchr(line, '\n') + 1) {
-        const char *v = strstr(line, "--variant finetune_");
-        if (!v || v > strchr(line, '\n'))
-            fail_msg("stage 1 holds a run that is no fine-tuning: %.*s", (int)strcspn(line, "\n"), line);
+        const char *v = strstr(line, "--variant finetune_"), *p = strstr(line, "--variant probe_");
+        if ((!v || v > strchr(line, '\n')) && (!p || p > strchr(line, '\n')))
+            fail_msg("stage 1 holds a run that starts from no pretrained trunk: %.*s", (int)strcspn(line, "\n"),
+                     line);
     }
 
     char *none = plan("experiments/*.yaml --quick --all-stale", &status);
@@ -99,8 +100,9 @@ static void test_plan_of_the_committed_experiments(void **state)
 }
 
 /* A line runs as is, from another folder, and its run then drops out of
-   --all-stale; a fine-tuning is stale while its source is; two lines at once
-   both record their rows in summary.csv. */
+   --all-stale; a fine-tuning is stale while its source is; with
+   init.from_seeds each fine-tuning starts from its own seed of the source; two
+   lines at once both record their rows in summary.csv. */
 static void test_plan_lines_run(void **state)
 {
     const char *dir = test_fresh_path("plan-exp");
@@ -114,21 +116,22 @@ static void test_plan_lines_run(void **state)
                                "data: {train_images: 128, validation_images: 64, test_images: 64}\n"
                                "training: {epochs: 1, batch: 64}\n";
     char text[1024];
-    snprintf(text, sizeof text, "name: src\n%sseeds: [0]\n", tiny);
+    snprintf(text, sizeof text, "name: src\n%sseeds: [0, 1]\n", tiny);
     test_write_file(a, text);
-    snprintf(text, sizeof text, "name: tune\n%sinit: {from: src}\nseeds: [0, 1]\n", tiny);
+    snprintf(text, sizeof text, "name: tune\n%sinit: {from: src, from_seeds: 2}\nseeds: [0, 1]\n", tiny);
     test_write_file(b, text);
     int status;
     char args[4096];
     snprintf(args, sizeof args, "%s %s --results %s --all-stale", b, a, root);
     char *lines = plan(args, &status);
     assert_int_equal(status, 0);
-    assert_int_equal(count_lines(lines), 3);
+    assert_int_equal(count_lines(lines), 4);
     assert_non_null(strstr(lines, "/src.yaml --seed 0"));
     assert_true(strstr(lines, "/src.yaml") < strstr(lines, "/tune.yaml")); /* the source's stage first */
-    /* run the source's line from /tmp */
-    const size_t first = strcspn(lines, "\n");
-    snprintf(cmd, sizeof cmd, "cd / && %.*s >/dev/null 2>&1", (int)first, lines);
+    /* run the source's two lines from / */
+    const size_t first = strcspn(lines, "\n"), second = strcspn(lines + first + 1, "\n");
+    snprintf(cmd, sizeof cmd, "cd / && %.*s >/dev/null 2>&1 && %.*s >/dev/null 2>&1", (int)first, lines,
+             (int)second, lines + first + 1);
     assert_int_equal(system(cmd), 0);
     char *after = plan(args, &status);
     assert_int_equal(status, 0);
@@ -144,10 +147,21 @@ static void test_plan_lines_run(void **state)
     snprintf(summary, sizeof summary, "%s/summary.csv", root);
     char *rows = test_read_file(summary);
     assert_non_null(rows);
-    assert_int_equal(count_lines(rows), 4); /* the header, src, tune seeds 0 and 1 */
+    assert_int_equal(count_lines(rows), 5); /* the header, src and tune seeds 0 and 1 */
     assert_non_null(strstr(rows, "\nsrc,-,0,"));
+    assert_non_null(strstr(rows, "\nsrc,-,1,"));
     assert_non_null(strstr(rows, "\ntune,-,0,"));
     assert_non_null(strstr(rows, "\ntune,-,1,"));
+    for (int seed = 0; seed < 2; seed++) { /* seed s of tune from seed s mod 2 of src */
+        char path[1200], want[64];
+        snprintf(path, sizeof path, "%s/tune/seed%d/init.txt", root, seed);
+        snprintf(want, sizeof want, "checkpoint: src/seed%d/checkpoint.bin", seed);
+        char *init = test_read_file(path);
+        assert_non_null(init);
+        if (!strstr(init, want))
+            fail_msg("%s: wanted '%s' in:\n%s", path, want, init);
+        free(init);
+    }
     char *none = plan(args, &status);
     assert_string_equal(none, "");
     free(lines), free(after), free(rows), free(none);

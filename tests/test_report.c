@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "data/fashion_mnist.h"
+#include "models/train/run_config.h"
 #include "tests/testing.h"
 #include "tools/cli.h"
 #include "tools/config/config.h"
@@ -220,8 +221,8 @@ static void write_run_of(const char *experiment_yaml, const char *experiment, co
         path,
         "date: 2024-01-0%dT10:00:00Z\ncommit: %s\ncpu: Test CPU\ncores: 2\ncpu_flags: fpu\ncompiler: gcc "
         "test\ncflags: -O3\nblis_version: 0.9.0\nblis_build: static\nblis_arch: skx (BLIS_ARCH_TYPE=unset)\n"
-        "threads: 2\npeak_rss_mib: %.1f\n",
-        1 + k + 3 * v, fixture_commit(v, k), 100.0 + 10 * k + v);
+        "threads: 2\nnumerics: %d\npeak_rss_mib: %.1f\n",
+        1 + k + 3 * v, fixture_commit(v, k), RUN_NUMERICS, 100.0 + 10 * k + v);
     snprintf(path, sizeof path, "%s/overrides.txt", dir);
     test_write_file(path, v == 0 && k == 1 ? "training.batch=64\n" : "");
 }
@@ -246,7 +247,8 @@ static const char fixture_yaml[] = "name: fake\n"
 static const char fixture_template[] =
     "Best {{best_variant}}, worst {{worst_variant}}, {{best_minus_worst}} points apart; a: "
     "{{a.accuracy_mean}} ± {{a.accuracy_sd}} over {{a.runs}} runs; {{runs}} runs, {{total_minutes}} minutes "
-    "on {{env.cpu}}, commit {{commit}}.\n";
+    "on {{env.cpu}}, commit {{commit}}.\nPairs: {{b.minus.a}} {{b.minus.a.clear}}; {{c.minus.a}} "
+    "{{c.minus.a.clear}}; gap {{c.gap}}, train {{c.train_accuracy}}, epochs {{b.epochs}}.\n";
 
 static int setup(void **state)
 {
@@ -423,6 +425,14 @@ static void check_results(const char *md)
     expect(md, "## Findings\n\n");
     expect(md, line);
     expect(md, "Best c, worst b, 1.67 points apart;");
+    /* b less a, ± sqrt(sd_a²/3 + sd_b²/3) with both sd 3.06 (the same errors, one more each); c has one run */
+    double ss = 0;
+    for (int k = 0; k < 3; k++)
+        ss += pow(100 * fixture_accuracy(0, k) - mean_acc[0], 2);
+    const double sd = sqrt(ss / 2);
+    snprintf(line, sizeof line, "Pairs: %+.2f ± %.2f no; %+.2f ± — —; gap -10.00, train 70.00, epochs 2.\n",
+             mean_acc[1] - mean_acc[0], sd * sqrt(2.0 / 3), mean_acc[2] - mean_acc[0]);
+    expect(md, line);
 }
 
 /* fake's one confusion section: variant a's matrix summed over its seeds, the
@@ -496,7 +506,22 @@ static void test_experiment_report(void **state)
     expect(md, "- Trained: 2024-01-01T10:00:00Z – 2024-01-07T10:00:00Z\n");
     expect(md, "- Peak memory (RSS): 121 MiB at most, 100 MiB at least\n");
     assert_null(strstr(md, "{{"));
+    assert_null(strstr(md, "**Stale"));
     free(md);
+    /* b's seed-4 run made with older arithmetic: named as stale, the report still rendered */
+    char env[900];
+    snprintf(env, sizeof env, "%s/fake/b/seed4/environment.txt", root);
+    char *text = test_read_file(env), *at = strstr(text, "numerics: ");
+    assert_non_null(at);
+    at[strlen("numerics: ")] = '0';
+    test_write_file(env, text);
+    assert_int_equal(report_experiment_ok(), 0);
+    md = read_report("fake.md");
+    expect(md, "**Stale: 1 of the 7 runs** no longer match what `");
+    expect(md, "--all-stale` lists them: `b/seed4`.\n\n");
+    free(md);
+    write_run(1, 1);
+    free(text);
     char path[800];
     snprintf(path, sizeof path, "%s/figures/fake-series.png", out);
     assert_int_equal(access(path, F_OK), -1);
@@ -511,11 +536,23 @@ static void test_experiment_report(void **state)
 static void test_pytorch_peer_section(void **state)
 {
     char dir[800], path[900];
-    snprintf(dir, sizeof dir, "%s/peers/pytorch/fake", root);
+    snprintf(dir, sizeof dir, "%s/peers/pytorch/cnn", root);
     char *md;
+    shell("mkdir -p %s/seed0", dir); /* PyTorch's runs there, but the experiment names no peer */
+    snprintf(path, sizeof path, "%s/seed0/result.csv", dir);
+    write_text(path, "model,seed,epochs,train_images,test_images,test_accuracy,test_loss,train_seconds,"
+                     "parameters\ncnn,0,10,500,100,0.500000,1.0,1.0,1\n");
     assert_int_equal(report_experiment_ok(), 0);
     md = read_report("fake.md");
     assert_null(strstr(md, "## PyTorch on the same recipe"));
+    free(md);
+    shell("rm -rf %s", dir);
+    char text[sizeof fixture_yaml + 64]; /* the fixture naming its peer, for the rest of this test */
+    snprintf(text, sizeof text, "%sreport:\n  pytorch_peer: cnn\n", fixture_yaml);
+    test_write_file(yaml, text);
+    assert_int_equal(report_experiment_ok(), 0);
+    md = read_report("fake.md");
+    assert_null(strstr(md, "## PyTorch on the same recipe")); /* named, but no runs yet */
     free(md);
 
     static const char header[] =
@@ -556,6 +593,7 @@ static void test_pytorch_peer_section(void **state)
     assert_null(strstr(md, "probador leads"));
     free(md);
     shell("rm -rf %s", dir);
+    test_write_file(yaml, fixture_yaml);
 }
 
 /* ---- series: report.series ------------------------------------------------------ */
@@ -626,8 +664,21 @@ static void test_series_rules(void **state)
     assert_string_equal(s.suffixes[0], "small"); /* fewest images first, then file order */
     assert_string_equal(s.suffixes[1], "big");
     assert_string_equal(s.suffixes[2], "eq");
-    assert_true(s.train_images[0] == 50 && s.train_images[1] == 500 && s.train_images[2] == 500);
+    assert_true(s.axis[0] == 50 && s.axis[1] == 500 && s.axis[2] == 500);
     assert_true(s.group[1][0] == 2 && s.group[0][0] == 3 && s.group[1][2] == 4 && s.group[0][1] == 1);
+    assert_false(s.by_epochs);
+    /* report.series_axis: epochs: the same series on the runs' epochs, fewest first */
+    static const int epochs[] = { 3, 3, 30, 30, 10, 10, 1 };
+    for (int v = 0; v < 7; v++)
+        h->runs[v].epochs = epochs[v];
+    h->c.report.series_axis_epochs = 1;
+    results_series(&h->r, &s);
+    assert_true(s.by_epochs);
+    assert_string_equal(s.suffixes[0], "big");
+    assert_string_equal(s.suffixes[1], "eq");
+    assert_string_equal(s.suffixes[2], "small");
+    assert_true(s.axis[0] == 3 && s.axis[1] == 10 && s.axis[2] == 30);
+    assert_true(s.group[0][0] == 1 && s.group[1][2] == 2);
     free(h);
 
     /* no series declared: none, whatever the names */
@@ -963,6 +1014,49 @@ static void test_errors_name_the_path_and_the_fix(void **state)
     assert_int_equal(report_experiment_ok(), 0);
 }
 
+/* report.versus: the findings set another experiment's base runs beside this
+   one's, with the difference, its standard error and the keys that differ;
+   that experiment without results is an error that says to run it. */
+static void test_versus(void **state)
+{
+    char a[700], b[700], md_a[700];
+    snprintf(a, sizeof a, "%s/experiments/solo_a.yaml", base);
+    snprintf(b, sizeof b, "%s/experiments/solo_b.yaml", base);
+    snprintf(md_a, sizeof md_a, "%s/experiments/solo_a.md", base);
+    test_write_file(a, "name: solo_a\ndescription: d\nmodel: {name: resnet}\nseeds: [0, 4, 7]\n"
+                       "report:\n  versus: solo_b\n");
+    test_write_file(b, "name: solo_b\ndescription: d\nmodel: {name: cnn}\nseeds: [0, 4]\n");
+    test_write_file(md_a, "{{versus.name}}: {{versus.accuracy_mean}} ± {{versus.accuracy_sd}} over {{versus.runs}}; "
+                          "{{versus.difference}} {{versus.clear}}; {{versus.differences}}; seeds "
+                          "{{versus.same_seeds}}; commit {{versus.same_commit}}; {{versus.env.cpu}}.\n");
+    for (int k = 0; k < 3; k++)
+        write_run_of(a, "solo_a", "", 0, k, (int[]){ 0, 4, 7 }[k], TRAIN_IMAGES, 0);
+    char *err;
+    assert_int_equal(report(&err, "experiment", a, "--results", root, "--out-dir", out), 1);
+    if (!strstr(err, "report.versus 'solo_b': its results (above) are needed to compare; run it first"))
+        fail_msg("wanted the missing comparison named, got:\n%s", err);
+    free(err);
+    for (int k = 0; k < 2; k++)
+        write_run_of(b, "solo_b", "", 1, k, (int[]){ 0, 4 }[k], TRAIN_IMAGES, 0);
+    assert_int_equal(report(&err, "experiment", a, "--results", root, "--out-dir", out), 0);
+    free(err);
+    char *md = read_report("solo_a.md");
+    /* solo_a: variant a's fixture runs, 87.33 ± 3.06 over 3; solo_b: b's first two, 89 and 87 */
+    double mean = 0, ss = 0;
+    for (int k = 0; k < 3; k++)
+        mean += 100 * fixture_accuracy(0, k) / 3;
+    for (int k = 0; k < 3; k++)
+        ss += pow(100 * fixture_accuracy(0, k) - mean, 2);
+    const double se = sqrt(ss / 2 / 3 + 2.0 / 2); /* sd² / n of each: solo_b's sd is √2 */
+    char line[1024];
+    snprintf(line, sizeof line,
+             "solo_b: 88.00 ± 1.41 over 2; %+.2f ± %.2f no; model.name: resnet (solo_a), cnn (solo_b); seeds no; "
+             "commit yes; Test CPU.\n",
+             mean - 88.0, se);
+    expect(md, line);
+    free(md);
+}
+
 /* The rotation pretext task: four classes (quarter turns), evaluated on the
    validation images, no misclassified list and so no gallery. */
 static void test_pretext_report(void **state)
@@ -1045,6 +1139,14 @@ static void write_index_inputs(void)
                  runs[i].variant, runs[i].seed);
         shell("mkdir -p %s", dir);
         write_run_config(path, runs[i].variant, runs[i].seed, dir);
+        /* current runs (a summary, this build's numerics) but transfer's scratch, which predates both */
+        if (strcmp(runs[i].variant, "scratch")) {
+            char file[1100];
+            snprintf(file, sizeof file, "%s/summary.csv", dir);
+            test_write_file(file, "experiment\nx\n");
+            snprintf(file, sizeof file, "%s/environment.txt", dir);
+            write_text(file, "numerics: %d\n", RUN_NUMERICS);
+        }
         /* the machine's load: the cnn's runs had it to themselves, resnet20's shared it, the transfer
            runs predate the record (no column) */
         char timing[1100];
@@ -1107,7 +1209,7 @@ static void test_index(void **state)
         strstr(md, "| resnet20 | resnet | winograd | none | 93.10 ± — (1 seed) | 30.0 min ‡ | not rendered yet |\n"),
         strstr(md, "| transfer (finetune_all) | resnet | im2col | shift ±1 px | 88.10 ± — (1 seed) | 45 s † | not "
                    "rendered yet |\n"),
-        strstr(md, "| transfer (scratch) | resnet | im2col | shift ±1 px | 70.00 ± — (1 seed) | 30 s † | not "
+        strstr(md, "| transfer (scratch) | resnet | im2col | shift ±1 px | 70.00 ± — (1 seed) § | 30 s † | not "
                    "rendered yet |\n"),
     };
     for (int i = 0; i < 4; i++)
@@ -1116,6 +1218,11 @@ static void test_index(void **state)
     assert_null(strstr(md, "| augmentation ("));
     expect(md, "\n‡ At least one run of the row trained while other work held the cores (more than 0.25 of a core");
     expect(md, "\n† At least one run of the row predates the record of the machine's load");
+    expect(md, "\n§ Stale: at least one run of the row no longer matches its experiment file or this build's "
+               "arithmetic");
+    const char *first_mark = strstr(md, " §");
+    assert_non_null(first_mark);
+    assert_null(strstr(first_mark + 1, " §")); /* the scratch row alone */
     expect(md, "`reports/quick/` holds the same reports from the quick profile");
     const char *k1 = strstr(md, "- [Experiment `cnn`](cnn.md): The basic network, et al. (2016) said.\n"),
                *k2 = strstr(md, "- [Convolution kernels](kernels.md): probador trains through one interface "
@@ -1516,6 +1623,7 @@ int main(void)
         cmocka_unit_test(test_series_not_inferred),
         cmocka_unit_test(test_series_report),
         cmocka_unit_test(test_errors_name_the_path_and_the_fix),
+        cmocka_unit_test(test_versus),
         cmocka_unit_test(test_pretext_report),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_index_without_headline),

@@ -79,7 +79,7 @@ static void test_resume_refuses_another_configuration(void **state)
         expect_in(log, keys[i]);
         expect_in(log, "--resume");
         if (i == 0) /* both values */
-            expect_in(log, "training.learning_rate: 0.001 then, 0.002 now");
+            expect_in(log, "training.learning_rate: 0.1 then, 0.002 now"); /* cnn.yaml's rate */
         free(log);
         free(d);
     }

@@ -115,7 +115,7 @@ static int plan_experiment(const plan_args *a, const char *file, const char *pro
         const int n_seeds = config_seeds(v, seeds);
         for (int k = 0; k < n_seeds && want >= 0; k++) {
             if (stage != want ||
-                (a->all_stale && !run_would_train(file, a->root, a->quick, name, seeds[k])))
+                (a->all_stale && !run_would_train(file, a->root, a->quick, name, seeds[k], true)))
                 continue;
             printf("%s run %s%s%s --seed %d --results %s --resume --if-stale%s\n", probador, file,
                    name[0] ? " --variant " : "", name, seeds[k], root, a->quick ? " --quick" : "");

@@ -149,8 +149,9 @@ static int run_numerics_of(const char *dir)
    its default, as it would now), holds the same values as the configuration
    about to run, compared on the keys that decide its results
    (config_run_differences): rewording a description does not rerun anything.
-   Contents, not modification times, so a fresh clone is not stale. */
-static bool run_is_current(const char *dir, const exp_config *c, const char *init_note)
+   Contents, not modification times, so a fresh clone is not stale.  notes:
+   say on stderr why a run that exists is not current. */
+static bool run_is_current(const char *dir, const exp_config *c, const char *init_note, bool notes)
 {
     char path[1200];
     if (init_note) { /* and it started from the same checkpoint */
@@ -174,7 +175,8 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
     fclose(f);
     const int numerics = run_numerics_of(dir);
     if (numerics != RUN_NUMERICS) {
-        fprintf(stderr, "%s: note: made with numerics version %d, this build computes version %d (see RUN_NUMERICS "
+        if (notes)
+            fprintf(stderr, "%s: note: made with numerics version %d, this build computes version %d (see RUN_NUMERICS "
                         "in models/train/run_config.h); rerunning\n",
                 dir, numerics, RUN_NUMERICS);
         return false;
@@ -183,8 +185,10 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
     exp_config *saved = checked_malloc(sizeof *saved);
     bool same = false;
     config_defaults(saved);
-    if (config_load(path, saved) != 0)
-        fprintf(stderr, "%s: note: the saved configuration no longer loads (see above); rerunning\n", path);
+    if (config_load(path, saved) != 0) {
+        if (notes)
+            fprintf(stderr, "%s: note: the saved configuration no longer loads (see above); rerunning\n", path);
+    }
     else
         same = config_run_differences(saved, c, NULL, 0) == 0;
     free(saved);
@@ -194,8 +198,7 @@ static bool run_is_current(const char *dir, const exp_config *c, const char *ini
 bool run_init_source(const exp_config *c, const char *root, char *path, size_t path_len)
 {
     const char *from = c->run.init.from;
-    const size_t len = strlen(from);
-    if (strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0)) {
+    if (config_init_is_path(from)) {
         snprintf(path, path_len, "%s", from);
         return false;
     }
@@ -351,6 +354,11 @@ static int resolve_run(const run_request *rq, const char *variant, int seed, exp
     snprintf(s, sizeof s, "seed=%d", seed);
     if (seed >= 0 && config_override(c, s))
         return -1;
+    if (c->run.init.from_seeds > 0) { /* the source's seed follows the run's: pretraining seeds spread */
+        snprintf(s, sizeof s, "init.from_seed=%d", c->run.seed % c->run.init.from_seeds);
+        if (config_override(c, s))
+            return -1;
+    }
     if (rq->quick && apply_quick(c))
         return -1;
     for (int i = 0; i < rq->num_assign; i++) {
@@ -414,7 +422,7 @@ static int train_into(const run_request *rq, const exp_config *c, const char *va
     const bool fine_tune = r->init.from[0] != '\0';
     if (fine_tune && resolve_init(c, rq->root, rq->quick, init_path, sizeof init_path, init_note, sizeof init_note))
         return -1;
-    if (rq->if_stale && run_is_current(dir, c, fine_tune ? init_note : NULL)) {
+    if (rq->if_stale && run_is_current(dir, c, fine_tune ? init_note : NULL, true)) {
         fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);
         return 0;
     }
@@ -456,7 +464,7 @@ out:
     return rc;
 }
 
-bool run_would_train(const char *file, const char *root, bool quick, const char *variant, int seed)
+bool run_would_train(const char *file, const char *root, bool quick, const char *variant, int seed, bool notes)
 {
     const run_request rq = { .file = file, .root = root, .quick = quick };
     exp_config *c = checked_malloc(sizeof *c);
@@ -467,10 +475,10 @@ bool run_would_train(const char *file, const char *root, bool quick, const char 
         const bool fine_tune = c->run.init.from[0] != '\0';
         char init_path[1200], init_note[CONFIG_PATH_MAX + 1200 + 64];
         if (!fine_tune)
-            train = !run_is_current(dir, c, NULL);
+            train = !run_is_current(dir, c, NULL, notes);
         else if (run_init_source(c, root, init_path, sizeof init_path) && access(init_path, F_OK) == 0 &&
                  resolve_init(c, root, quick, init_path, sizeof init_path, init_note, sizeof init_note) == 0)
-            train = !run_is_current(dir, c, init_note);
+            train = !run_is_current(dir, c, init_note, notes);
         /* else: its source is not trained yet, so neither is it */
     }
     free(overrides);

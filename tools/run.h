@@ -14,8 +14,9 @@ int run_train(const exp_config *c, train_options opt, train_result *res);
 
 /* Whether `probador run FILE --variant VARIANT --seed SEED --results ROOT
    --if-stale [--quick]` would train (true) or find the run current (false).
-   A fine-tuning run whose source checkpoint is not there yet would train. */
-bool run_would_train(const char *file, const char *root, bool quick, const char *variant, int seed);
+   A fine-tuning run whose source checkpoint is not there yet would train.
+   notes: say on stderr why a run that exists would train again. */
+bool run_would_train(const char *file, const char *root, bool quick, const char *variant, int seed, bool notes);
 
 /* Where run c's init.from checkpoint is: ROOT/NAME/seedS/checkpoint.bin for
    an experiment's name (returns true), the path itself otherwise (false). */

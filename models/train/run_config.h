@@ -93,6 +93,7 @@ typedef struct run_config {
     struct {
         char from[RUN_PATH_MAX]; /* "" = random init; an experiment name or a checkpoint path */
         int from_seed;           /* an experiment name's run of this seed */
+        int from_seeds;          /* > 0: from_seed = the run's seed mod this (tools/run.c resolves it) */
         int freeze_epochs;       /* trunk not updated for this many epochs */
         double trunk_lr_scale;   /* trunk learning rate = this × the head's */
         int probe;               /* linear probe (0/1): the trunk fixed, in evaluation mode, every epoch */

@@ -117,6 +117,7 @@ static char *environment_text(const run_state *s, const train_result *res)
             s->c->data.dir, tr->count, crc32(0L, tr->images, (uInt)(tr->count * FMNIST_ROWS * FMNIST_COLS)),
             crc32(0L, tr->labels, (uInt)tr->count), te->count,
             crc32(0L, te->images, (uInt)(te->count * FMNIST_ROWS * FMNIST_COLS)), crc32(0L, te->labels, (uInt)te->count));
+    fprintf(mem, "parameters: %zu\nforward_mflop: %.1f\n", s->m.num_params, s->m.flops / 1e6); /* per image */
     fprintf(mem, "peak_rss_mib: %.1f\n", res->peak_rss_mib);
     fclose(mem);
     return text;

@@ -3,7 +3,7 @@
 
 Trains one of the benchmark models (tools/bench/torch_peer.py's definitions,
 layer for layer models/tables.c's) in PyTorch with the recipe of
-experiments/cnn.yaml and experiments/resnet20.yaml, so that the reports can set
+experiments/cnn_adam.yaml and experiments/resnet20_adam.yaml, so that their reports can set
 probador's test accuracy beside PyTorch's measured on the same recipe instead of
 quoting a figure:
 
@@ -16,9 +16,9 @@ quoting a figure:
   warp_nearest, written for a batch;
 - Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8, no weight decay), batch 128, the
   last batch of an epoch partial, a cosine schedule over every step to 0;
-- PyTorch's default initialisation (uniform ±1/sqrt(fan-in), what cnn.yaml's
+- PyTorch's default initialisation (uniform ±1/sqrt(fan-in), what cnn_adam.yaml's
   conv_init: uniform copies) for the cnn, He-normal convolutions for resnet20
-  (probador's default, which resnet20.yaml keeps); batch norm's momentum 0.1
+  (probador's default, which resnet20_adam.yaml keeps); batch norm's momentum 0.1
   and eps 1e-5, as probador's.
 
 What differs, and cannot be made equal: the random numbers (PyTorch's

@@ -59,6 +59,9 @@ typedef struct config_report {
     char series[CONFIG_REPORT_MAX][CONFIG_NAME_MAX];
     int n_confusion; /* confusion: the variants whose confusion matrix is drawn; none = the first */
     char confusion[CONFIG_REPORT_MAX][CONFIG_NAME_MAX];
+    int series_axis_epochs; /* series_axis: 0 = training images per epoch (log), 1 = epochs */
+    int pytorch_peer;       /* pytorch_peer: 0 = none, else config_peer_name's model */
+    char versus[CONFIG_NAME_MAX]; /* versus: the experiment whose base the findings compare with; "" = none */
 } config_report;
 
 /* An experiment file, fully resolved, defaults filled: its prose, the base
@@ -106,9 +109,18 @@ int config_write_run(const exp_config *c, FILE *f);
    "training.learning_rate: 0.001 then, 0.002 now; ...".  Both as
    config_defaults/config_load leave them (every unused byte zero). */
 int config_run_differences(const exp_config *before, const exp_config *now, char *out, size_t len);
+/* The same, each value followed by its side's label: labels " then" and " now"
+   give config_run_differences's "training.learning_rate: 0.001 then, 0.002 now". */
+int config_run_differences_as(const exp_config *before, const char *before_as, const exp_config *now,
+                              const char *now_as, char *out, size_t len);
 
 /* The names of a run's choices, from their registries: "cnn", "winograd_f2", ... */
 const char *config_model_name(const run_config *r);
+/* Whether init.from names a checkpoint file (a '/' in it, or a name ending
+   .bin) rather than an experiment. */
+bool config_init_is_path(const char *from);
+/* report.pytorch_peer's names: "none", "cnn", "resnet20"; NULL past the last. */
+const char *config_peer_name(int i);
 const char *config_kernel_name(const run_config *r);
 
 #endif

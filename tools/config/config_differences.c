@@ -15,6 +15,12 @@ static bool decides_results(const config_key *k)
 
 int config_run_differences(const exp_config *before, const exp_config *now, char *out, size_t len)
 {
+    return config_run_differences_as(before, " then", now, " now", out, len);
+}
+
+int config_run_differences_as(const exp_config *before, const char *before_as, const exp_config *now,
+                              const char *now_as, char *out, size_t len)
+{
     run_config a, b; /* byte copies: the padding stays as config_defaults zeroed it */
     memcpy(&a, &before->run, sizeof a);
     memcpy(&b, &now->run, sizeof b);
@@ -32,7 +38,7 @@ int config_run_differences(const exp_config *before, const exp_config *now, char
             config_value_text(k, now, vb, sizeof vb) < 0 || !strcmp(va, vb))
             continue;
         const size_t at = strlen(out);
-        snprintf(out + at, len - at, "%s%s: %s then, %s now", differ++ ? "; " : "", k->path, va, vb);
+        snprintf(out + at, len - at, "%s%s: %s%s, %s%s", differ++ ? "; " : "", k->path, va, before_as, vb, now_as);
     }
     if (!differ) /* values that print alike */
         differ = snprintf(out, len, "a value that config.yaml prints alike") > 0;

@@ -27,6 +27,16 @@ static const char *bool_choice(int i)
     static const char *const names[] = {"false", "true"};
     return i >= 0 && i < 2 ? names[i] : NULL;
 }
+static const char *axis_choice(int i)
+{
+    static const char *const names[] = {"train_images", "epochs"};
+    return i >= 0 && i < 2 ? names[i] : NULL;
+}
+const char *config_peer_name(int i)
+{
+    static const char *const names[] = {"none", "cnn", "resnet20"}; /* tools/bench/torch_accuracy.py's models */
+    return i >= 0 && i < 3 ? names[i] : NULL;
+}
 static const char *index_choice(int i)
 {
     static const char *const names[] = {"none", "base", "all"};
@@ -126,6 +136,10 @@ const config_key config_schema[] = {
      "initialisation"},
     {"init.from_seed", CONFIG_INT, FIELD(run.init.from_seed), 0, 0, INT_MAX_31, 0, NULL, "0",
      "when init.from names an experiment: which seed's run of it to start from"},
+    {"init.from_seeds", CONFIG_INT, FIELD(run.init.from_seeds), 0, 0, 64, 0, NULL, "0",
+     "when init.from names an experiment: spread the runs over that many of its seeds, the run of seed s "
+     "starting from its seed s mod init.from_seeds (in place of init.from_seed); 0 = every run from "
+     "init.from_seed"},
     {"init.freeze_epochs", CONFIG_INT, FIELD(run.init.freeze_epochs), 0, 0, 1000, 0, NULL, "0",
      "epochs during which only the head is updated"},
     {"init.trunk_lr_scale", CONFIG_FLOAT, FIELD(run.init.trunk_lr_scale), 0, 0, 1, CONFIG_LO_OPEN, NULL, "1",
@@ -147,6 +161,15 @@ const config_key config_schema[] = {
      CONFIG_FILE_ONLY, NULL, "[]",
      "variant-name prefixes that form series (\"scratch\": scratch_600, scratch_all, ...), plotted against "
      "training images"},
+    {"report.series_axis", CONFIG_ENUM, FIELD(report.series_axis_epochs), 0, 0, 0, CONFIG_FILE_ONLY, axis_choice,
+     "train_images", "what the series are plotted against: train_images (the mean training images per epoch "
+     "of each variant's runs) or epochs; log scale either way"},
+    {"report.pytorch_peer", CONFIG_ENUM, FIELD(report.pytorch_peer), 0, 0, 0, CONFIG_FILE_ONLY, config_peer_name,
+     "none", "the model whose PyTorch runs on this very recipe (`make peers`, ROOT/peers/pytorch/MODEL/) the report "
+     "sets beside the base configuration's: none, cnn or resnet20"},
+    {"report.versus", CONFIG_IDENT, FIELD(report.versus), 0, 0, 0, CONFIG_FILE_ONLY, NULL, NULL,
+     "another experiment's name (experiments/NAME.yaml beside this file): the findings compare its base "
+     "configuration's runs with this one's (the versus.* placeholders of tools/report/report_versus.c)"},
     {"report.confusion", CONFIG_IDENT_LIST, FIELD(report.confusion), offsetof(exp_config, report.n_confusion), 0, 0,
      CONFIG_FILE_ONLY, NULL, "[]", "the variants whose confusion matrices the report draws; [] = the first"},
 };

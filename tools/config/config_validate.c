@@ -42,6 +42,10 @@ static void cross_check(const run_config *r, config_diag *d, const config_marks 
                      "init.freeze_epochs: there is no pretrained trunk to freeze; set init.from");
     if (r->init.from_seed > 0 && !r->init.from[0])
         config_error(d, mark_of(m, "init.from_seed"), "init.from_seed: there is no init.from whose seed it picks");
+    if (r->init.from_seeds > 0 && (!r->init.from[0] || config_init_is_path(r->init.from)))
+        config_error(d, mark_of(m, "init.from_seeds"),
+                     "init.from_seeds: it picks among the seeds of the experiment init.from names; set init.from "
+                     "to an experiment's name");
     if (r->init.probe && !r->init.from[0])
         config_error(d, mark_of(m, "init.probe"), "init.probe: there is no pretrained trunk to probe; set init.from");
     if (r->init.probe && r->init.freeze_epochs > 0)
@@ -169,4 +173,10 @@ int config_validate(const exp_config *c, const char *path)
     snprintf(label, sizeof label, "experiment '%.*s'", CONFIG_NAME_MAX - 1, c->run.name);
     config_diag d = {.file = path ? path : label};
     return config_check(c, &d, NULL, false);
+}
+
+bool config_init_is_path(const char *from)
+{
+    const size_t len = strlen(from);
+    return strchr(from, '/') || (len > 4 && strcmp(from + len - 4, ".bin") == 0);
 }

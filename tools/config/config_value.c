@@ -489,7 +489,7 @@ int config_value_check(config_diag *d, const config_key *k, const exp_config *c,
         size_t len = strnlen(s, k->size);
         if (len == k->size)
             config_error(d, mark, "%s: the text is not NUL-terminated within %zu bytes", k->path, k->size);
-        else if (k->type == CONFIG_IDENT && !config_is_ident(s))
+        else if (k->type == CONFIG_IDENT && !config_is_ident(s) && (len > 0 || (k->flags & CONFIG_REQUIRED)))
             config_error(d, mark,
                          "%s: '%s' is not an identifier: use 1 to %d characters of a-z, 0-9, '_', '-'",
                          k->path, shown(s, len, buf), CONFIG_NAME_MAX - 1);

@@ -52,7 +52,10 @@ char *report_read_text(const char *path);
 int report_experiment_write(const exp_results *r, const char *out_dir);
 /* What `report index` does once it has read the experiment files: OUT/README.md
    with the headline rows of experiments[0..n-1], in that order, as each one's
-   report.index asks, from ROOT/summary.csv.  0, or -1 with an error printed. */
-int report_index_write(const exp_config *const *experiments, int n, const char *root, const char *out_dir);
+   report.index asks, from ROOT/summary.csv; paths[i] (or paths NULL: no such
+   mark) is experiment i's file, against which a row's runs are marked stale.
+   0, or -1 with an error printed. */
+int report_index_write(const exp_config *const *experiments, const char *const *paths, int n, const char *root,
+                       const char *out_dir);
 
 #endif

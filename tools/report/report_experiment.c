@@ -28,11 +28,18 @@
  *   V.images_per_second       training images per second: every image its runs trained on over
  *                             their training time, all runs together (0 decimals)
  *   V.val_accuracy            the final epoch's validation accuracy, %, mean ± sd over its seeds
+ *   V.train_accuracy          the final epoch's accuracy on the training batches as trained on
+ *                             (augmented, dropout on), %, mean over its seeds
+ *   V.gap                     V.train_accuracy minus the validation accuracy, points, signed
+ *   V.minus.W                 for every other variant W: V's mean test accuracy minus W's, points,
+ *                             ± the standard error of that difference (as step_test); and
+ *                             V.minus.W.clear: "yes" when the difference exceeds twice it
  *   V.step_test, V.step_val   what V adds to the variant before it in the file (a cumulative
  *                             experiment's step), test and validation accuracy, points ± the
  *                             standard error of the difference; V.step_clear: "yes" when the
  *                             validation difference exceeds twice it
  *   V.runs                    its number of runs (seeds)
+ *   V.epochs                  the epochs of its first run
  *   V.train_images            training images per epoch, mean over its runs (0 decimals)
  *   experiment                the experiment's name
  *   runs                      the number of runs, all variants
@@ -42,6 +49,7 @@
  *   best_minus_worst          their difference in points (2 decimals)
  *   commit                    the runs' commit (several: comma-separated, in run order)
  *   env.KEY                   each "KEY: value" of the first run's environment.txt
+ *   versus.*                  when the file names report.versus: tools/report/report_versus.c
  * and, when the experiment declares series (above), for the first two series S1, S2
  * in the order of report.series and each suffix X both have:
  *   X.difference              S2's mean accuracy minus S1's, points, with its sign (+1.23, -0.40)
@@ -63,7 +71,7 @@
 #include "tools/report/csv.h"
 #include "tools/report/report.h"
 #include "tools/report/report_figures.h"
-#include "models/train/machine_load.h"
+#include "tools/report/report_versus.h"
 #include "tools/report/results.h"
 
 /* The report's second line starts with this; a file without it is not ours to replace. */
@@ -226,6 +234,27 @@ static void set_step_vars(tmpl_vars *v, const char *name, const group_summary *a
     tmpl_set(v, key, "%s", isnan(se_val) ? "—" : fabs(dv) > 2 * se_val ? "yes" : "no");
 }
 
+/* V.minus.W for every ordered pair of groups (see the header). */
+static void set_pair_vars(const exp_results *r, const group_summary *s, tmpl_vars *v)
+{
+    char key[2 * CONFIG_NAME_MAX + 64], buf[32];
+    for (int g = 0; g < r->n_groups; g++)
+        for (int h = 0; h < r->n_groups; h++) {
+            if (g == h)
+                continue;
+            const double d = s[g].accuracy_mean - s[h].accuracy_mean;
+            const double se = sqrt(s[g].accuracy_sd * s[g].accuracy_sd / s[g].runs +
+                                   s[h].accuracy_sd * s[h].accuracy_sd / s[h].runs);
+            snprintf(key, sizeof key, "%s.minus.%s", results_label(r, g), results_label(r, h));
+            if (isnan(se)) /* a single run on either side: no spread to judge by */
+                tmpl_set(v, key, "%s ± —", signed_points(d, buf, sizeof buf));
+            else
+                tmpl_set(v, key, "%s ± %.2f", signed_points(d, buf, sizeof buf), se);
+            strcat(key, ".clear");
+            tmpl_set(v, key, "%s", isnan(se) ? "—" : fabs(d) > 2 * se ? "yes" : "no");
+        }
+}
+
 static void set_vars(const report_ctx *x, tmpl_vars *v)
 {
     const exp_results *r = x->r;
@@ -253,6 +282,9 @@ static void set_vars(const report_ctx *x, tmpl_vars *v)
             SET("val_accuracy", "%.2f", s[g].val_accuracy_mean);
         else
             SET("val_accuracy", "%.2f ± %.2f", s[g].val_accuracy_mean, s[g].val_accuracy_sd);
+        SET("train_accuracy", "%.2f", s[g].train_accuracy_mean);
+        char gap[32];
+        SET("gap", "%s", signed_points(s[g].train_accuracy_mean - s[g].val_accuracy_mean, gap, sizeof gap));
         if (g > 0) /* a cumulative experiment's step: this variant against the one before it in the file */
             set_step_vars(v, name, &s[g - 1], &s[g]);
         SET("accuracy_min", "%.2f", lo);
@@ -261,11 +293,13 @@ static void set_vars(const report_ctx *x, tmpl_vars *v)
         SET("seconds_mean", "%.1f", s[g].seconds_mean);
         SET("images_per_second", "%.0f", s[g].images_per_second);
         SET("runs", "%d", s[g].runs);
+        SET("epochs", "%d", results_run(r, g, 0)->epochs);
         SET("train_images", "%.0f", s[g].train_images_mean);
 #undef SET
         best = s[g].accuracy_mean > s[best].accuracy_mean ? g : best;
         worst = s[g].accuracy_mean < s[worst].accuracy_mean ? g : worst;
     }
+    set_pair_vars(r, s, v);
     char buf[4096];
     tmpl_set(v, "experiment", "%s", r->config->run.name);
     tmpl_set(v, "runs", "%d", r->n_runs);
@@ -287,6 +321,10 @@ static int write_findings(FILE *f, const report_ctx *x)
         return 0;
     tmpl_vars v = { 0 };
     set_vars(x, &v);
+    if (report_versus_vars(x->r, &v)) {
+        tmpl_free(&v);
+        return -1;
+    }
     fprintf(f, "## Findings\n\n");
     const int rc = tmpl_render(x->template_path, &v, f);
     fprintf(f, "\n");
@@ -295,6 +333,37 @@ static int write_findings(FILE *f, const report_ctx *x)
 }
 
 /* ---- the sections ---------------------------------------------------------- */
+
+/* A warning when runs no longer match the experiment file or this build's
+   arithmetic (results_run_stale), naming them: the figures below are those
+   runs', not what the file now asks for. */
+static void write_stale(FILE *f, const exp_results *r)
+{
+    char list[4096] = "";
+    int stale = 0;
+    for (int g = 0; g < r->n_groups; g++)
+        for (int k = 0; k < r->groups[g].n_seeds; k++) {
+            const run_result *run = results_run(r, g, k);
+            if (!results_run_stale(r->yaml, r->root, run->variant, run->seed))
+                continue;
+            const size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s`%s%sseed%d`", stale++ ? ", " : "", run->variant,
+                     run->variant[0] ? "/" : "", run->seed);
+        }
+    if (!stale)
+        return;
+    char count[64];
+    if (stale == r->n_runs)
+        snprintf(count, sizeof count, "all %d runs", stale);
+    else
+        snprintf(count, sizeof count, "%d of the %d runs", stale, r->n_runs);
+    fprintf(f,
+            "**Stale: %s** no longer match what `%s` and this build would train (a key of the file, or the "
+            "arithmetic: the numerics version under Provenance, changed since they ran), so the figures below are "
+            "those runs' and not yet the experiment's as the file now reads; `make reproduce` reruns them, "
+            "`build/probador plan %s --all-stale` lists them%s%s.\n\n",
+            count, r->yaml, r->yaml, stale < r->n_runs ? ": " : "", stale < r->n_runs ? list : "");
+}
 
 static void write_header(FILE *f, const report_ctx *x)
 {
@@ -307,6 +376,7 @@ static void write_header(FILE *f, const report_ctx *x)
             r->yaml, n, n > 1 ? "s" : "", r->root, x->name, r->yaml,
             x->template_path ? ", the findings from `" : "", x->template_path ? x->template_path : "",
             x->template_path ? "`" : "");
+    write_stale(f, r);
     write_prose(f, r->config->description);
     fprintf(f, "\n");
 }
@@ -510,22 +580,23 @@ static int write_results(FILE *f, const report_ctx *x, const char *ablation_png)
 }
 
 /* The same recipe in PyTorch (tools/bench/torch_accuracy.py, `make peers`):
-   its runs' ROOT/peers/pytorch/NAME/seedN/result.csv beside the base
-   configuration's runs.  Nothing when there are none (most experiments have
-   no such peer; a quick results root never does).  0, or -1 after an error
+   the runs of the model report.pytorch_peer names, ROOT/peers/pytorch/MODEL/seedN/result.csv,
+   beside the base configuration's runs.  Nothing when the experiment names no
+   peer or there are no such runs (a quick results root never has them).  0, or -1 after an error
    in a peer file (printed). */
 enum { PEER_MAX_SEEDS = 16 };
 static int group_named(const exp_results *r, const char *name);
 static int write_peer(FILE *f, const report_ctx *x)
 {
     const exp_results *r = x->r;
-    const int base = group_named(r, "base");
+    const int base = r->config->report.pytorch_peer ? group_named(r, "base") : -1;
+    const char *peer = config_peer_name(r->config->report.pytorch_peer);
     double acc[PEER_MAX_SEEDS], sum = 0;
     int n = 0, epochs = 0, images = 0;
     char version[64] = "";
     for (int seed = 0; seed < PEER_MAX_SEEDS && base >= 0; seed++) {
         char dir[1400], path[1500];
-        snprintf(dir, sizeof dir, "%s/peers/pytorch/%s/seed%d", r->root, x->name, seed);
+        snprintf(dir, sizeof dir, "%s/peers/pytorch/%s/seed%d", r->root, peer, seed);
         snprintf(path, sizeof path, "%s/result.csv", dir);
         FILE *probe = fopen(path, "r");
         if (!probe)
@@ -579,7 +650,7 @@ static int write_peer(FILE *f, const report_ctx *x)
             "in distribution, not in bits. Test accuracy on %d test images (`%s/peers/pytorch/%s/`, `make peers`):"
             "\n\n| | runs | test accuracy %% |\n|---|---:|---:|\n| probador, %s | %d | %s |\n"
             "| PyTorch | %d | %s |\n\n",
-            version[0] ? version : "(version not recorded)", epochs, images, r->root, x->name, results_label(r, base),
+            version[0] ? version : "(version not recorded)", epochs, images, r->root, peer, results_label(r, base),
             b.runs, ours, n, theirs);
     if (epochs != our_epochs || images != our_images) {
         fprintf(f, "**Not the same budget**: PyTorch's runs trained %d epochs and were tested on %d images, "
@@ -602,7 +673,7 @@ static int write_peer(FILE *f, const report_ctx *x)
     return 0;
 }
 
-/* Each variant's training images, "600", or "600 / 620" when the series differ. */
+/* Each variant's training images (or epochs), "600", or "600 / 620" when the series differ. */
 static void series_images(const exp_results *r, const exp_series *s, int x, char *buf, size_t len)
 {
     long long seen[CONFIG_MAX_VARIANTS];
@@ -613,7 +684,8 @@ static void series_images(const exp_results *r, const exp_series *s, int x, char
             continue;
         group_summary gs;
         results_summarise(r, s->group[i][x], &gs);
-        const long long images = llround(gs.train_images_mean);
+        const long long images = s->by_epochs ? results_run(r, s->group[i][x], 0)->epochs
+                                              : llround(gs.train_images_mean);
         int j = 0;
         while (j < n && seen[j] != images)
             j++;
@@ -629,10 +701,11 @@ static void write_series_intro(FILE *f, const report_ctx *x, const char *png)
 {
     const exp_series *s = &x->series;
     const char *what = x->pretext ? "pretext" : "test";
+    const char *axis = s->by_epochs ? "epochs" : "training-set size";
     fprintf(f,
-            "## Accuracy against training-set size\n\nThe experiment file's `report.series` declares %d "
+            "## Accuracy against %s\n\nThe experiment file's `report.series` declares %d "
             "series (",
-            s->n_series);
+            axis, s->n_series);
     for (int i = 0; i < s->n_series; i++)
         fprintf(f, "%s`%s`", i ? ", " : "", s->series[i]);
     fprintf(f, "), each gathering the variants named SERIES_SUFFIX, over %d suffixes (", s->n_suffixes);
@@ -640,10 +713,12 @@ static void write_series_intro(FILE *f, const report_ctx *x, const char *png)
         fprintf(f, "%s`%s`", k ? ", " : "", s->suffixes[k]);
     fprintf(f,
             "). Each point is one variant: its mean %s accuracy over its seeds, ±1 sample standard "
-            "deviation where it has more than one run, against the mean number of training images of its "
-            "runs (`train_images` of `summary.csv`; log scale).\n\n![%s accuracy against training-set "
-            "size](%s)\n\n",
-            what, what, png);
+            "deviation where it has more than one run, against %s.\n\n![%s accuracy against %s](%s)\n\n",
+            what,
+            s->by_epochs ? "the epochs it trained for (log scale)"
+                         : "the mean number of training images of its runs (`train_images` of `summary.csv`; log "
+                           "scale)",
+            what, axis, png);
 }
 
 /* The table's header; with exactly two series, their difference and time ratio too. */
@@ -652,11 +727,12 @@ static void write_series_header(FILE *f, const report_ctx *x)
     const exp_series *s = &x->series;
     const bool pair = s->n_series == 2;
     fprintf(f,
-            "Accuracy %% as mean ± sample standard deviation (runs), rows by training images%s; training "
-            "time is the mean per run.\n\n| suffix | training images |",
-            pair ? "; difference = the second series minus the first, in points; time ratio = the second "
+            "Accuracy %% as mean ± sample standard deviation (runs), rows by %s%s; training "
+            "time is the mean per run.\n\n| suffix | %s |",
+            s->by_epochs ? "epochs" : "training images", pair ? "; difference = the second series minus the first, in points; time ratio = the second "
                    "series' training time over the first's"
-                 : "");
+                 : "",
+            s->by_epochs ? "epochs" : "training images");
     for (int i = 0; i < s->n_series; i++)
         fprintf(f, " %s %s accuracy %% |", s->series[i], x->pretext ? "pretext" : "test");
     if (pair)

@@ -153,8 +153,8 @@ int figure_series(const exp_results *r, const exp_series *s, const char *work, c
     double xlo = INFINITY, xhi = -INFINITY, lo = INFINITY, hi = -INFINITY;
     for (int i = 0; i < s->n_series; i++) {
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? " " : "", s->series[i]);
-        fprintf(f, "# %s: training images, mean accuracy (%%), sample sd (0 for one run), runs\n",
-                s->series[i]);
+        fprintf(f, "# %s: %s, mean accuracy (%%), sample sd (0 for one run), runs\n", s->series[i],
+                s->by_epochs ? "epochs" : "training images");
         for (int x = 0; x < s->n_suffixes; x++) {
             const int g = s->group[i][x];
             if (g < 0)
@@ -162,26 +162,28 @@ int figure_series(const exp_results *r, const exp_series *s, const char *work, c
             group_summary gs;
             results_summarise(r, g, &gs);
             const double sd = isnan(gs.accuracy_sd) ? 0 : gs.accuracy_sd;
-            fprintf(f, "%.1f %.6f %.6f %d\n", gs.train_images_mean, gs.accuracy_mean, sd, gs.runs);
-            xlo = fmin(xlo, gs.train_images_mean), xhi = fmax(xhi, gs.train_images_mean);
+            const double at = s->axis[x];
+            fprintf(f, "%.1f %.6f %.6f %d\n", at, gs.accuracy_mean, sd, gs.runs);
+            xlo = fmin(xlo, at), xhi = fmax(xhi, at);
             lo = fmin(lo, gs.accuracy_mean - sd), hi = fmax(hi, gs.accuracy_mean + sd);
         }
         fprintf(f, "\n\n"); /* the next gnuplot data block (index) */
     }
     if (report_close_data(f, dat))
         return -1;
-    char ticks[CONFIG_MAX_VARIANTS * 24] = ""; /* the suffixes' training images label the axis */
+    char ticks[CONFIG_MAX_VARIANTS * 24] = ""; /* the suffixes' places label the axis */
     for (int x = 0; x < s->n_suffixes; x++)
-        snprintf(ticks + strlen(ticks), sizeof ticks - strlen(ticks), "%s%.0f", x ? " " : "",
-                 s->train_images[x]);
+        snprintf(ticks + strlen(ticks), sizeof ticks - strlen(ticks), "%s%.0f", x ? " " : "", s->axis[x]);
+    const char *axis = s->by_epochs ? "epochs" : "training images";
     const double span = fmax(hi - lo, 1);
     const bool pretext = r->runs[0].task == RUN_TASK_ROTATION;
     snprintf(
         params, sizeof params,
-        "datafile='%s'; outfile='%s'; charttitle='%s: %s accuracy against training-set size, mean ± 1 sd "
+        "datafile='%s'; outfile='%s'; charttitle='%s: %s accuracy against %s, mean ± 1 sd "
         "over the seeds of each variant (no bar: a single run)'; names='%s'; ylabel='%s accuracy (%%)'; "
-        "xticks='%s'; xlo=%.1f; xhi=%.1f; ylo=%.0f; yhi=%.0f",
-        dat, png, r->config->run.name, pretext ? "pretext" : "test", names, pretext ? "pretext" : "test", ticks,
+        "xlabel='%s (log scale)'; xticks='%s'; xlo=%.1f; xhi=%.1f; ylo=%.0f; yhi=%.0f",
+        dat, png, r->config->run.name, pretext ? "pretext" : "test", s->by_epochs ? "epochs" : "training-set size",
+        names, pretext ? "pretext" : "test", axis, ticks,
         xlo / 1.6, xhi * 1.6, fmax(0, floor(lo - 0.15 * span)), fmin(100, ceil(hi + 0.15 * span)));
     return report_gnuplot("series.gp", params);
 }

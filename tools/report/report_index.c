@@ -45,9 +45,11 @@ typedef struct summary {
     int col[NUM_COLS];
     const char *root, *out_dir;
     int shared, unknown; /* rows marked: a run beside other work (‡), a run without the record (†) */
+    int stale;           /* rows marked: a run that would train again (§, results_run_stale) */
 } summary;
 
-/* "rotation ±10°, shift ±2 px, scale 0.9–1.1, flip 0.5", the active ones only, or "none". */
+/* "rotation ±10°, shift ±2 px, scale 0.9–1.1, flip 0.5, crop ±4 px, erasing 0.5", the active ones
+   only, or "none". */
 static void augmentation_text(const exp_config *c, char *buf, size_t len)
 {
     size_t n = 0;
@@ -63,6 +65,10 @@ static void augmentation_text(const exp_config *c, char *buf, size_t len)
         PART("scale %g–%g", c->run.augmentation.scale[0], c->run.augmentation.scale[1]);
     if (c->run.augmentation.flip > 0)
         PART("flip %g", c->run.augmentation.flip);
+    if (c->run.augmentation.crop_padding > 0)
+        PART("crop ±%d px", c->run.augmentation.crop_padding);
+    if (c->run.augmentation.erasing > 0)
+        PART("erasing %g", c->run.augmentation.erasing);
 #undef PART
     if (!n)
         snprintf(buf, len, "none");
@@ -88,18 +94,21 @@ static int run_augmentation(const summary *s, int r0, const char *exp, const cha
     return rc;
 }
 
-/* One table row: the summary rows rows[0..n-1] of one (experiment, variant). */
-static int write_row(FILE *f, summary *s, const int *rows, int n)
+/* One table row: the summary rows rows[0..n-1] of one (experiment, variant);
+   yaml: the experiment's file, NULL when unknown (then no staleness mark). */
+static int write_row(FILE *f, summary *s, const char *yaml, const int *rows, int n)
 {
     const csv_table *t = &s->t;
     const int *col = s->col, r0 = rows[0];
     const char *exp = csv_cell(t, r0, col[COL_EXPERIMENT]), *variant = csv_cell(t, r0, col[COL_VARIANT]);
     const char *v = strcmp(variant, "-") ? variant : "";
     double acc[MAX_ROWS], seconds = 0, mean, sd;
-    bool shared = false, unknown = false;
+    bool shared = false, unknown = false, stale = false;
     for (int i = 0; i < n; i++) {
         char dir[1300];
-        results_run_dir(s->root, exp, v, atoi(csv_cell(t, rows[i], col[COL_SEED])), dir, sizeof dir);
+        const int seed = atoi(csv_cell(t, rows[i], col[COL_SEED]));
+        results_run_dir(s->root, exp, v, seed, dir, sizeof dir);
+        stale |= yaml && results_run_stale(yaml, s->root, v, seed);
         const double other = results_dir_other_cores(dir);
         shared |= other > LOAD_CONTAMINATED, unknown |= isnan(other);
         acc[i] = 100 * csv_num(t, rows[i], col[COL_ACCURACY]);
@@ -120,9 +129,10 @@ static int write_row(FILE *f, summary *s, const int *rows, int n)
         snprintf(link, sizeof link, "[%s.md](%s.md)", exp, exp);
     else
         snprintf(link, sizeof link, "not rendered yet");
-    fprintf(f, "| %s%s%s%s | %s | %s | %s | %s (%d seed%s) | ", exp, v[0] ? " (" : "", v, v[0] ? ")" : "",
+    fprintf(f, "| %s%s%s%s | %s | %s | %s | %s (%d seed%s)%s | ", exp, v[0] ? " (" : "", v, v[0] ? ")" : "",
             csv_cell(t, r0, col[COL_MODEL]), csv_cell(t, r0, col[COL_KERNEL]), aug,
-            report_mean_sd(mean, sd, ms, sizeof ms), n, n > 1 ? "s" : "");
+            report_mean_sd(mean, sd, ms, sizeof ms), n, n > 1 ? "s" : "", stale ? " §" : "");
+    s->stale += stale;
     const char *mark = shared ? " ‡" : unknown ? " †" : "";
     s->shared += shared, s->unknown += !shared && unknown;
     if (seconds >= 60)
@@ -143,8 +153,9 @@ static int rows_of(const summary *s, const char *exp, const char *variant, int *
     return n;
 }
 
-/* The rows report.index asks of one experiment; *written counts the table's rows. */
-static int write_experiment(FILE *f, summary *s, const exp_config *c, int *written)
+/* The rows report.index asks of one experiment (its file yaml, or NULL); *written
+   counts the table's rows. */
+static int write_experiment(FILE *f, summary *s, const exp_config *c, const char *yaml, int *written)
 {
     const bool base = c->report.index == CONFIG_INDEX_BASE || c->n_variants == 0;
     const int n_arms = base ? 1 : c->n_variants;
@@ -156,7 +167,7 @@ static int write_experiment(FILE *f, summary *s, const exp_config *c, int *writt
         if ((*written)++ == 0)
             fprintf(f, "| experiment | model | kernel | augmentation | test accuracy %% | training time per "
                        "run | report |\n|---|---|---|---|---:|---:|---|\n");
-        if (write_row(f, s, rows, n))
+        if (write_row(f, s, yaml, rows, n))
             return -1;
     }
     return 0;
@@ -190,8 +201,8 @@ static void write_no_rows(FILE *f, const exp_config *const *experiments, int n, 
                    "experiment.\n");
 }
 
-static int write_headline(FILE *f, const exp_config *const *experiments, int n, const char *root,
-                          const char *out_dir)
+static int write_headline(FILE *f, const exp_config *const *experiments, const char *const *paths, int n,
+                          const char *root, const char *out_dir)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/summary.csv", root);
@@ -211,9 +222,13 @@ static int write_headline(FILE *f, const exp_config *const *experiments, int n, 
     int rc = 0, written = 0;
     for (int e = 0; e < n && !rc; e++)
         if (experiments[e]->report.index != CONFIG_INDEX_NONE)
-            rc = write_experiment(f, &s, experiments[e], &written);
+            rc = write_experiment(f, &s, experiments[e], paths ? paths[e] : NULL, &written);
     if (!rc && written == 0)
         write_no_rows(f, experiments, n, path);
+    if (s.stale)
+        fprintf(f, "\n§ Stale: at least one run of the row no longer matches its experiment file or this build's "
+                   "arithmetic (the numerics version), so the figure is that run's and not yet the experiment's as "
+                   "its file now reads; `make reproduce` reruns it (`make plan` lists what it would run).\n");
     if (s.shared)
         fprintf(f, "\n‡ At least one run of the row trained while other work held the cores (more than %.2f of a "
                    "core beside some epoch: `timing.csv`'s `other_cores`); its training time says little about "
@@ -298,7 +313,8 @@ static int write_list(FILE *f, const char *out_dir)
     return rc;
 }
 
-int report_index_write(const exp_config *const *experiments, int n, const char *root, const char *out_dir)
+int report_index_write(const exp_config *const *experiments, const char *const *paths, int n, const char *root,
+                       const char *out_dir)
 {
     char md[1100];
     snprintf(md, sizeof md, "%s/README.md", out_dir);
@@ -325,7 +341,7 @@ int report_index_write(const exp_config *const *experiments, int n, const char *
                        "PROFILE=quick`: a small slice, a few epochs), the reference `make verify` reruns and "
                        "compares byte for byte; its accuracies say nothing about the models.");
     fprintf(out.f, "\n\n");
-    if (write_headline(out.f, experiments, n, root, out_dir) || write_list(out.f, out_dir)) {
+    if (write_headline(out.f, experiments, paths, n, root, out_dir) || write_list(out.f, out_dir)) {
         atomic_abort(&out);
         return -1;
     }
@@ -341,14 +357,20 @@ static int is_yaml(const struct dirent *e)
     return n > 5 && !strcmp(e->d_name + n - 5, ".yaml");
 }
 
+/* An experiment file, loaded. */
+typedef struct experiment_file {
+    exp_config *c;
+    char path[1300];
+} experiment_file;
+
 static int by_name(const void *a, const void *b)
 {
-    return strcmp((*(const exp_config *const *)a)->run.name, (*(const exp_config *const *)b)->run.name);
+    return strcmp(((const experiment_file *)a)->c->run.name, ((const experiment_file *)b)->c->run.name);
 }
 
 /* Every DIR/NAME.yaml, loaded and sorted by experiment name into *out (free each
-   and the array); their count, or -1 with the errors printed. */
-static int load_experiments(const char *dir, exp_config ***out)
+   one's config and the array); their count, or -1 with the errors printed. */
+static int load_experiments(const char *dir, experiment_file **out)
 {
     struct dirent **list;
     const int n = scandir(dir, &list, is_yaml, alphasort);
@@ -357,25 +379,24 @@ static int load_experiments(const char *dir, exp_config ***out)
                         "files with --experiments DIR\n", dir, strerror(errno));
         return -1;
     }
-    exp_config **c = checked_calloc((size_t)n + 1, sizeof *c);
+    experiment_file *e = checked_calloc((size_t)n + 1, sizeof *e);
     int status = 0;
     for (int i = 0; i < n; i++) {
-        char path[1300];
-        snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
-        c[i] = checked_malloc(sizeof *c[i]);
-        if (config_load(path, c[i]))
+        snprintf(e[i].path, sizeof e[i].path, "%s/%s", dir, list[i]->d_name);
+        e[i].c = checked_malloc(sizeof *e[i].c);
+        if (config_load(e[i].path, e[i].c))
             status = -1; /* go on: every broken file at once */
-        else if (c[i]->report.index == CONFIG_INDEX_BASE && c[i]->n_variants > 0) {
+        else if (e[i].c->report.index == CONFIG_INDEX_BASE && e[i].c->n_variants > 0) {
             fprintf(stderr, "%s: error: report.index is base, but the experiment has variants, so no run "
-                            "of the base alone; use report.index: all\n", path);
+                            "of the base alone; use report.index: all\n", e[i].path);
             status = -1;
         }
         free(list[i]);
     }
     free(list);
     if (status == 0)
-        qsort(c, (size_t)n, sizeof *c, by_name);
-    *out = c;
+        qsort(e, (size_t)n, sizeof *e, by_name);
+    *out = e;
     return status ? -1 : n;
 }
 
@@ -388,11 +409,19 @@ int report_index(int argc, char **argv)
     const int exit_code = report_args(argc, argv, usage_text, options, NULL);
     if (exit_code >= 0)
         return exit_code;
-    exp_config **experiments = NULL;
-    const int n = load_experiments(dir, &experiments);
-    const int rc = n < 0 ? -1 : report_index_write((const exp_config *const *)experiments, n, root, out_dir);
-    for (int i = 0; experiments && experiments[i]; i++)
-        free(experiments[i]);
-    free(experiments);
+    experiment_file *files = NULL;
+    const int n = load_experiments(dir, &files);
+    int rc = -1;
+    if (n >= 0) {
+        const exp_config **configs = checked_calloc((size_t)n + 1, sizeof *configs);
+        const char **paths = checked_calloc((size_t)n + 1, sizeof *paths);
+        for (int i = 0; i < n; i++)
+            configs[i] = files[i].c, paths[i] = files[i].path;
+        rc = report_index_write(configs, paths, n, root, out_dir);
+        free(configs), free(paths);
+    }
+    for (int i = 0; files && files[i].c; i++)
+        free(files[i].c);
+    free(files);
     return rc ? 1 : 0;
 }

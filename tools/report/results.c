@@ -15,6 +15,7 @@
 #include "data/pretext.h"
 #include "tools/report/report.h"
 #include "tools/report/stats.h"
+#include "tools/run.h"
 
 void results_run_dir(const char *root, const char *name, const char *variant, int seed, char *buf, size_t len)
 {
@@ -389,17 +390,19 @@ void results_free(exp_results *r)
 void results_summarise(const exp_results *r, int group, group_summary *s)
 {
     const int n = r->groups[group].n_seeds;
-    double acc[CONFIG_MAX_SEEDS], val[CONFIG_MAX_SEEDS], loss = 0, seconds = 0, images = 0, seen = 0;
+    double acc[CONFIG_MAX_SEEDS], val[CONFIG_MAX_SEEDS], train = 0, loss = 0, seconds = 0, images = 0, seen = 0;
     for (int k = 0; k < n; k++) {
         const run_result *run = results_run(r, group, k);
         acc[k] = 100 * run->accuracy;
         val[k] = 100 * csv_num(&run->curve, run->epochs - 1, run->curve_val_accuracy);
+        train += 100 * csv_num(&run->curve, run->epochs - 1, run->curve_train_accuracy);
         loss += run->loss, seconds += run->seconds;
         images += (double)run->train_images, seen += (double)run->train_images * run->epochs;
     }
     *s = (group_summary){ .runs = n };
     stats_mean_sd(acc, n, &s->accuracy_mean, &s->accuracy_sd);
     stats_mean_sd(val, n, &s->val_accuracy_mean, &s->val_accuracy_sd);
+    s->train_accuracy_mean = train / n;
     s->loss_mean = loss / n;
     s->seconds_mean = seconds / n;
     s->images_per_second = seen / seconds; /* every image the runs trained on over all their time */
@@ -428,8 +431,8 @@ static int series_gathering(const config_report *rep, const char *name, int from
     return -1;
 }
 
-/* Orders the suffixes by their mean training images, fewest first, stable
-   (an insertion sort on an index); group[][] and train_images follow. */
+/* Orders the suffixes by their place on the axis, lowest first, stable (an
+   insertion sort on an index); group[][] and axis follow. */
 static void sort_suffixes(exp_series *s, const double *images)
 {
     int order[CONFIG_MAX_VARIANTS];
@@ -442,7 +445,7 @@ static void sort_suffixes(exp_series *s, const double *images)
     const exp_series unsorted = *s;
     for (int x = 0; x < s->n_suffixes; x++) {
         snprintf(s->suffixes[x], CONFIG_NAME_MAX, "%s", unsorted.suffixes[order[x]]);
-        s->train_images[x] = images[order[x]];
+        s->axis[x] = images[order[x]];
         for (int i = 0; i < s->n_series; i++)
             s->group[i][x] = unsorted.group[i][order[x]];
     }
@@ -458,7 +461,8 @@ void results_series(const exp_results *r, exp_series *s)
         for (int x = 0; x < CONFIG_MAX_VARIANTS; x++)
             s->group[i][x] = -1;
     }
-    /* each gathered variant's suffix, and the mean training images of each suffix */
+    s->by_epochs = rep->series_axis_epochs != 0;
+    /* each gathered variant's suffix, and the mean of each suffix on the axis */
     double images[CONFIG_MAX_VARIANTS] = { 0 };
     int runs[CONFIG_MAX_VARIANTS] = { 0 };
     for (int v = 0; v < r->config->n_variants; v++) {
@@ -469,7 +473,8 @@ void results_series(const exp_results *r, exp_series *s)
         const int x = find_or_add(s->suffixes, &s->n_suffixes, name + strlen(rep->series[i]) + 1);
         s->group[i][x] = v;
         for (int k = 0; k < r->groups[v].n_seeds; k++)
-            images[x] += (double)results_run(r, v, k)->train_images, runs[x]++;
+            images[x] += s->by_epochs ? results_run(r, v, k)->epochs : (double)results_run(r, v, k)->train_images,
+            runs[x]++;
     }
     for (int x = 0; x < s->n_suffixes; x++)
         images[x] /= runs[x] ? runs[x] : 1;
@@ -497,4 +502,11 @@ int results_check_report(const exp_config *c, const char *path)
 const char *results_class_name(const run_result *run, int k)
 {
     return run->task == RUN_TASK_ROTATION ? pretext_class_name(k) : fmnist_class_name(k);
+}
+
+bool results_run_stale(const char *yaml, const char *root, const char *variant, int seed)
+{
+    /* an experiment already within the quick limits resolves alike under both */
+    return run_would_train(yaml, root, false, variant, seed, false) &&
+           run_would_train(yaml, root, true, variant, seed, false);
 }

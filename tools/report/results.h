@@ -20,6 +20,7 @@
 #ifndef PROBADOR_TOOLS_RESULTS_H
 #define PROBADOR_TOOLS_RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +82,7 @@ typedef struct group_summary {
     int runs;
     double accuracy_mean, accuracy_sd; /* sd NaN for one run */
     double val_accuracy_mean, val_accuracy_sd; /* the final epoch's validation accuracy (epochs.csv) */
+    double train_accuracy_mean; /* the final epoch's running accuracy on the (augmented) training batches */
     double loss_mean, seconds_mean;
     double images_per_second; /* the images the runs trained on over their training time, all runs together */
     double train_images_mean; /* training images per epoch */
@@ -90,14 +92,16 @@ typedef struct group_summary {
    in file order, the variants named SERIES_SUFFIX where SERIES is
    report.series[i] (series "scratch": scratch_600, scratch_6000, scratch_all;
    suffixes 600, 6000, all).  Series in the order report.series lists them;
-   suffixes by the mean training images of their variants' runs, fewest first
-   (the first appearance in the file on a tie). */
+   suffixes by their position on the axis report.series_axis names (the mean
+   training images per epoch of their variants' runs, or their mean epochs),
+   lowest first (the first appearance in the file on a tie). */
 typedef struct exp_series {
     int n_series, n_suffixes;
     char series[CONFIG_REPORT_MAX][CONFIG_NAME_MAX];
     char suffixes[CONFIG_MAX_VARIANTS][CONFIG_NAME_MAX];
     int group[CONFIG_REPORT_MAX][CONFIG_MAX_VARIANTS]; /* [series][suffix]: the variant, or -1 */
-    double train_images[CONFIG_MAX_VARIANTS];          /* [suffix]: mean over its variants' runs */
+    double axis[CONFIG_MAX_VARIANTS];                  /* [suffix]: mean over its variants' runs */
+    bool by_epochs;                                    /* the axis: epochs, or else training images */
 } exp_series;
 
 /* Reads the experiment file and every run of it (see the contract above); the
@@ -128,10 +132,16 @@ int results_check_report(const exp_config *c, const char *path);
 /* Name of class k of the run's task: "T-shirt/top", ... or "0°", "90°", ... */
 const char *results_class_name(const run_result *run, int k);
 
-/* The folder of one run: ROOT/NAME/[VARIANT/]seedS. */
+/* Whether `probador run YAML --variant VARIANT --seed SEED --results ROOT
+   --if-stale` would train the run again, under the full profile's
+   configuration and under the quick one's (--quick) alike: the run no longer
+   matches the experiment file, or this build's arithmetic (RUN_NUMERICS).  A
+   report says so rather than present such a run as the experiment's. */
+bool results_run_stale(const char *yaml, const char *root, const char *variant, int seed);
 /* The most cores of other work beside any epoch of the run in folder dir
    (its timing.csv's other_cores), NaN when not recorded or unreadable. */
 double results_dir_other_cores(const char *dir);
+/* The folder of one run: ROOT/NAME/[VARIANT/]seedS. */
 void results_run_dir(const char *root, const char *name, const char *variant, int seed, char *buf,
                      size_t len);
 /* The command that makes one run (variant "" = base), or with seed < 0 every run:

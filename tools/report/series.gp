@@ -1,13 +1,13 @@
-# tools/report/series.gp — accuracy against training-set size: one line per series
-# (e.g. from scratch, fine-tuned), a point per variant at the mean number of
-# training images of its runs (log scale), ±1 sample standard deviation over
-# its seeds as error bars (none for a single run).
+# tools/report/series.gp — accuracy against training-set size or epochs: one line
+# per series (e.g. from scratch, fine-tuned), a point per variant at the mean
+# number of training images (or epochs) of its runs (log scale), ±1 sample
+# standard deviation over its seeds as error bars (none for a single run).
 # Called by `probador report experiment` as:
-#   gnuplot -e "datafile='D'; outfile='O'; charttitle='T'; names='a b'; ylabel='Y'; xticks='600 6000 59000'; xlo=300; xhi=120000; ylo=70; yhi=95" tools/report/series.gp
+#   gnuplot -e "datafile='D'; outfile='O'; charttitle='T'; names='a b'; ylabel='Y'; xlabel='X'; xticks='600 6000 59000'; xlo=300; xhi=120000; ylo=70; yhi=95" tools/report/series.gp
 # D: one data block per series, in the order of `names` (blocks separated by
-# two blank lines), one row per variant, fewest images first: training images,
-# mean accuracy (%), sd (0 for one run), runs.  xticks: where the x axis is
-# labelled (the variants' training images).
+# two blank lines), one row per variant, lowest first: training images (or
+# epochs), mean accuracy (%), sd (0 for one run), runs.  xticks: where the x
+# axis is labelled (the variants' places on it).
 set terminal pngcairo size 1100,520 font "DejaVu Sans,10" noenhanced
 set encoding utf8
 set output outfile
@@ -31,7 +31,7 @@ do for [w in xticks] {
 }
 set xrange [xlo:xhi]
 set yrange [ylo:yhi]
-set xlabel "training images (log scale)"
+set xlabel xlabel
 set ylabel ylabel
 set key outside right top vertical noreverse
 set bars 1.5
