@@ -237,3 +237,17 @@ int report_main(int argc, char **argv)
     }
     return 2;
 }
+
+const char *report_difference(double mean_a, double sd_a, int n_a, double mean_b, double sd_b, int n_b, char *buf,
+                              size_t len, const char **clear)
+{
+    const double d = mean_a - mean_b, se = sqrt(sd_a * sd_a / n_a + sd_b * sd_b / n_b);
+    const double shown = fabs(d) < 0.005 ? 0.0 : d; /* "+0.00" rather than "-0.00" */
+    if (isnan(se))
+        snprintf(buf, len, "%+.2f ± —", shown);
+    else
+        snprintf(buf, len, "%+.2f ± %.2f", shown, se);
+    if (clear)
+        *clear = isnan(se) ? "—" : fabs(d) > 2 * se ? "yes" : "no";
+    return buf;
+}

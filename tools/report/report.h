@@ -43,6 +43,12 @@ typedef struct report_option {
 int report_args(int argc, char **argv, const char *usage, const report_option *options, const char **positional);
 /* "91.23 ± 0.45" (2 decimals), or "91.23 ± —" when sd is NaN (a single run). */
 const char *report_mean_sd(double mean, double sd, char *buf, size_t len);
+/* The difference a − b of two groups' means, points, as "+1.23 ± 0.40": ± the
+   standard error sqrt(sd_a²/n_a + sd_b²/n_b), "± —" when either side has one run
+   (sd NaN).  *clear (when not NULL): "yes" when the difference exceeds twice that
+   error, "no", or "—" without one. */
+const char *report_difference(double mean_a, double sd_a, int n_a, double mean_b, double sd_b, int n_b, char *buf,
+                              size_t len, const char **clear);
 /* The whole text file, NUL-terminated (free it); NULL with an error printed. */
 char *report_read_text(const char *path);
 

@@ -221,37 +221,33 @@ static void set_series_vars(const exp_results *r, const exp_series *s, tmpl_vars
    NAME.step_clear: "yes" when the validation difference exceeds twice it. */
 static void set_step_vars(tmpl_vars *v, const char *name, const group_summary *a, const group_summary *b)
 {
-    char key[CONFIG_NAME_MAX + 64], buf[32];
-    const double se_test = sqrt(a->accuracy_sd * a->accuracy_sd / a->runs + b->accuracy_sd * b->accuracy_sd / b->runs);
-    const double se_val = sqrt(a->val_accuracy_sd * a->val_accuracy_sd / a->runs +
-                               b->val_accuracy_sd * b->val_accuracy_sd / b->runs);
-    const double dt = b->accuracy_mean - a->accuracy_mean, dv = b->val_accuracy_mean - a->val_accuracy_mean;
+    char key[CONFIG_NAME_MAX + 64], buf[64];
+    const char *clear;
     snprintf(key, sizeof key, "%s.step_test", name);
-    tmpl_set(v, key, "%s ± %.2f", signed_points(dt, buf, sizeof buf), se_test);
+    tmpl_set(v, key, "%s", report_difference(b->accuracy_mean, b->accuracy_sd, b->runs, a->accuracy_mean,
+                                             a->accuracy_sd, a->runs, buf, sizeof buf, NULL));
     snprintf(key, sizeof key, "%s.step_val", name);
-    tmpl_set(v, key, "%s ± %.2f", signed_points(dv, buf, sizeof buf), se_val);
+    tmpl_set(v, key, "%s", report_difference(b->val_accuracy_mean, b->val_accuracy_sd, b->runs, a->val_accuracy_mean,
+                                             a->val_accuracy_sd, a->runs, buf, sizeof buf, &clear));
     snprintf(key, sizeof key, "%s.step_clear", name);
-    tmpl_set(v, key, "%s", isnan(se_val) ? "—" : fabs(dv) > 2 * se_val ? "yes" : "no");
+    tmpl_set(v, key, "%s", clear);
 }
 
 /* V.minus.W for every ordered pair of groups (see the header). */
 static void set_pair_vars(const exp_results *r, const group_summary *s, tmpl_vars *v)
 {
-    char key[2 * CONFIG_NAME_MAX + 64], buf[32];
+    char key[2 * CONFIG_NAME_MAX + 64], buf[64];
     for (int g = 0; g < r->n_groups; g++)
         for (int h = 0; h < r->n_groups; h++) {
             if (g == h)
                 continue;
-            const double d = s[g].accuracy_mean - s[h].accuracy_mean;
-            const double se = sqrt(s[g].accuracy_sd * s[g].accuracy_sd / s[g].runs +
-                                   s[h].accuracy_sd * s[h].accuracy_sd / s[h].runs);
+            const char *clear;
             snprintf(key, sizeof key, "%s.minus.%s", results_label(r, g), results_label(r, h));
-            if (isnan(se)) /* a single run on either side: no spread to judge by */
-                tmpl_set(v, key, "%s ± —", signed_points(d, buf, sizeof buf));
-            else
-                tmpl_set(v, key, "%s ± %.2f", signed_points(d, buf, sizeof buf), se);
+            tmpl_set(v, key, "%s", report_difference(s[g].accuracy_mean, s[g].accuracy_sd, s[g].runs,
+                                                     s[h].accuracy_mean, s[h].accuracy_sd, s[h].runs, buf, sizeof buf,
+                                                     &clear));
             strcat(key, ".clear");
-            tmpl_set(v, key, "%s", isnan(se) ? "—" : fabs(d) > 2 * se ? "yes" : "no");
+            tmpl_set(v, key, "%s", clear);
         }
 }
 

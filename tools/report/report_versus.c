@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "data/alloc.h"
+#include "tools/report/report.h"
 #include "tools/report/report_versus.h"
 
 /* "yes" when every run of a and b names one commit; else "no: C1, C2". */
@@ -95,10 +96,12 @@ int report_versus_vars(const exp_results *r, tmpl_vars *v)
     tmpl_set(v, "versus.runs", "%d", b.runs);
     tmpl_set(v, "versus.seconds_mean", "%.1f", b.seconds_mean);
     tmpl_set(v, "versus.epochs", "%d", results_run(o, 0, 0)->epochs);
-    const double d = a.accuracy_mean - b.accuracy_mean;
-    const double se = sqrt(a.accuracy_sd * a.accuracy_sd / a.runs + b.accuracy_sd * b.accuracy_sd / b.runs);
-    tmpl_set(v, "versus.difference", "%+.2f ± %.2f", fabs(d) < 0.005 ? 0.0 : d, se);
-    tmpl_set(v, "versus.clear", "%s", isnan(se) ? "—" : fabs(d) > 2 * se ? "yes" : "no");
+    char diff_text[64];
+    const char *clear;
+    report_difference(a.accuracy_mean, a.accuracy_sd, a.runs, b.accuracy_mean, b.accuracy_sd, b.runs, diff_text,
+                      sizeof diff_text, &clear);
+    tmpl_set(v, "versus.difference", "%s", diff_text);
+    tmpl_set(v, "versus.clear", "%s", clear);
     /* the run keys that differ, the experiment's own name aside */
     exp_config *named = checked_malloc(sizeof *named);
     memcpy(named, o->config, sizeof *named);
