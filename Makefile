@@ -60,7 +60,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-
 
 LIB_SRC  := $(sort $(wildcard kernels/*.c data/*.c models/*.c models/*/*.c))
 CLI_MAIN := tools/probador.c
-CLI_SRC  := $(filter-out $(CLI_MAIN),$(sort $(wildcard tools/*.c tools/*/*.c)))
+CLI_SRC  := $(filter-out $(CLI_MAIN) tools/mpi/%,$(sort $(wildcard tools/*.c tools/*/*.c)))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_LIB := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 
@@ -71,7 +71,7 @@ TOOLS_SAN:= $(BUILD)/san/libprobador_tools.a
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTS_SAN:= $(TEST_SRC:tests/%.c=$(BUILD)/san/tests/%)
 
-.PHONY: all deps san test test-build test-run bench bench-shared peers plan test-cluster reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
+.PHONY: all deps san mpi bench-mpi test test-build test-run bench bench-shared peers plan test-cluster reproduce report clean format fuzz fuzz-deps fuzz-build fuzz-seeds
 all: $(BUILD)/probador
 
 # ---- objects ---------------------------------------------------------------
@@ -116,6 +116,20 @@ $(BUILD)/probador: $(BUILD)/obj/$(CLI_MAIN:.c=.o) $(TOOLS) $(LIB)
 $(BUILD)/san/probador: $(BUILD)/san/obj/$(CLI_MAIN:.c=.o) $(TOOLS_SAN) $(LIB_SAN)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) -o $@
 san: $(BUILD)/san/probador
+
+# The MPI build (`make mpi`): the same objects, the same flags, the same bits, with
+# a main that starts MPI and the exchange of models/dist.h over it.  Open MPI from
+# Debian (libopenmpi-dev, openmpi-bin; installed here, never needed by the rest).
+MPI_CFLAGS = $(shell mpicc --showme:compile)
+MPI_LIBS   = $(shell mpicc --showme:link)
+$(BUILD)/mpi/obj/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) -DPROBADOR_MPI -c $< -o $@
+$(BUILD)/mpi/probador: $(BUILD)/mpi/obj/$(CLI_MAIN:.c=.o) $(BUILD)/mpi/obj/tools/mpi/dist_mpi.o $(TOOLS) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LDLIBS) $(MPI_LIBS) -o $@
+mpi:
+	@$(MAKE) --no-print-directory deps DEPS_EXTRA="libopenmpi-dev openmpi-bin $(DEPS_EXTRA)"
+	@$(MAKE) --no-print-directory $(BUILD)/mpi/probador
 
 # objects before archives: a test may list more objects (test_fuzz_regressions, below)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB:%.c=$(BUILD)/obj/%.o) $(TOOLS) $(LIB)
@@ -200,6 +214,12 @@ bench: deps
 	@mkdir -p $(REPORTS)/data
 	$(PROBADOR) bench $(BENCH_FLAGS) --out $(REPORTS)/data/kernels.csv
 	$(PROBADOR) bench --train $(TRAIN_FLAGS) --out $(REPORTS)/data/train.csv
+
+# One run over 2 MPI processes against one process (docs/PERFORMANCE.md, "One
+# run over several processes"); on an idle machine, about 4 minutes.
+bench-mpi: mpi
+	@$(MAKE) --no-print-directory $(PROBADOR)
+	sh tools/scripts/mpi_scaling.sh reports/data/mpi.csv
 
 # How a training step fares beside another process (wait policies, thread
 # counts, the thread governor): docs/PERFORMANCE.md, "Sharing the cores".

@@ -18,7 +18,8 @@
  * Work.  Tiles t = (n·TH + ty)·TW + tx are cut into chunks of whole images (V and DY of
  * a chunk, alpha²·(C+K)·BT floats, within ~768 KiB when an image allows, so they stay
  * in L2 between transform and GEMM), and the chunks into `runs` of consecutive chunks
- * (12, 6, 4 or 2, as the partial sums fit in ~3 MiB).  A thread does a whole run: for
+ * (12, 6, 4 or 2, as the partial sums fit in ~3 MiB; fewer, of at least 4 chunks each,
+ * when there are few chunks).  A thread does a whole run: for
  * each chunk, transform, then the GEMMs, register blocks of 8 k × 32 c (or 16 × 16)
  * summing the chunk's tiles in order from zero, added to the run's own partial M.
  * Finally dw = Gᵀ (Σ_runs M) G, the runs summed in double in run order.
@@ -46,6 +47,7 @@
 enum {
     BW_MAX_POS = 36,
     BW_MAX_RUNS = 12,       /* partial sums: balanced for 1, 2, 3, 4 or 6 threads */
+    BW_RUN_CHUNKS = 4,      /* chunks a run has at least, where there are enough */
     BW_MIN_CHUNK = 16,      /* tiles */
     BW_MAX_CHUNK = 256,
     BW_RING = 8,            /* rows of interleaved input kept, ≥ alpha, a power of 2 */
@@ -88,7 +90,11 @@ static bw_plan bw_make_plan(const conv_shape *cs, int m)
             b.runs = r;
             break;
         }
-    b.runs = b.runs < b.chunks ? b.runs : (int)b.chunks;
+    /* ... and at least BW_RUN_CHUNKS chunks each: a run's partial M costs a pass of the
+       finish, worth it only over enough tiles (a block of 16 images, models/dist.h, is
+       often 16 chunks) */
+    const long most = (b.chunks + BW_RUN_CHUNKS - 1) / BW_RUN_CHUNKS;
+    b.runs = b.runs < most ? b.runs : (int)most;
     b.vps = wino_pos_stride((size_t)b.bt * b.cp), b.dps = wino_pos_stride((size_t)b.bt * b.kp);
     b.x_floats = (size_t)BW_RING * (b.tw * m + 2) * WINO_LANES;
     b.d_floats = (size_t)m * b.tw * m * WINO_LANES;

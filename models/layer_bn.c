@@ -9,8 +9,10 @@
  * saved: batch mean[C], 1/sqrt(var + eps)[C].
  *
  * The bits.  Every per-channel sum runs in 16 double lanes: element i of an
- * image's plane goes to lane i mod 16, images in order 0..N-1, then the lanes
- * are added in a fixed tree (lane_tree).  Every multiply-add is an explicit
+ * image's plane goes to lane i mod 16, the images of one block of REDUCE_BLOCK in
+ * order, then the lanes are added in a fixed tree (lane_tree), and the blocks in
+ * block order (models/dist.h: so that several processes, each with some of the
+ * blocks, compute the same bits).  Every multiply-add is an explicit
  * fused one.  So the result is fixed by the shape: not by the thread count
  * (threads split channels, never one channel's sum) and not by how the
  * compiler would have vectorised a plain loop.  The lanes (models/bn_lanes.c)
@@ -88,28 +90,45 @@ static inline void prefetch_planes(const float *t, int n, int N, int C, int c, i
     }
 }
 
-/* The batch mean and biased variance of channel c, in one pass.  Precision:
-   the sums are of d = x − pilot, pilot being the channel's first element;
-   d is exact in double and d² rounds once (in the fma), so the errors are the
-   additions', each lane's relative error below (N·HW/16)·2⁻⁵³ ≈ 7e-13 for
-   resnet20's largest channel (128·784 values).  The variance Q/M − d̄² cancels by a factor
-   Q/M / var = 1 + ((mean − pilot)/std)²: with the pilot a sample of the
-   channel that stays far below the 1e4 that would cost float precision (an
-   outlier pilot 100 standard deviations out costs a factor 1e4: 1e-8).  The
-   test against the float64 reference uses mean 1e4 with std 1e-2. */
-static void channel_moments(const bn_lanes *lanes, const float *x, int N, int C, int HW, int c, double *mean,
-                            double *var)
+/* The mean and the sum of squared deviations of channel c over block b's images, in
+   one pass.  Precision: the sums are of d = x − pilot, pilot being the block's first
+   element of the channel; d is exact in double and d² rounds once (in the fma), so the
+   errors are the additions', each lane's relative error below (16·HW/16)·2⁻⁵³.  The
+   squares' sum Q − M·d̄² cancels by a factor 1 + ((mean − pilot)/std)²: with the pilot
+   a sample of the block that stays far below the 1e4 that would cost float precision.
+   The test against the float64 reference uses mean 1e4 with std 1e-2. */
+static void block_moments(const bn_lanes *lanes, const float *x, int N, int C, int HW, int c, int b,
+                          double out[2])
 {
-    const double pilot = x[(size_t)c * HW];
+    const int n0 = b * REDUCE_BLOCK, images = block_images(N, b);
+    const double pilot = x[((size_t)n0 * C + c) * HW];
     double s[LANES] = { 0 }, q[LANES] = { 0 };
     const int ahead = planes_ahead(HW);
-    for (int n = 0; n < N; n++) {
+    for (int n = n0; n < n0 + images; n++) {
         prefetch_planes(x, n, N, C, c, HW, ahead, false);
         lanes->moments(x + ((size_t)n * C + c) * HW, HW, pilot, s, q);
     }
-    const double M = (double)N * HW, d = lane_tree(s) / M;
-    *mean = pilot + d;
-    *var = fmax(fma(-d, d, lane_tree(q) / M), 0.0);
+    const double M = (double)images * HW, d = lane_tree(s) / M;
+    out[0] = pilot + d;
+    out[1] = fmax(fma(-M * d, d, lane_tree(q)), 0.0);
+}
+
+/* Channel c's batch mean and biased variance from every block's (mean, squared
+   deviations) in stats[block][C][2], the blocks added in order (Chan, Golub and
+   LeVeque's pairwise update). */
+static void combine_moments(const double *stats, int blocks, int total, int C, int HW, int c, double *mean,
+                            double *var)
+{
+    double n = 0, mu = 0, m2 = 0;
+    for (int b = 0; b < blocks; b++) {
+        const double *st = stats + ((size_t)b * C + c) * 2;
+        const double nb = (double)block_images(total, b) * HW, t = n + nb, delta = st[0] - mu;
+        mu += delta * (nb / t);
+        m2 += st[1] + delta * delta * (n * nb / t);
+        n = t;
+    }
+    *mean = mu;
+    *var = m2 / n;
 }
 
 static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const model_step *st)
@@ -118,16 +137,30 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
     const float *gamma = layer_params(m, bn), *beta = gamma + C;
     float *run_mean = m->state + bn->state_off, *run_var = run_mean + C;
     float *save_mean = m->save + bn->save_off, *save_invstd = save_mean + C;
-    const double count = (double)N * HW;
+    const int total = step_total(st), blocks = dist_blocks(total), b0 = step_first_block(st);
+    const double count = (double)total * HW;
+    double *stats = m->block_stats;
 
     const size_t words = relu_mask_words(HW);
     const int ahead = planes_ahead(HW);
     const bn_lanes *lanes = bn_lanes_in_use();
+    /* over several processes every block's moments first, then the exchange; alone, a
+       channel at a time, its planes still in cache when they are normalised */
+    const bool exchange = st->train && dist_ranks(m->dist) > 1;
+    if (exchange) {
+#pragma omp parallel for schedule(static)
+        for (int c = 0; c < C; c++)
+            for (int j = 0; j < dist_blocks(N); j++)
+                block_moments(lanes, io->x, N, C, HW, c, j, stats + ((size_t)(b0 + j) * C + c) * 2);
+        dist_gather(m->dist, stats, blocks, 2 * (size_t)C);
+    }
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         double mean = run_mean[c], var = run_var[c];
         if (st->train) {
-            channel_moments(lanes, io->x, N, C, HW, c, &mean, &var);
+            for (int j = 0; !exchange && j < dist_blocks(N); j++)
+                block_moments(lanes, io->x, N, C, HW, c, j, stats + ((size_t)(b0 + j) * C + c) * 2);
+            combine_moments(stats, blocks, total, C, HW, c, &mean, &var);
             run_mean[c] = (float)((1 - bn_momentum) * run_mean[c] + bn_momentum * mean);
             run_var[c] = (float)((1 - bn_momentum) * run_var[c] +
                                  bn_momentum * (count > 1 ? var * count / (count - 1) : var));
@@ -155,7 +188,9 @@ static void bn_forward_run(model *m, const layer *bn, const bn_io *io, const mod
 
 /* dx = gamma·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)),  dgamma = Σ dy·x̂,  dbeta = Σ dy,
    with Σ dy·x̂ = invstd · Σ dy·(x − mean): one pass for both sums (which also
-   writes the residual's gradient when fused), one for dx. */
+   writes the residual's gradient when fused), one for dx.  The sums are per block
+   (the blocks' dgamma and dbeta are the parameters' block gradients), then added in
+   block order. */
 /* Plane p of the gradient of the ReLU's output in the fused BN → ReLU → max-pool:
    what the pool's backward writes there (the lanes then mask it by the ReLU's). */
 static void pooled_grad(const bn_io *io, const layer *bn, size_t p, float *g)
@@ -164,41 +199,69 @@ static void pooled_grad(const bn_io *io, const layer *bn, size_t p, float *g)
     io->pool->backward(io->winner + p * pooled, io->dpooled + p * pooled, bn->in.h, bn->in.w, g, false);
 }
 
+/* Block j's (Σ g, Σ g·(x − mean)) of channel c into sums[2], its dgamma and dbeta into
+   the block's gradient; writes the residual's gradient of its images when fused. */
+static void block_grad_sums(model *m, const layer *bn, const bn_io *io, const bn_lanes *lanes, int N, int c, int j,
+                            double sums[2])
+{
+    const int C = bn->in.c, HW = bn->in.h * bn->in.w, n0 = j * REDUCE_BLOCK;
+    const float mean = m->save[bn->save_off + c], invstd = m->save[bn->save_off + C + c];
+    const size_t words = relu_mask_words(HW);
+    const int ahead = planes_ahead(HW);
+    double s[LANES] = { 0 }, p[LANES] = { 0 };
+    float pool_grad[BN_POOL_PLANE_MAX]; /* fused with a max-pool: the ReLU's output gradient, one plane */
+    for (int n = n0; n < n0 + block_images(N, j); n++) {
+        const size_t o = ((size_t)n * C + c) * HW;
+        const uint16_t *mask = io->mask ? io->mask + ((size_t)n * C + c) * words : NULL;
+        prefetch_planes(io->x, n, N, C, c, HW, ahead, false);
+        prefetch_planes(io->dy, n, N, C, c, HW, ahead, false);
+        prefetch_planes(io->dskip, n, N, C, c, HW, ahead, true);
+        if (io->dpooled) /* the pool's gradient, its winners' only: the ReLU's mask applies below */
+            pooled_grad(io, bn, (size_t)n * C + c, pool_grad);
+        lanes->grad_sums(io->x + o, io->dpooled ? pool_grad : io->dy + o, mask, io->dskip ? io->dskip + o : NULL,
+                         io->acc_dskip, mean, HW, s, p);
+    }
+    sums[0] = lane_tree(s), sums[1] = lane_tree(p);
+    float *dgamma = layer_block_grads(m, bn, j), *dbeta = dgamma + C;
+    dgamma[c] = (float)(sums[1] * invstd);
+    dbeta[c] = (float)sums[0];
+}
+
 static void bn_backward_run(model *m, const layer *bn, const bn_io *io, const model_step *st)
 {
     const int N = st->batch, C = bn->in.c, HW = bn->in.h * bn->in.w;
     const float *gamma = layer_params(m, bn), *save_mean = m->save + bn->save_off, *save_invstd = save_mean + C;
-    float *dgamma = layer_grads(m, bn), *dbeta = dgamma + C;
     const size_t words = relu_mask_words(HW);
     const int ahead = planes_ahead(HW);
-    const double count = (double)N * HW;
+    const int total = step_total(st), blocks = dist_blocks(total), b0 = step_first_block(st);
+    const double count = (double)total * HW;
     const bn_lanes *lanes = bn_lanes_in_use();
+    double *sums = m->block_stats;
+    const bool exchange = dist_ranks(m->dist) > 1;
+    if (exchange) {
+#pragma omp parallel for schedule(static)
+        for (int c = 0; c < C; c++)
+            for (int j = 0; j < dist_blocks(N); j++)
+                block_grad_sums(m, bn, io, lanes, N, c, j, sums + ((size_t)(b0 + j) * C + c) * 2);
+        dist_gather(m->dist, sums, blocks, 2 * (size_t)C);
+    }
 
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const float mean = save_mean[c], invstd = save_invstd[c];
-        double s[LANES] = { 0 }, p[LANES] = { 0 };
-        float pool_grad[BN_POOL_PLANE_MAX]; /* fused with a max-pool: the ReLU's output gradient, one plane */
-        for (int n = 0; n < N; n++) {
-            const size_t o = ((size_t)n * C + c) * HW;
-            const uint16_t *mask = io->mask ? io->mask + ((size_t)n * C + c) * words : NULL;
-            prefetch_planes(io->x, n, N, C, c, HW, ahead, false);
-            prefetch_planes(io->dy, n, N, C, c, HW, ahead, false);
-            prefetch_planes(io->dskip, n, N, C, c, HW, ahead, true);
-            if (io->dpooled) /* the pool's gradient, its winners' only: the ReLU's mask applies below */
-                pooled_grad(io, bn, (size_t)n * C + c, pool_grad);
-            lanes->grad_sums(io->x + o, io->dpooled ? pool_grad : io->dy + o, mask,
-                             io->dskip ? io->dskip + o : NULL, io->acc_dskip, mean, HW, s, p);
-        }
-        const double sum_dy = lane_tree(s), sum_dy_xhat = lane_tree(p) * invstd;
-        dgamma[c] = (float)sum_dy_xhat;
-        dbeta[c] = (float)sum_dy;
+        for (int j = 0; !exchange && j < dist_blocks(N); j++)
+            block_grad_sums(m, bn, io, lanes, N, c, j, sums + ((size_t)(b0 + j) * C + c) * 2);
+        double sum_dy = 0, sum_dy_xc = 0;
+        for (int b = 0; b < blocks; b++)
+            sum_dy += sums[((size_t)b * C + c) * 2], sum_dy_xc += sums[((size_t)b * C + c) * 2 + 1];
+        const double sum_dy_xhat = sum_dy_xc * invstd;
         const float coef[5] = { [COEF_MEAN] = mean, [COEF_INVSTD] = invstd, [COEF_K] = gamma[c] * invstd,
                                 [COEF_MDY] = (float)(sum_dy / count), [COEF_MDX] = (float)(sum_dy_xhat / count) };
         /* a residual gradient written (not added to) by the first pass is the
            masked gradient itself: one stream to read instead of two */
         const bool g_in_dskip = io->dskip && !io->acc_dskip;
         const float *g = g_in_dskip ? io->dskip : io->dy;
+        float pool_grad[BN_POOL_PLANE_MAX];
         for (int n = 0; n < N; n++) {
             const size_t o = ((size_t)n * C + c) * HW;
             const uint16_t *mask = io->mask && !g_in_dskip ? io->mask + ((size_t)n * C + c) * words : NULL;

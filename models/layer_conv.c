@@ -1,4 +1,5 @@
 /* models/layer_conv.c — convolution through the model's chosen kernel. */
+#include <omp.h>
 #include <stdio.h>
 
 #include "models/layers.h"
@@ -43,7 +44,21 @@ static void conv_bwd(model *m, layer *l, const model_step *st)
 {
     const conv_shape cs = conv_shape_of(l, st->batch);
     double t = model_profile_start(m); /* the two passes are timed apart (bench --train's breakdown) */
-    conv_run(m->kernel, &cs, CONV_BACKWARD_WEIGHTS, layer_in(m, l), layer_dout(m, l), layer_grads(m, l), m->ws);
+    /* the weights' gradient one block of images at a time (models/dist.h); with a block
+       for each thread, each block on one thread, in a workspace of its own (a kernel's
+       bits do not depend on its thread count) */
+    const int blocks = dist_blocks(st->batch);
+    const bool apart = blocks >= omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) if (apart)
+    for (int b = 0; b < blocks; b++) {
+        if (apart)
+            omp_set_num_threads(1); /* for the kernel's regions inside this thread's block */
+        const conv_shape block = conv_shape_of(l, block_images(st->batch, b));
+        const size_t first = (size_t)b * REDUCE_BLOCK;
+        void *ws = apart ? (char *)m->block_ws + (size_t)omp_get_thread_num() * m->block_ws_bytes : m->ws;
+        conv_run(m->kernel, &block, CONV_BACKWARD_WEIGHTS, layer_in(m, l) + first * tshape_count(l->in),
+                 layer_dout(m, l) + first * tshape_count(l->out), layer_block_grads(m, l, b), ws);
+    }
     model_profile_add(m, LAYER_KIND_CONV_BACKWARD_WEIGHTS, &t);
     if (m->layers[l->src].spec.op == OP_INPUT)
         return;   /* nobody needs the gradient of the images */

@@ -58,13 +58,24 @@ static void dense_bwd(model *m, layer *l, const model_step *st)
 {
     const int N = st->batch, in = (int)tshape_count(l->in), out = l->spec.out;
     const float *x = layer_in(m, l), *W = layer_params(m, l), *dy = layer_dout(m, l);
-    float *dW = layer_grads(m, l), *db = dW + (size_t)out * in;
-    layer_sgemm(true, false, out, in, N, dy, out, x, in, 0.0f, dW, in);   /* dW = dyᵀ · x */
-    for (int o = 0; o < out; o++) {
-        double s = 0;
-        for (int n = 0; n < N; n++)
-            s += dy[(size_t)n * out + o];
-        db[o] = (float)s;
+    /* one block of images at a time (models/dist.h); with a block for each thread, each
+       block's GEMM on one thread (BLIS's bits do not depend on its thread count) */
+    const int blocks = dist_blocks(N);
+    const bool apart = blocks >= omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) if (apart)
+    for (int b = 0; b < blocks; b++) {
+        if (apart)
+            omp_set_num_threads(1);
+        const int n0 = b * REDUCE_BLOCK, nb = block_images(N, b);
+        float *dW = layer_block_grads(m, l, b), *db = dW + (size_t)out * in;
+        const float *dyb = dy + (size_t)n0 * out;
+        layer_sgemm(true, false, out, in, nb, dyb, out, x + (size_t)n0 * in, in, 0.0f, dW, in); /* dW = dyᵀ · x */
+        for (int o = 0; o < out; o++) {
+            double s = 0;
+            for (int n = 0; n < nb; n++)
+                s += dyb[(size_t)n * out + o];
+            db[o] = (float)s;
+        }
     }
     float *dx = layer_din(m, l);
     layer_sgemm(false, false, N, in, out, dy, out, W, in, l->acc_src ? 1.0f : 0.0f, dx, in);   /* dx = dy · W */

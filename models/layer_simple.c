@@ -99,7 +99,8 @@ static void gap_bwd(model *m, layer *l, const model_step *st)
 const op_def op_gap = { "gap", gap_out, none, none, none_saved, no_flops, gap_fwd, gap_bwd };
 
 /* ---- dropout (inverted): keep with probability 1-p, scale by 1/(1-p); the
-        mask of sample n at step t comes from rng (seed, RNG_DROPOUT, t, layer·2³² + n) ---- */
+        mask of sample n at step t comes from rng (seed, RNG_DROPOUT, t, layer·2³² + n), n the
+        image's index in the whole batch (model_step.first + its index here) ---- */
 static bool dropout_out(const layer_spec *s, tshape in, tshape *out, char *err, size_t errlen)
 {
     if (!(s->p >= 0.0f && s->p < 1.0f)) {
@@ -125,7 +126,8 @@ static void dropout_fwd(model *m, layer *l, const model_step *st)
     for (int n = 0; n < st->batch; n++) {
         /* keyed by layer too, so two dropout layers never share a mask */
         const uint64_t layer_index = (uint64_t)(l - m->layers);
-        rng_stream r = rng_stream_for(st->seed, RNG_DROPOUT, st->step, layer_index << 32 | (uint64_t)n);
+        rng_stream r =
+            rng_stream_for(st->seed, RNG_DROPOUT, st->step, layer_index << 32 | (uint64_t)(st->first + n));
         for (size_t i = 0; i < per; i++) {
             const size_t o = (size_t)n * per + i;
             mask[o] = !on ? 1.0f : rng_uniform(&r) < p ? 0.0f : keep_scale;

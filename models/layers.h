@@ -36,6 +36,11 @@ static inline float *layer_in(const model *m, const layer *l) { return m->acts +
 static inline float *layer_din(const model *m, const layer *l) { return m->dacts + m->layers[l->src].act_off; }
 static inline float *layer_params(const model *m, const layer *l) { return m->params + l->param_off; }
 static inline float *layer_grads(const model *m, const layer *l) { return m->grads + l->param_off; }
+/* Where backward writes the gradient of this process's block b (models/dist.h). */
+static inline float *layer_block_grads(const model *m, const layer *l, int b)
+{
+    return m->block_grads + (size_t)b * m->num_params + l->param_off;
+}
 
 /* dst = src, or dst += src when acc; n floats, threaded. */
 void layer_store_grad(float *dst, const float *src, size_t n, bool acc);

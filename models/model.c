@@ -15,15 +15,17 @@ const op_def *const op_defs[OP_COUNT] = {
     [OP_ADD] = &op_add,
 };
 
-static float *alloc_block(size_t count)
+static void *alloc_bytes(size_t bytes)
 {
     void *p = NULL;
-    size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+    bytes = (bytes + 63) / 64 * 64;
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
         return NULL;
     memset(p, 0, bytes ? bytes : 64);
     return p;
 }
+
+static float *alloc_block(size_t count) { return alloc_bytes(count * sizeof(float)); }
 
 int model_build(model *m, const model_desc *d, const conv_kernel *k, int max_batch, char *err, size_t errlen)
 {
@@ -102,6 +104,12 @@ static void size_layer(model *m, int i, size_t *max_conv_in)
         size_t ws = conv_workspace_bytes(m->kernel, &cs);
         if (ws > m->ws_bytes)
             m->ws_bytes = ws;
+        /* one block's backward_weights, a thread's own (models/layer_conv.c) */
+        conv_shape block = cs;
+        block.n = cs.n < REDUCE_BLOCK ? cs.n : REDUCE_BLOCK;
+        ws = (conv_workspace_bytes(m->kernel, &block) + 63) / 64 * 64;
+        if (ws > m->block_ws_bytes)
+            m->block_ws_bytes = ws;
         if (conv_x_count(&cs) > *max_conv_in)
             *max_conv_in = conv_x_count(&cs);
     }
@@ -199,8 +207,18 @@ static bool alloc_blocks(model *m)
     m->save = alloc_block(m->num_save);
     m->scratch = alloc_block(m->scratch_count);
     m->ws = alloc_block((m->ws_bytes + sizeof(float) - 1) / sizeof(float));
+    m->block_ws = alloc_bytes(m->block_ws_bytes * (size_t)conv_thread_slots());
+    int channels = 0; /* the most any batch norm has */
+    for (int i = 0; i < m->num_layers; i++)
+        if (m->layers[i].spec.op == OP_BN && m->layers[i].in.c > channels)
+            channels = m->layers[i].in.c;
+    m->max_blocks = dist_blocks(m->max_batch);
+    m->block_grads = alloc_block((size_t)m->max_blocks * m->num_params);
+    m->block_stats = alloc_bytes((size_t)m->max_blocks * channels * 2 * sizeof(double));
+    m->reduce.exponent = alloc_bytes(m->num_params);
+    m->reduce.sum = alloc_bytes(m->num_params * sizeof(double));
     return m->params && m->grads && m->adam_m && m->adam_v && m->state && m->acts && m->dacts && m->save &&
-           m->scratch && m->ws;
+           m->scratch && m->ws && m->block_ws && m->block_grads && m->block_stats && m->reduce.exponent && m->reduce.sum;
 }
 
 int model_build_table(model *m, const model_desc *d, const layer_spec *rows, int n, const conv_kernel *k,
@@ -243,7 +261,8 @@ void model_free(model *m)
 {
     free(m->layers);
     free(m->params), free(m->grads), free(m->adam_m), free(m->adam_v), free(m->state);
-    free(m->acts), free(m->dacts), free(m->save), free(m->scratch), free(m->ws);
+    free(m->acts), free(m->dacts), free(m->save), free(m->scratch), free(m->ws), free(m->block_ws);
+    free(m->block_grads), free(m->block_stats), free(m->reduce.exponent), free(m->reduce.sum);
     memset(m, 0, sizeof *m);
 }
 
@@ -326,6 +345,7 @@ const char *layer_kind_name(int kind)
         [LAYER_KIND_ELEMENTWISE] = "elementwise",
         [LAYER_KIND_POOLING] = "pooling",
         [LAYER_KIND_DENSE] = "dense",
+        [LAYER_KIND_GRADIENT_SUM] = "gradient_sum",
     };
     return kind >= 0 && kind < LAYER_KIND_COUNT ? names[kind] : NULL;
 }
@@ -402,4 +422,12 @@ void model_backward(model *m, const model_step *st, const float *dlogits)
     const int lowest = st->frozen_below > 1 ? st->frozen_below : 1;
     for (int i = m->num_layers - 1; i >= lowest; i--)
         model_run_layer(m, i, st, true);
+    /* the blocks' gradients into one, of the layers that ran (parameters are laid
+       out in row order) */
+    const size_t from = m->layers[lowest].param_off;
+    double t = model_profile_start(m);
+    reduce_exact(m->block_grads + from, m->num_params, dist_blocks(st->batch), dist_blocks(step_total(st)),
+                 m->num_params - from, m->grads + from, m->dist, (reduce_scratch){ m->reduce.exponent + from,
+                                                                                 m->reduce.sum + from });
+    model_profile_add(m, LAYER_KIND_GRADIENT_SUM, &t);
 }

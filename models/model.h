@@ -25,6 +25,8 @@
 #include <stdio.h>
 
 #include "kernels/conv.h"
+#include "models/dist.h"
+#include "models/reduce.h"
 
 typedef enum layer_op {
     OP_INPUT,      /* the image batch */
@@ -96,6 +98,7 @@ typedef enum layer_kind {
     LAYER_KIND_ELEMENTWISE, /* ReLU, residual add, dropout */
     LAYER_KIND_POOLING,     /* max pool, global average pool */
     LAYER_KIND_DENSE,
+    LAYER_KIND_GRADIENT_SUM, /* the blocks' gradients added (model_backward, models/reduce.h) */
     LAYER_KIND_COUNT
 } layer_kind;
 
@@ -112,18 +115,43 @@ typedef struct model {
     float *params, *grads, *adam_m, *adam_v, *state;
     float *acts, *dacts, *save, *scratch;
     void *ws;
+    /* Sums over the batch, by blocks of REDUCE_BLOCK images (models/dist.h): each
+       layer writes its parameters' gradient of block b at block_grads[b][num_params],
+       model_backward adds them exactly into grads; batch norm keeps a channel's
+       per-block partials in block_stats[block][channel][2]. */
+    int max_blocks;          /* dist_blocks(max_batch) */
+    float *block_grads;
+    double *block_stats;
+    void *block_ws;          /* conv_thread_slots() workspaces of block_ws_bytes: one block's
+                                convolution backward_weights on each thread */
+    size_t block_ws_bytes;
+    reduce_scratch reduce;
+    const model_dist *dist;  /* NULL (model_build's): one process */
     double flops;           /* forward, per image */
     model_profile *profile; /* NULL (model_build's): no timing */
 } model;
 
 /* The context of one forward/backward pass. */
 typedef struct model_step {
-    int batch;              /* ≤ max_batch */
+    int batch;              /* this process's images, ≤ max_batch */
     bool train;             /* batch statistics and dropout on */
     uint64_t seed, step;    /* dropout masks: rng (seed, RNG_DROPOUT, step, sample) */
     int frozen_below;       /* layers [0, frozen_below) run as in evaluation (running statistics, no
                                dropout) and have no backward pass: a linear probe's fixed trunk; 0 = none */
+    int first, total;       /* over several processes (models/dist.h): the batch's index of this process's
+                               first image (a multiple of REDUCE_BLOCK) and the whole batch's images;
+                               total 0: one process, the batch is all */
 } model_step;
+
+/* The whole batch's images, and its first block held here. */
+static inline int step_total(const model_step *st) { return st->total > 0 ? st->total : st->batch; }
+static inline int step_first_block(const model_step *st) { return st->first / REDUCE_BLOCK; }
+/* Images of block b (of this process's) of a pass over `batch` images. */
+static inline int block_images(int batch, int b)
+{
+    const int left = batch - b * REDUCE_BLOCK;
+    return left < REDUCE_BLOCK ? left : REDUCE_BLOCK;
+}
 
 /* Tables: the number of rows written to `rows` (capacity `cap`), or -1.
    model_build offers MODEL_ROWS_MAX rows. */
@@ -207,11 +235,12 @@ void model_decay_mask(const model *m, float *mask);
 float *model_input(model *m);
 /* Forward; returns the logits [batch][classes]. */
 const float *model_forward(model *m, const model_step *st);
-/* Backward from dlogits [batch][classes]; fills m->grads (overwritten). */
+/* Backward from dlogits [batch][classes]; fills m->grads (overwritten) with the
+   gradient summed over the whole batch (every process's blocks: models/dist.h). */
 void model_backward(model *m, const model_step *st, const float *dlogits);
 
 /* "conv_forward", "conv_backward_data", "conv_backward_weights", "batch_norm",
-   "elementwise", "pooling", "dense"; NULL out of range. */
+   "elementwise", "pooling", "dense", "gradient_sum"; NULL out of range. */
 const char *layer_kind_name(int kind);
 /* For a layer that times parts of its own pass (the convolution's two
    backward passes): model_profile_start is the time now, 0 without a profile;

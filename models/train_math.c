@@ -7,6 +7,12 @@
 double softmax_cross_entropy(const float *logits, const int *labels, int n, int k, double smoothing,
                              float *dlogits, int *correct, int *predicted)
 {
+    return softmax_cross_entropy_of(logits, labels, n, k, smoothing, n, dlogits, correct, predicted);
+}
+
+double softmax_cross_entropy_of(const float *logits, const int *labels, int n, int k, double smoothing, int batch,
+                                float *dlogits, int *correct, int *predicted)
+{
     double total = 0;
     int right = 0;
     const double on = 1.0 - smoothing, off = smoothing / k; /* target: on·onehot + off */
@@ -30,7 +36,7 @@ double softmax_cross_entropy(const float *logits, const int *labels, int n, int 
         if (dlogits)
             for (int j = 0; j < k; j++)
                 dlogits[(size_t)i * k + j] =
-                    (float)((exp((double)z[j] - log_sum) - (on * (j == labels[i]) + off)) / n);
+                    (float)((exp((double)z[j] - log_sum) - (on * (j == labels[i]) + off)) / batch);
     }
     if (correct)
         *correct = right;

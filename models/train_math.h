@@ -17,6 +17,9 @@
    (if non-NULL) receives the argmax. */
 double softmax_cross_entropy(const float *logits, const int *labels, int n, int k, double smoothing,
                              float *dlogits, int *correct, int *predicted);
+/* The same for n images of a batch of `batch` (a block of it): dlogits = (softmax − q)/batch. */
+double softmax_cross_entropy_of(const float *logits, const int *labels, int n, int k, double smoothing, int batch,
+                                float *dlogits, int *correct, int *predicted);
 
 /* Adds the softmax of logits[n][k] (in double) to probs[n][k]: test-time
    augmentation sums the views' probabilities with it. */

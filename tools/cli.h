@@ -9,4 +9,9 @@ int run_main(int argc, char **argv);
 int plan_main(int argc, char **argv);
 int bench_train_main(int argc, char **argv);   /* bench --train */
 
+/* The processes `run` trains on together (models/dist.h): set by the MPI build's
+   main (tools/mpi/dist_mpi.c); NULL, the default, is this process alone. */
+struct model_dist;
+extern const struct model_dist *run_dist;
+
 #endif

@@ -5,6 +5,9 @@
 #include "kernels/conv.h"
 #include "kernels/isa.h"
 #include "tools/cli.h"
+#ifdef PROBADOR_MPI
+#include "tools/mpi/dist_mpi.h"
+#endif
 
 typedef struct subcommand {
     const char *name;
@@ -27,7 +30,7 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -45,4 +48,18 @@ int main(int argc, char **argv)
     fprintf(stderr, "probador: error: unknown subcommand '%s'\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+/* The MPI build (make mpi: build/mpi/probador) trains one run over every process
+   mpirun started (models/dist.h); its other subcommands run as in each process alone. */
+int main(int argc, char **argv)
+{
+#ifdef PROBADOR_MPI
+    run_dist = dist_mpi_start(&argc, &argv);
+    const int rc = dispatch(argc, argv);
+    dist_mpi_stop(rc);
+    return rc;
+#else
+    return dispatch(argc, argv);
+#endif
 }

@@ -413,7 +413,11 @@ static int record_run(const run_request *rq, const exp_config *e, const char *va
     return 0;
 }
 
-/* Trains one resolved run into DIR.partial, then publishes it.  0 or -1. */
+const struct model_dist *run_dist;
+
+/* Trains one resolved run into DIR.partial, then publishes it.  0 or -1.  Of
+   several processes training it together (run_dist), rank 0 alone touches the
+   folders; every one decides alike whether the run is current. */
 static int train_into(const run_request *rq, const exp_config *c, const char *variant, const char *overrides,
                       const char *dir)
 {
@@ -422,25 +426,30 @@ static int train_into(const run_request *rq, const exp_config *c, const char *va
     const bool fine_tune = r->init.from[0] != '\0';
     if (fine_tune && resolve_init(c, rq->root, rq->quick, init_path, sizeof init_path, init_note, sizeof init_note))
         return -1;
+    const bool writes = !run_dist || run_dist->rank == 0;
     if (rq->if_stale && run_is_current(dir, c, fine_tune ? init_note : NULL, true)) {
-        fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);
+        if (writes)
+            fprintf(stderr, "run: %s is up to date (same resolved configuration, results present)\n", dir);
         return 0;
     }
     char partial[1200];
     snprintf(partial, sizeof partial, "%s.partial", dir);
-    if (!rq->resume && remove_tree(partial)) /* a fresh start */
+    if (writes && !rq->resume && remove_tree(partial)) /* a fresh start */
         return -1;
     const train_options opt = { .out_dir = partial, .variant = variant, .overrides = overrides,
                                 .resume = rq->resume, .stop_after_epochs = rq->stop_after,
                                 .init_path = fine_tune ? init_path : NULL,
-                                .init_note = fine_tune ? init_note : NULL };
+                                .init_note = fine_tune ? init_note : NULL, .dist = run_dist };
     train_result res;
     if (run_train(c, opt, &res))
         return -1;
     if (rq->stop_after > 0 && rq->stop_after < r->training.epochs) {
-        fprintf(stderr, "run: stopped after %d epochs as asked; continue with --resume\n", rq->stop_after);
+        if (writes)
+            fprintf(stderr, "run: stopped after %d epochs as asked; continue with --resume\n", rq->stop_after);
         return 0;
     }
+    if (!writes)
+        return 0;
     return publish_run(partial, dir) || record_run(rq, c, variant, &res, dir) ? -1 : 0;
 }
 

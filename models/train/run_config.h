@@ -30,8 +30,10 @@
         layers became the direct kernel's (kernels/conv_direct.c)
      4  until the backward_weights of single-channel layers became the direct
         kernel's too
-     5  since */
-#define RUN_NUMERICS 5
+     5  until every sum over the batch became blocks of 16 images combined in
+        block order (statistics, loss) or exactly (gradients): models/dist.h
+     6  since */
+#define RUN_NUMERICS 6
 
 #define RUN_NAME_MAX 64   /* identifiers [a-z0-9_-], 1..63 characters + NUL */
 #define RUN_PATH_MAX 1024

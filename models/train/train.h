@@ -41,6 +41,10 @@ typedef struct train_options {
        this run's configuration.  NULL: no check. */
     int (*resume_check)(const char *config_path, const char *checkpoint, void *ctx);
     void *resume_ctx;
+    /* Several processes training the run together (models/dist.h), NULL for one: each
+       trains its blocks of every batch; rank 0 alone writes into out_dir and prints,
+       the others read what a resume needs from it (a folder all of them see). */
+    const model_dist *dist;
 } train_options;
 
 /* Trains and evaluates; writes epochs.csv, timing.csv, confusion.csv,

@@ -35,11 +35,12 @@ bool run_loss_is_finite(const run_state *s, double loss, const char *where, ...)
     return false;
 }
 
-static void progress(const run_config *c, int epoch, int step, int steps, double loss, double acc, double ips,
+static void progress(const run_state *s, int epoch, int step, int steps, double loss, double acc, double ips,
                      double eta, bool final)
 {
+    const run_config *c = s->c;
     const bool tty = isatty(STDERR_FILENO);
-    if (!tty && !final)
+    if (!s->writes || (!tty && !final))
         return;
     fprintf(stderr, "%s%s epoch %d/%d step %d/%d loss %.4f acc %.4f %.0f img/s ETA %.0fs%s", tty ? "\r" : "",
             c->name, epoch + 1, c->training.epochs, step, steps, loss, acc, ips, eta, tty ? "\033[K" : "");
@@ -72,26 +73,52 @@ typedef struct epoch_totals {
     float lr; /* the last step's */
 } epoch_totals;
 
-/* One batch: step s of the epoch.  0, or -1 when the loss is not finite. */
+/* The loss and the right answers of this process's blocks of a batch of `total`
+   images, their dlogits scaled for the whole batch; every block's two figures
+   gathered and added in block order, so that they do not depend on the processes. */
+static double batch_loss(run_state *s, const float *logits, const model_step *st, int *correct)
+{
+    const int k = s->classes, blocks = dist_blocks(st->total), b0 = step_first_block(st);
+    double *per = s->block_loss; /* [block][2]: summed loss, right answers */
+    for (int j = 0; j < dist_blocks(st->batch); j++) {
+        const size_t o = (size_t)j * REDUCE_BLOCK;
+        int right;
+        per[(b0 + j) * 2] = softmax_cross_entropy_of(logits + o * k, s->labels + o, block_images(st->batch, j), k,
+                                                     s->c->training.label_smoothing, st->total, s->dlogits + o * k,
+                                                     &right, NULL);
+        per[(b0 + j) * 2 + 1] = right;
+    }
+    dist_gather(s->m.dist, per, blocks, 2);
+    double loss = 0, right = 0;
+    for (int b = 0; b < blocks; b++)
+        loss += per[b * 2], right += per[b * 2 + 1];
+    *correct = (int)right;
+    return loss;
+}
+
+/* One batch: step s of the epoch; this process's share of its images
+   (models/dist.h).  0, or -1 when the loss is not finite. */
 static int train_batch(run_state *s, int epoch, int b, epoch_totals *t)
 {
     const run_config *c = s->c;
     const run_data *d = &s->d;
     const size_t start = (size_t)b * c->training.batch;
-    const int n = (int)batch_fill(model_input(&s->m), s->labels, &d->train_src, d->order, (size_t)d->n_train, start,
-                                  (size_t)c->training.batch, &c->augmentation, (uint64_t)c->seed, (uint64_t)epoch);
+    const int total = (int)((size_t)d->n_train - start < (size_t)c->training.batch ? (size_t)d->n_train - start
+                                                                                    : (size_t)c->training.batch);
+    int first, n;
+    dist_images(s->m.dist, total, &first, &n);
+    batch_fill(model_input(&s->m), s->labels, &d->train_src, d->order, (size_t)d->n_train, start + (size_t)first,
+               (size_t)n, &c->augmentation, (uint64_t)c->seed, (uint64_t)epoch);
     if (s->pretext)
-        pretext_rotate(model_input(&s->m), s->labels, d->order + start, n, (uint64_t)c->seed, (uint64_t)epoch);
-    const model_step st = { n, true, (uint64_t)c->seed, s->step, s->frozen_below };
-    const float *logits = model_forward(&s->m, &st);
+        pretext_rotate(model_input(&s->m), s->labels, d->order + start + first, n, (uint64_t)c->seed, (uint64_t)epoch);
+    const model_step st = { n, true, (uint64_t)c->seed, s->step, s->frozen_below, .first = first, .total = total };
     int correct;
-    const double loss = softmax_cross_entropy(logits, s->labels, n, s->classes, c->training.label_smoothing,
-                                              s->dlogits, &correct, NULL);
+    const double loss = batch_loss(s, model_forward(&s->m, &st), &st, &correct);
     if (!run_loss_is_finite(s, loss, "epoch %d, step %d of %d", epoch + 1, b + 1, s->steps_per_epoch))
         return -1;
     t->loss_sum += loss;
     t->correct += correct;
-    t->seen += n;
+    t->seen += total;
     model_backward(&s->m, &st, s->dlogits);
     t->lr = lr_at(s->schedule, (float)c->training.learning_rate, s->step, s->warmup, s->total_steps);
     optimise(s, epoch, t->lr);
@@ -126,7 +153,9 @@ static int finish_epoch(run_state *s, int epoch, const epoch_totals *t, double s
     run_append(&s->timing_csv, "%d,%.3f,%.1f,%.2f\n", epoch + 1, seconds, t->seen / seconds, other_cores);
     res->train_seconds += seconds;
     res->train_images += t->seen;
-    progress(c, epoch, s->steps_per_epoch, s->steps_per_epoch, loss, acc, t->seen / seconds, 0, true);
+    progress(s, epoch, s->steps_per_epoch, s->steps_per_epoch, loss, acc, t->seen / seconds, 0, true);
+    if (!s->writes)
+        return 0;
     fprintf(stderr, "%s: epoch %d: val loss %.4f acc %.4f, %.1f s\n", c->name, epoch + 1, val_loss, val_acc, seconds);
 
     /* checkpoint and the CSVs so far, each atomically */
@@ -152,7 +181,7 @@ int run_epoch(run_state *s, int epoch, train_result *res)
     for (int b = 0; b < s->steps_per_epoch; b++) {
         if (train_batch(s, epoch, b, &t))
             return -1;
-        if (governor_tick(&s->threads)) {
+        if (governor_tick(&s->threads) && s->writes) {
             const thread_governor *g = &s->threads;
             fprintf(stderr, g->now < g->asked ? "%s%s: %d of %d threads while other work holds the cores (results "
                                                 "do not change)\n"
@@ -162,7 +191,7 @@ int run_epoch(run_state *s, int epoch, train_result *res)
         if ((b & 15) == 15 || b == s->steps_per_epoch - 1) {
             const double el = timing_seconds(CLOCK_MONOTONIC) - t0, ips = t.seen / el;
             const double eta = ((double)(c->training.epochs - epoch) * s->d.n_train - t.seen) / ips;
-            progress(c, epoch, b + 1, s->steps_per_epoch, t.loss_sum / t.seen, (double)t.correct / t.seen, ips, eta,
+            progress(s, epoch, b + 1, s->steps_per_epoch, t.loss_sum / t.seen, (double)t.correct / t.seen, ips, eta,
                      false);
         }
     }

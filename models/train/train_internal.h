@@ -57,6 +57,9 @@ typedef struct run_state {
     double *tta_probs;   /* ... the views' summed softmaxes, [max_batch][classes] */
     char checkpoint[1200];
     thread_governor threads; /* the thread count, adapted to the machine's load */
+    double *block_loss;      /* [block][2] of a batch: summed loss, right answers (models/dist.h) */
+    bool writes;             /* this process writes the results and says how it goes (one process of
+                                several: rank 0's) */
 } run_state;
 
 /* Evaluation mode over a list of images: loss, accuracy, confusion; and, if

@@ -110,6 +110,8 @@ static char *environment_text(const run_state *s, const train_result *res)
     char threads[16];
     snprintf(threads, sizeof threads, "%d", s->c->threads);
     env_write(mem, threads);
+    /* how many trained it together (models/dist.h): the bits are the same for any number */
+    fprintf(mem, "processes: %d (blocks of %d images)\n", dist_ranks(s->m.dist), REDUCE_BLOCK);
     /* the data as decoded, whatever its files' compression: the same numbers mean the same images */
     const fmnist_split *tr = &s->d.train, *te = &s->d.test;
     fprintf(mem, "dataset: %s: train %zu images crc32 %08lx labels crc32 %08lx; t10k %zu images crc32 %08lx "
@@ -118,6 +120,10 @@ static char *environment_text(const run_state *s, const train_result *res)
             crc32(0L, tr->labels, (uInt)tr->count), te->count,
             crc32(0L, te->images, (uInt)(te->count * FMNIST_ROWS * FMNIST_COLS)), crc32(0L, te->labels, (uInt)te->count));
     fprintf(mem, "parameters: %zu\nforward_mflop: %.1f\n", s->m.num_params, s->m.flops / 1e6); /* per image */
+    int channels = 0; /* batch norm's, all layers: what its statistics exchange scales with */
+    for (int i = 0; i < s->m.num_layers; i++)
+        channels += s->m.layers[i].spec.op == OP_BN ? s->m.layers[i].in.c : 0;
+    fprintf(mem, "batch_norm_channels: %d\n", channels);
     fprintf(mem, "peak_rss_mib: %.1f\n", res->peak_rss_mib);
     fclose(mem);
     return text;

@@ -40,7 +40,9 @@ static int build_model(run_state *s)
         fprintf(stderr, "%s: %s\n", c->name, err);
         return -1;
     }
-    model_print_summary(&s->m, stderr);
+    s->m.dist = s->opt->dist;
+    if (s->writes)
+        model_print_summary(&s->m, stderr);
     model_init_params(&s->m, (uint64_t)c->seed, (conv_init)c->model.conv_init);
     if (s->opt->init_path) {
         uint32_t crc;
@@ -48,8 +50,9 @@ static int build_model(run_state *s)
             fprintf(stderr, "%s\n", err);
             return -1;
         }
-        fprintf(stderr, "%s: trunk initialised from %s (CRC %08x); the head starts fresh\n", c->name,
-                s->opt->init_path, crc);
+        if (s->writes)
+            fprintf(stderr, "%s: trunk initialised from %s (CRC %08x); the head starts fresh\n", c->name,
+                    s->opt->init_path, crc);
     }
     const int head = checkpoint_head_layer(&s->m);
     s->head_off = s->m.layers[head].param_off;
@@ -93,6 +96,7 @@ static int set_up(run_state *s, train_result *res)
     s->labels = checked_malloc((size_t)s->m.max_batch * sizeof *s->labels);
     s->predicted = checked_malloc((size_t)s->m.max_batch * sizeof *s->predicted);
     s->dlogits = checked_malloc((size_t)s->m.max_batch * s->classes * sizeof *s->dlogits);
+    s->block_loss = checked_malloc((size_t)s->m.max_blocks * 2 * sizeof *s->block_loss);
     if (c->evaluation.tta != RUN_TTA_NONE) {
         s->tta_images = checked_malloc((size_t)s->m.max_batch * AUG_PIXELS * sizeof *s->tta_images);
         s->tta_probs = checked_malloc((size_t)s->m.max_batch * s->classes * sizeof *s->tta_probs);
@@ -100,17 +104,19 @@ static int set_up(run_state *s, train_result *res)
     run_append(&s->epochs_csv, "%s", run_epochs_header);
     run_append(&s->timing_csv, "%s", run_timing_header);
     const train_options *opt = s->opt;
-    if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST) {
+    if (s->writes && mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "%s: error: cannot create the results folder: %s\n", opt->out_dir, strerror(errno));
         return -1;
     }
     snprintf(s->checkpoint, sizeof s->checkpoint, "%s/checkpoint.bin", opt->out_dir);
     const bool resuming = opt->resume && !(access(s->checkpoint, F_OK) != 0 && errno == ENOENT);
-    if (opt->resume && !resuming)
+    if (opt->resume && !resuming && s->writes)
         fprintf(stderr, "%s: note: --resume: no checkpoint at %s, so the run starts from epoch 1\n", c->name,
                 s->checkpoint);
     if (resuming)
         return run_resume(s, res);
+    if (!s->writes)
+        return 0;
     char init_txt[1200]; /* what --resume will compare with */
     snprintf(init_txt, sizeof init_txt, "%s/init.txt", opt->out_dir);
     remove(init_txt);
@@ -142,7 +148,7 @@ static int finish(run_state *s, train_result *res)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     res->peak_rss_mib = ru.ru_maxrss / 1024.0;
-    const int rc = run_write_results(s, res, predictions, n_final);
+    const int rc = s->writes ? run_write_results(s, res, predictions, n_final) : 0;
     free(predictions);
     return rc;
 }
@@ -150,7 +156,7 @@ static int finish(run_state *s, train_result *res)
 static void free_state(run_state *s)
 {
     free(s->epochs_csv), free(s->timing_csv);
-    free(s->labels), free(s->predicted), free(s->dlogits);
+    free(s->labels), free(s->predicted), free(s->dlogits), free(s->block_loss);
     free(s->decay_mask), free(s->ema), free(s->tta_images), free(s->tta_probs);
     model_free(&s->m);
     run_data_free(&s->d);
@@ -163,6 +169,7 @@ int train_run(run_config c, const train_options *opt, train_result *res)
     memset(&s, 0, sizeof s);
     governor_start(&s.threads, c.threads);
     s.c = &c, s.opt = opt;
+    s.writes = !opt->dist || opt->dist->rank == 0;
     int rc = set_up(&s, res);
     const int last = opt->stop_after_epochs > 0 && opt->stop_after_epochs < c.training.epochs
                          ? opt->stop_after_epochs

@@ -3,9 +3,10 @@
 # Starts a single-node Slurm cluster on this machine (tools/launch/local_slurm.sh),
 # runs the quick profile from scratch through the Slurm launcher, then through GNU
 # parallel, and compares every result file of each, byte for byte, with the
-# committed quick results (make verify's comparison).  Installs what it needs
-# (munge, slurm-wlm, parallel) like make deps; needs root.  About 12 minutes on
-# 2 cores.
+# committed quick results (make verify's comparison); then trains the quick cnn
+# and resnet20 runs data-parallel under mpirun (2 and 3 processes, one thread
+# each) and compares them the same way.  Installs what it needs (munge, slurm-wlm,
+# parallel, Open MPI) like make deps; needs root.  About 15 minutes on 2 cores.
 set -eu
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
@@ -35,4 +36,20 @@ sh tools/launch/parallel.sh --profile quick --results "$work/parallel-results" -
 # shellcheck disable=SC2086
 VERIFY_RERUN=0 sh tools/scripts/verify.sh build/probador reports/results-quick "$work/parallel-results" $experiments
 echo "test-cluster: GNU parallel: $(( $(date +%s) - start )) s" >&2
-echo "test-cluster: OK: both launchers reproduced the committed quick results byte for byte" >&2
+
+start=$(date +%s)
+make --no-print-directory mpi
+mkdir -p "$work/mpi-committed"
+cp -r reports/results-quick/cnn reports/results-quick/resnet20 "$work/mpi-committed/"
+# as root (CI), Open MPI wants to be told; more processes than cores, and yielding
+# while they wait, so that 3 processes share 2 cores without spinning
+mpirun="mpirun --allow-run-as-root --oversubscribe --mca mpi_yield_when_idle 1 -x OMP_NUM_THREADS=1"
+for run in "2 cnn" "3 resnet20"; do
+    set -- $run
+    echo "test-cluster: the quick $2 runs over $1 MPI processes" >&2
+    $mpirun -np "$1" build/mpi/probador run "experiments/$2.yaml" --all --quick --results "$work/mpi-results"
+done
+VERIFY_RERUN=0 sh tools/scripts/verify.sh build/probador "$work/mpi-committed" "$work/mpi-results" \
+    experiments/cnn.yaml experiments/resnet20.yaml
+echo "test-cluster: MPI: $(( $(date +%s) - start )) s" >&2
+echo "test-cluster: OK: both launchers and MPI data-parallel training reproduced the committed quick results byte for byte" >&2
