@@ -47,9 +47,10 @@ static void conv_bwd(model *m, layer *l, const model_step *st)
     /* the weights' gradient one block of images at a time (models/dist.h); with a block
        for each thread, each block on one thread, in a workspace of its own (a kernel's
        bits do not depend on its thread count) */
-    const int blocks = dist_blocks(st->batch);
-    const bool apart = blocks >= omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 1) if (apart)
+    const int blocks = dist_blocks(st->batch), slots = conv_thread_slots();
+    const int threads = omp_get_max_threads() < slots ? omp_get_max_threads() : slots;
+    const bool apart = blocks >= threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (apart)
     for (int b = 0; b < blocks; b++) {
         if (apart)
             omp_set_num_threads(1); /* for the kernel's regions inside this thread's block */

@@ -6,6 +6,7 @@
  * `make test`, sanitisers included; `make test-cluster` checks it again under mpirun.
  */
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,7 @@ enum { STEP_BATCH = 40 }; /* blocks of 16, 16 and 8 */
 
 typedef struct step_rank {
     const model_dist *d;
+    int threads;          /* > 0: this many OpenMP threads, more than the kernels' slots */
     const char *model_name;
     const float *images;
     const int *labels;
@@ -218,6 +220,8 @@ static void *step_body(void *p)
     step_rank *r = p;
     model m;
     char err[256];
+    if (r->threads > 0)
+        omp_set_num_threads(r->threads);
     const model_desc desc = small_desc(r->model_name);
     if (model_build(&m, &desc, &conv_winograd, STEP_BATCH, err, sizeof err))
         fail_msg("%s", err);
@@ -245,7 +249,8 @@ static void *step_body(void *p)
 }
 
 /* cnn (dropout, dense layers) and resnet (batch norm, residual adds, a projection):
-   2 and 3 processes give one process's gradients and statistics, bit for bit. */
+   2 and 3 processes give one process's gradients and statistics, bit for bit; and so
+   does one process asking for more threads than the machine has cores. */
 static void test_step_over_ranks(void **state)
 {
     float *images = test_alloc((size_t)STEP_BATCH * 784 * sizeof(float));
@@ -255,7 +260,9 @@ static void test_step_over_ranks(void **state)
         labels[i] = (i * 7) % 10;
     static const char *const models[] = { "cnn", "resnet" };
     for (int k = 0; k < 2; k++) {
-        step_rank one = { NULL, models[k], images, labels };
+        /* one process, with more threads than the kernels keep workspace for (they
+           run on as many as they have) */
+        step_rank one = { NULL, conv_thread_slots() + 1, models[k], images, labels };
         step_body(&one);
         assert_true(one.num_params > 0);
         for (int ranks = 2; ranks <= 3; ranks++) {
@@ -263,7 +270,7 @@ static void test_step_over_ranks(void **state)
             loop_start(&w, ranks, (size_t)dist_blocks(STEP_BATCH) * 2 * 1024);
             step_rank args[MAX_RANKS];
             for (int r = 0; r < ranks; r++)
-                args[r] = (step_rank){ &w.dist[r], models[k], images, labels };
+                args[r] = (step_rank){ &w.dist[r], 0, models[k], images, labels };
             run_ranks(ranks, step_body, args, sizeof args[0]);
             for (int r = 0; r < ranks; r++) {
                 assert_int_equal(args[r].num_params, one.num_params);
