@@ -256,7 +256,8 @@ static void test_bench_train_peer_and_breakdown(void **state)
             kinds += csv_num(&t, i, ms), named++;
     }
     csv_free(&t);
-    assert_int_equal(named, 10); /* three convolution passes, BN, element-wise, pooling, dense, loss, optimiser, data */
+    assert_int_equal(named, 11); /* three convolution passes, BN, element-wise, pooling, dense, the gradients'
+                                    sum, loss, optimiser, data */
     if (!(step > 0 && fabs(kinds - step) <= 0.2 * step))
         fail_msg("the kinds add up to %.3f ms, the step is %.3f ms", kinds, step);
     snprintf(env, sizeof env, "%s.env", csv);
