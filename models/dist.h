@@ -11,8 +11,9 @@
  *     the largest of all blocks' values of that parameter, and the whole numbers are
  *     added, which no order can change (models/reduce.h).
  * So R processes, each holding whole consecutive blocks of the batch, compute the
- * bits of one process, for any R up to the number of blocks in a batch (8 for a
- * batch of 128) and any thread count per process.
+ * bits of one process, for any R and any thread count per process; past the number
+ * of blocks in a batch (8 for a batch of 128) the extra processes hold no image and
+ * only take part in the exchanges.
  *
  * A dist is the exchange between processes.  NULL (or ranks = 1) is one process:
  * every block is local and nothing is exchanged.  tools/run_mpi.c makes the MPI one;
