@@ -1,8 +1,11 @@
 /* tests/test_plan.c — `probador plan` (tools/plan.c): the command line of every
  * run, absolute and self-contained, stage by stage (a fine-tuning after its
  * source), only the stale ones with --all-stale; a line run by hand is the run
- * make reproduce would have made. */
+ * make reproduce would have made; with --transfer, each run's folder and input,
+ * from which `probador record` rebuilds summary.csv (GNU parallel --return). */
 #include <limits.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +102,101 @@ static void test_plan_of_the_committed_experiments(void **state)
     free(all), free(stages), free(late), free(none);
 }
 
+/* Field i (0 first) of a comma-separated line, into out. */
+static void field(const char *line, int i, char *out, size_t len)
+{
+    for (; i > 0 && line; i--)
+        line = strchr(line, ',') ? strchr(line, ',') + 1 : NULL;
+    snprintf(out, len, "%.*s", line ? (int)strcspn(line, ",\n") : 0, line ? line : "");
+}
+
+/* After test_plan_lines_run's four runs under ROOT: `plan --transfer` gives each
+   run's folder and its input (the source's checkpoint of the same seed mod 2 for
+   a fine-tuning, the experiment file otherwise); `record` on those folders
+   rebuilds summary.csv: the same rows, but training times summed from
+   timing.csv; and refuses what is not a finished run folder in its place. */
+static void check_transfer_and_record(const char *files, const char *root)
+{
+    int status;
+    char args[4096], cmd[8192], path[1200], saved[1200];
+    snprintf(args, sizeof args, "%s --results %s --transfer", files, root);
+    char *lines = plan(args, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(count_lines(lines), 4);
+    char folders[4][1024];
+    int k = 0;
+    for (const char *line = lines; *line; line = strchr(line, '\n') + 1, k++) {
+        char input[1024], want[1100];
+        const size_t a = strcspn(line, "\t"), b = strcspn(line + a + 1, "\t");
+        snprintf(folders[k], sizeof folders[k], "%.*s", (int)a, line);
+        snprintf(input, sizeof input, "%.*s", (int)b, line + a + 1);
+        const char *command = line + a + 1 + b + 1;
+        assert_true(folders[k][0] == '/' && input[0] == '/' && command[0] == '/');
+        assert_true(strstr(command, " run ") && strstr(command, " run ") < strchr(command, '\n'));
+        const bool tune = strstr(folders[k], "/tune/") != NULL;
+        const int seed = folders[k][strlen(folders[k]) - 1] - '0';
+        snprintf(want, sizeof want, tune ? "/results/src/seed%d/checkpoint.bin" : "/src.yaml", seed % 2);
+        const size_t n = strlen(input), m = strlen(want);
+        if (n < m || strcmp(input + n - m, want) != 0)
+            fail_msg("%s: input %s, wanted %s", folders[k], input, want);
+    }
+    snprintf(path, sizeof path, "%s/summary.csv", root);
+    snprintf(saved, sizeof saved, "%s/summary.saved", root);
+    assert_int_equal(rename(path, saved), 0);
+    snprintf(cmd, sizeof cmd, "%s record %s %s/ %s %s 2>/dev/null", test_probador(), folders[0],
+             folders[1], folders[2], folders[3]);
+    assert_int_equal(system(cmd), 0);
+    char *before = test_read_file(saved), *after = test_read_file(path);
+    assert_non_null(after);
+    assert_int_equal(count_lines(after), 5);
+    for (const char *line = after; *line; line = strchr(line, '\n') + 1) {
+        char key[256], old_line[1024];
+        snprintf(key, sizeof key, "\n%.*s,", (int)strcspn(line, ","), line); /* experiment,variant,seed */
+        field(line, 1, key + strlen(key), sizeof key - strlen(key));
+        strcat(key, ",");
+        field(line, 2, key + strlen(key), sizeof key - strlen(key));
+        strcat(key, ",");
+        const char *old = strstr(before, key);
+        if (line == after) {
+            assert_memory_equal(line, before, strcspn(before, "\n")); /* the header */
+            continue;
+        }
+        assert_non_null(old);
+        old++;
+        snprintf(old_line, sizeof old_line, "%.*s", (int)strcspn(old, "\n"), old);
+        for (int i = 0; i < 13; i++) {
+            char got[256], want[256];
+            field(line, i, got, sizeof got);
+            field(old_line, i, want, sizeof want);
+            if (i == 9 ? fabs(atof(got) - atof(want)) > 0.11
+                       : i == 10 ? fabs(atof(got) / atof(want) - 1) > 0.05 : strcmp(got, want) != 0)
+                fail_msg("record: column %d is %s, the run wrote %s\n  %.*s\n  %s", i, got, want,
+                         (int)strcspn(line, "\n"), line, old_line);
+        }
+    }
+    /* not in its place; not a run folder; not finished */
+    char moved[1200], err[1300];
+    snprintf(moved, sizeof moved, "%s/elsewhere", root);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/src && cp -r %s %s/ && cp -r %s %s/src/ && head -n 1 %s/timing.csv > "
+             "%s/src/seed0/timing.csv", moved, folders[0], moved, folders[0], moved, folders[0], moved);
+    assert_int_equal(system(cmd), 0);
+    const struct { const char *folder, *what; } bad[] = {
+        { "elsewhere/seed0", "so it must be ROOT/src/seed0; move it there" },
+        { "src", "not a finished run folder (no summary.csv" },
+        { "elsewhere/src/seed0", "0 epochs timed, the run's summary.csv says 1" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(err, sizeof err, "%s/record.err", test_tmpdir());
+        snprintf(cmd, sizeof cmd, "%s record %s/%s 2>%s", test_probador(), root, bad[i].folder, err);
+        const int st = system(cmd);
+        char *text = test_read_file(err);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !text || !strstr(text, bad[i].what))
+            fail_msg("record %s: wanted exit 1 and '%s', got:\n%s", bad[i].folder, bad[i].what, text ? text : "");
+        free(text);
+    }
+    free(lines), free(before), free(after);
+}
+
 /* A line runs as is, from another folder, and its run then drops out of
    --all-stale; a fine-tuning is stale while its source is; with
    init.from_seeds each fine-tuning starts from its own seed of the source; two
@@ -164,6 +262,8 @@ static void test_plan_lines_run(void **state)
     }
     char *none = plan(args, &status);
     assert_string_equal(none, "");
+    snprintf(args, sizeof args, "%s %s", b, a);
+    check_transfer_and_record(args, root);
     free(lines), free(after), free(rows), free(none);
 }
 

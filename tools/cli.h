@@ -7,6 +7,7 @@ int bench_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 int plan_main(int argc, char **argv);
+int record_main(int argc, char **argv);
 int bench_train_main(int argc, char **argv);   /* bench --train */
 
 /* The processes `run` trains on together (models/dist.h): set by the MPI build's

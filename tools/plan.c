@@ -38,7 +38,11 @@ static const char usage_text[] =
     "  --quick         the quick profile's runs (results root default: reports/results-quick)\n"
     "  --stage N       only the runs of stage N (0 first): a fine-tuning run comes one stage after\n"
     "                  the experiment it starts from\n"
-    "  --stages        print the number of stages instead of the runs\n";
+    "  --stages        print the number of stages instead of the runs\n"
+    "  --transfer      print FOLDER<tab>INPUT<tab>COMMAND per run: the folder the run writes and\n"
+    "                  the file it reads beyond the repository (the checkpoint it starts from, or\n"
+    "                  else its experiment file), for launchers that copy them between machines\n"
+    "                  (tools/launch/parallel.sh --return)\n";
 
 enum { PLAN_MAX_DEPTH = 8, PLAN_MAX_EXPERIMENTS = 64 };
 
@@ -46,7 +50,7 @@ typedef struct plan_args {
     const char *files[PLAN_MAX_EXPERIMENTS];
     int n_files, stage; /* stage −1: all */
     const char *root;
-    bool all_stale, quick, count_stages;
+    bool all_stale, quick, count_stages, transfer;
 } plan_args;
 
 /* The stage of experiment FILE's runs: the largest over its (variant) configurations
@@ -117,6 +121,14 @@ static int plan_experiment(const plan_args *a, const char *file, const char *pro
             if (stage != want ||
                 (a->all_stale && !run_would_train(file, a->root, a->quick, name, seeds[k], true)))
                 continue;
+            if (a->transfer) {
+                char dir[PATH_MAX], source[PATH_MAX];
+                if (run_folder(file, root, a->quick, name, seeds[k], dir, sizeof dir, source, sizeof source)) {
+                    rc = 1;
+                    break;
+                }
+                printf("%s\t%s\t", dir, source[0] ? source : file);
+            }
             printf("%s run %s%s%s --seed %d --results %s --resume --if-stale%s\n", probador, file,
                    name[0] ? " --variant " : "", name, seeds[k], root, a->quick ? " --quick" : "");
         }
@@ -138,6 +150,8 @@ static int parse(int argc, char **argv, plan_args *a)
             a->quick = true;
         else if (!strcmp(arg, "--stages"))
             a->count_stages = true;
+        else if (!strcmp(arg, "--transfer"))
+            a->transfer = true;
         else if (!strcmp(arg, "--results") || !strcmp(arg, "--stage")) {
             if (i + 1 == argc) {
                 fprintf(stderr, "probador plan: error: %s needs a value\n%s", arg, usage_text);

@@ -19,6 +19,7 @@ static const subcommand subcommands[] = {
     { "bench", "time the convolution kernels on the layers of the registered models", bench_main },
     { "run", "train and evaluate one experiment (one variant, one seed)", run_main },
     { "plan", "print the command line of every run of experiments, for make, GNU parallel or Slurm", plan_main },
+    { "record", "write the summary.csv rows of finished run folders copied in from elsewhere", record_main },
     { "report", "render a Markdown report with gnuplot charts from result CSVs", report_main },
 };
 enum { NUM_SUBCOMMANDS = sizeof subcommands / sizeof subcommands[0] };

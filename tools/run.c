@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
+#include <fcntl.h> /* AT_FDCWD */
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +21,7 @@
 #include "data/alloc.h"
 #include "tools/config/config.h"
 #include "tools/run.h"
+#include "tools/summary.h"
 
 static const char usage_text[] =
     "usage: probador run EXPERIMENT.yaml [options] [key=value ...]\n"
@@ -38,78 +39,6 @@ static const char usage_text[] =
     "  --if-stale        do nothing if the run folder already holds finished results of exactly\n"
     "                    this resolved configuration (what `make reproduce` uses)\n"
     "  key=value         override any key, e.g. training.epochs=2 data.train_images=1000\n";
-
-static const char summary_header[] =
-    "experiment,variant,seed,model,kernel,epochs,train_images,test_accuracy,test_loss,train_seconds,"
-    "train_images_per_second,weights_hash,commit\n";
-
-/* Replaces (or adds) this run's row in ROOT/summary.csv, keyed by
-   (experiment, variant, seed); other rows are kept in order.  Runs may finish
-   at once (make -j, GNU parallel, a Slurm array on several nodes): an
-   exclusive POSIX record lock (fcntl) on ROOT/.summary.lock makes each
-   read-modify-write whole.  POSIX locks, unlike flock, also hold across the
-   machines of an NFS mount (through its lock manager). */
-static int update_summary_locked(const char *root, const char *row, const char *experiment, const char *variant,
-                                 int seed);
-static int update_summary(const char *root, const char *row, const char *experiment, const char *variant, int seed)
-{
-    char path[1100];
-    snprintf(path, sizeof path, "%s/.summary.lock", root);
-    const int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    int locked = -1;
-    while (fd >= 0 && (locked = fcntl(fd, F_SETLKW, &lock)) != 0 && errno == EINTR)
-        ;
-    if (fd < 0 || locked != 0) {
-        fprintf(stderr, "%s: error: cannot lock it to update %s/summary.csv: %s\n", path, root, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    const int rc = update_summary_locked(root, row, experiment, variant, seed);
-    close(fd); /* releases the lock */
-    return rc;
-}
-
-static int update_summary_locked(const char *root, const char *row, const char *experiment, const char *variant,
-                                 int seed)
-{
-    char path[1100], key[300];
-    snprintf(path, sizeof path, "%s/summary.csv", root);
-    snprintf(key, sizeof key, "%s,%s,%d,", experiment, variant, seed);
-    atomic_file af;
-    if (!atomic_open(&af, path))
-        return -1;
-    fputs(summary_header, af.f);
-    FILE *old = fopen(path, "r");
-    bool replaced = false;
-    if (old) {
-        char line[4096];
-        bool header = true;
-        while (fgets(line, sizeof line, old)) {
-            if (header) {
-                header = false;
-                if (strcmp(line, summary_header) != 0) {
-                    fprintf(stderr, "%s:1: error: unexpected header (an older format?); move the file aside\n", path);
-                    fclose(old);
-                    atomic_abort(&af);
-                    return -1;
-                }
-                continue;
-            }
-            if (strncmp(line, key, strlen(key)) == 0) {
-                if (!replaced)
-                    fputs(row, af.f);
-                replaced = true;
-            } else
-                fputs(line, af.f);
-        }
-        fclose(old);
-    }
-    if (!replaced)
-        fputs(row, af.f);
-    return atomic_commit(&af) ? 0 : -1;
-}
 
 /* The lines of an init.txt note that decide a fine-tuning: its source and the
    source checkpoint's CRC-32, not where the checkpoint lay (an absolute path in
@@ -401,12 +330,14 @@ static int record_run(const run_request *rq, const exp_config *e, const char *va
 {
     const run_config *c = &e->run;
     const double accuracy = (double)res->test.correct / res->test.count, loss = res->test.loss_sum / res->test.count;
-    char row[2048];
-    snprintf(row, sizeof row, "%s,%s,%d,%s,%s,%d,%lld,%.6f,%.6f,%.1f,%.1f,%s,%s\n", c->name,
-             variant[0] ? variant : "-", c->seed, config_model_name(c), config_kernel_name(c), c->training.epochs,
-             (long long)(res->train_images / c->training.epochs), accuracy, loss, res->train_seconds,
-             res->images_per_second, res->weights_hash, env_commit());
-    if (update_summary(rq->root, row, c->name, variant[0] ? variant : "-", c->seed))
+    const summary_row row = { .experiment = c->name, .variant = variant[0] ? variant : "-", .seed = c->seed,
+                              .model = config_model_name(c), .kernel = config_kernel_name(c),
+                              .epochs = c->training.epochs,
+                              .train_images = (long long)(res->train_images / c->training.epochs),
+                              .test_accuracy = accuracy, .test_loss = loss, .train_seconds = res->train_seconds,
+                              .images_per_second = res->images_per_second, .weights_hash = res->weights_hash,
+                              .commit = env_commit() };
+    if (summary_update(rq->root, &row))
         return -1;
     fprintf(stderr, "run: %s: test accuracy %.4f, loss %.4f, %.0f s, %.0f images/s, peak RSS %.0f MiB -> %s\n",
             c->name, accuracy, loss, res->train_seconds, res->images_per_second, res->peak_rss_mib, dir);
@@ -493,6 +424,23 @@ bool run_would_train(const char *file, const char *root, bool quick, const char 
     free(overrides);
     free(c);
     return train;
+}
+
+int run_folder(const char *file, const char *root, bool quick, const char *variant, int seed, char *dir,
+               size_t dir_len, char *source, size_t source_len)
+{
+    const run_request rq = { .file = file, .root = root, .quick = quick };
+    exp_config *c = checked_malloc(sizeof *c);
+    char *overrides = NULL;
+    const int rc = resolve_run(&rq, variant, seed, c, &overrides);
+    if (rc == 0) {
+        results_run_dir(root, c->run.name, variant, c->run.seed, dir, dir_len);
+        if (!c->run.init.from[0] || !run_init_source(c, root, source, source_len))
+            source[0] = '\0';
+    }
+    free(overrides);
+    free(c);
+    return rc;
 }
 
 /* ---- the command line ---- */

@@ -18,6 +18,12 @@ int run_train(const exp_config *c, train_options opt, train_result *res);
    notes: say on stderr why a run that exists would train again. */
 bool run_would_train(const char *file, const char *root, bool quick, const char *variant, int seed, bool notes);
 
+/* The folder that run (FILE, VARIANT, SEED) of results root ROOT writes, and
+   the checkpoint of an earlier run it starts from (init.from naming an
+   experiment; "" otherwise).  0, or -1 with an error printed. */
+int run_folder(const char *file, const char *root, bool quick, const char *variant, int seed, char *dir,
+               size_t dir_len, char *source, size_t source_len);
+
 /* Where run c's init.from checkpoint is: ROOT/NAME/seedS/checkpoint.bin for
    an experiment's name (returns true), the path itself otherwise (false). */
 bool run_init_source(const exp_config *c, const char *root, char *path, size_t path_len);

@@ -6,8 +6,8 @@
 # empty), report (the command that renders the reports afterwards), repo and
 # probador, and changes to the repository; stops with an error when the profile is
 # unknown, ENGINE is not installed (HINT says how to get it) or probador is not
-# built.  plan_stage S FILE writes stage S of the plan of the stale runs to FILE
-# and prints its number of lines.
+# built.  plan_stage S FILE [OPTION] writes stage S of the plan of the stale runs
+# to FILE (OPTION: one more of probador plan's) and prints its number of lines.
 launch_setup() {
     name=$1 engine=$2 hint=$3
     case $profile in
@@ -33,6 +33,6 @@ launch_setup() {
 
 plan_stage() {
     # shellcheck disable=SC2086
-    "$probador" plan experiments/*.yaml --all-stale --results "$results" $quick --stage "$1" > "$2" 2>/dev/null
+    "$probador" plan experiments/*.yaml --all-stale --results "$results" $quick --stage "$1" ${3:-} > "$2" 2>/dev/null
     wc -l < "$2"
 }

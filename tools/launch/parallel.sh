@@ -5,9 +5,13 @@
 # their source) parallel runs the stage's lines, then the reports are rendered.
 # The plan's lines are self-contained (absolute paths; --if-stale makes a
 # finished run a no-op, --resume continues an interrupted one), so remote
-# machines need the repository, built, at the same path, and the results folder
-# shared with this one (NFS, say): every run writes its own folder and updates
-# summary.csv under a lock that holds across NFS clients.
+# machines need the repository, built, at the same path.  The results folder is
+# either shared with this one (NFS, say: every run writes its own folder and
+# updates summary.csv under a lock that holds across NFS clients) or, with
+# --return, each machine's own: rsync sends a run the checkpoint it starts from
+# (parallel's --transferfile) and brings its folder back (--return), and
+# `probador record` writes the rows of the folders that came back into this
+# machine's summary.csv.
 #
 #   --profile full|quick    which results (default full: reports/results)
 #   --results DIR           another results root (the reports then go to DIR/reports)
@@ -16,10 +20,14 @@
 #   --sshloginfile FILE     the machines, parallel's format (":" is this one)
 #   --joblog DIR            one joblog per stage, DIR/stage-S.log (default build/launch)
 #   --resume-failed         rerun only the lines the joblogs record as failed or not run
+#   --return                the results folder is not shared: copy inputs out and run
+#                           folders back over rsync (an interrupted run resumes only
+#                           on the machine that holds its checkpoint)
+#   --ssh CMD               the ssh command for parallel and rsync (default ssh)
 #
 # Exit status: parallel's (the number of failed runs, up to 101) or 0.
 set -eu
-profile=full root= jobs=1 logins= joblog= resume=
+profile=full root= jobs=1 logins= joblog= resume= back= ssh=
 while [ $# -gt 0 ]; do
     case $1 in
     --profile) profile=$2; shift 2 ;;
@@ -28,6 +36,8 @@ while [ $# -gt 0 ]; do
     --sshloginfile) logins=$2; shift 2 ;;
     --joblog) joblog=$2; shift 2 ;;
     --resume-failed) resume=--resume-failed; shift ;;
+    --return) back=1; shift ;;
+    --ssh) ssh=$2; shift 2 ;;
     *) echo "tools/launch/parallel.sh: error: unknown option '$1'; see the comment at the top of the script" >&2
        exit 2 ;;
     esac
@@ -35,15 +45,31 @@ done
 [ -z "$joblog" ] || joblog=$(mkdir -p "$joblog" && cd "$joblog" && pwd) # before launch_setup changes folder
 . "$(dirname "$0")/launch_common.sh"
 launch_setup parallel.sh parallel "run as root: apt-get install parallel"
+[ -z "$back" ] || command -v rsync >/dev/null || {
+    echo "tools/launch/parallel.sh: error: --return copies with rsync, and there is none here (every machine" \
+         "needs it); run as root: apt-get install rsync" >&2; exit 1; }
 joblog=${joblog:-$repo/build/launch}
 mkdir -p "$joblog"
 for s in $(seq 0 $((stages - 1))); do
     plan=$joblog/plan-$profile-$s.txt
     # with --resume-failed the joblog's own line numbers must still hold: keep the plan it ran
-    [ -n "$resume" ] && [ -f "$plan" ] || plan_stage "$s" "$plan" >/dev/null
+    [ -n "$resume" ] && [ -f "$plan" ] || plan_stage "$s" "$plan" ${back:+--transfer} >/dev/null
     echo "parallel: stage $s: $(wc -l < "$plan") run(s)" >&2
-    # shellcheck disable=SC2086
-    parallel --jobs "$jobs" --joblog "$joblog/stage-$s.log" $resume --halt never \
-        ${logins:+--sshloginfile "$logins"} < "$plan"
+    set -- --jobs "$jobs" --joblog "$joblog/stage-$s.log" $resume --halt never
+    [ -z "$logins" ] || set -- "$@" --sshloginfile "$logins"
+    [ -z "$ssh" ] || set -- "$@" --ssh "$ssh"
+    if [ -z "$back" ]; then
+        parallel "$@" < "$plan"
+    else
+        # lines FOLDER<tab>INPUT<tab>COMMAND (probador plan --transfer); --delete: a run
+        # folder comes back whole, as a local run replaces it whole
+        status=0
+        PARALLEL_RSYNC_OPTS="-rlDzR --delete" parallel "$@" --colsep '\t' --transferfile '{2}' --return '{1}' \
+            '{=3 uq()=}' < "$plan" || status=$?
+        cut -f1 "$plan" | while read -r dir; do
+            [ ! -f "$dir/summary.csv" ] || "$probador" record "$dir"
+        done
+        [ "$status" -eq 0 ] || exit "$status"
+    fi
 done
 eval "$report"
