@@ -42,6 +42,17 @@ static inline float *layer_block_grads(const model *m, const layer *l, int b)
     return m->block_grads + (size_t)b * m->num_params + l->param_off;
 }
 
+/* Whether backward sums layer l's gradient over the blocks itself, straight into
+   grads (model_backward sums the others'): the dense layer's, in one process. */
+static inline bool layer_sums_own_grads(const model *m, const layer *l)
+{
+    return l->spec.op == OP_DENSE && dist_ranks(m->dist) == 1;
+}
+/* Columns of the dense layer's weights summed at once (layer_sums_own_grads), and the
+   bytes of a thread's workspace for them, blocks blocks of partials. */
+enum { DENSE_TILE = 64 };
+size_t dense_tile_bytes(const layer *l, int blocks);
+
 /* dst = src, or dst += src when acc; n floats, threaded. */
 void layer_store_grad(float *dst, const float *src, size_t n, bool acc);
 /* C[m][n] = A · B (+ C when beta = 1), row-major with leading dimensions,

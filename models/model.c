@@ -113,6 +113,11 @@ static void size_layer(model *m, int i, size_t *max_conv_in)
         if (conv_x_count(&cs) > *max_conv_in)
             *max_conv_in = conv_x_count(&cs);
     }
+    if (row->op == OP_DENSE) { /* a thread's tile of per-block weight gradients (models/layer_dense.c) */
+        const size_t ws = (dense_tile_bytes(l, dist_blocks(m->max_batch)) + 63) / 64 * 64;
+        if (ws > m->block_ws_bytes)
+            m->block_ws_bytes = ws;
+    }
 }
 
 /* A tensor read by several layers: in backward (reverse order) the last
@@ -422,12 +427,21 @@ void model_backward(model *m, const model_step *st, const float *dlogits)
     const int lowest = st->frozen_below > 1 ? st->frozen_below : 1;
     for (int i = m->num_layers - 1; i >= lowest; i--)
         model_run_layer(m, i, st, true);
-    /* the blocks' gradients into one, of the layers that ran (parameters are laid
-       out in row order) */
-    const size_t from = m->layers[lowest].param_off;
+    /* the blocks' gradients into one, of the layers that ran and did not sum their
+       own (parameters are laid out in row order: each run of such layers is one range) */
     double t = model_profile_start(m);
-    reduce_exact(m->block_grads + from, m->num_params, dist_blocks(st->batch), dist_blocks(step_total(st)),
-                 m->num_params - from, m->grads + from, m->dist, (reduce_scratch){ m->reduce.exponent + from,
-                                                                                 m->reduce.sum + from });
+    size_t lo = m->layers[lowest].param_off;
+    for (int i = lowest; i <= m->num_layers; i++) {
+        const bool own = i < m->num_layers && layer_sums_own_grads(m, &m->layers[i]);
+        if (i < m->num_layers && !own)
+            continue;
+        const size_t hi = i < m->num_layers ? m->layers[i].param_off : m->num_params;
+        if (hi > lo)
+            reduce_exact(m->block_grads + lo, m->num_params, dist_blocks(st->batch), dist_blocks(step_total(st)),
+                         hi - lo, m->grads + lo, m->dist,
+                         (reduce_scratch){ m->reduce.exponent + lo, m->reduce.sum + lo });
+        if (own)
+            lo = hi + m->layers[i].param_count;
+    }
     model_profile_add(m, LAYER_KIND_GRADIENT_SUM, &t);
 }

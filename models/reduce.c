@@ -73,6 +73,19 @@ static void finish(int k, const int8_t *e, const double *a, size_t lo, size_t hi
         out[i] = e[i] == EXP_ZERO ? 0.0f : e[i] == EXP_HUGE ? NAN : (float)(a[i] * pow2(e[i] + k - 50));
 }
 
+void reduce_exact_local(const float *v, size_t stride, int blocks, size_t n, float *out)
+{
+    const int k = headroom(blocks);
+    int8_t e[CHUNK];
+    double a[CHUNK];
+    for (size_t lo = 0; lo < n; lo += CHUNK) { /* indices of e and a are offset by lo */
+        const size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
+        exponents(v + lo, stride, blocks, 0, hi - lo, e);
+        accumulate(v + lo, stride, blocks, k, e, 0, hi - lo, a);
+        finish(k, e, a, 0, hi - lo, out + lo);
+    }
+}
+
 void reduce_exact(const float *v, size_t stride, int local, int blocks, size_t n, float *out,
                   const model_dist *d, reduce_scratch scratch)
 {
@@ -81,12 +94,8 @@ void reduce_exact(const float *v, size_t stride, int local, int blocks, size_t n
     double *a = scratch.sum;
     if (dist_ranks(d) == 1) { /* everything local: one pass, a chunk at a time while it is in cache */
 #pragma omp parallel for schedule(static)
-        for (size_t lo = 0; lo < n; lo += CHUNK) {
-            const size_t hi = lo + CHUNK < n ? lo + CHUNK : n;
-            exponents(v, stride, local, lo, hi, e);
-            accumulate(v, stride, local, k, e, lo, hi, a);
-            finish(k, e, a, lo, hi, out);
-        }
+        for (size_t lo = 0; lo < n; lo += CHUNK)
+            reduce_exact_local(v + lo, stride, blocks, lo + CHUNK < n ? CHUNK : n - lo, out + lo);
         return;
     }
 #pragma omp parallel for schedule(static)

@@ -36,4 +36,9 @@ typedef struct reduce_scratch {
 void reduce_exact(const float *v, size_t stride, int local, int blocks, size_t n, float *out,
                   const model_dist *d, reduce_scratch scratch);
 
+/* The same sum when this process holds every block (one process): out[i] = Σ_b of
+   v[b·stride + i], i < n, on the caller's thread, with no scratch but its stack; a
+   layer calls it on a tile of its gradient while the tile's partials are in cache. */
+void reduce_exact_local(const float *v, size_t stride, int blocks, size_t n, float *out);
+
 #endif

@@ -66,10 +66,26 @@ for s in $(seq 0 $((stages - 1))); do
         status=0
         PARALLEL_RSYNC_OPTS="-rlDzR --delete" parallel "$@" --colsep '\t' --transferfile '{2}' --return '{1}' \
             '{=3 uq()=}' < "$plan" || status=$?
-        cut -f1 "$plan" | while read -r dir; do
-            [ ! -f "$dir/summary.csv" ] || "$probador" record "$dir"
-        done
+        # the rows of the runs that came back; parallel counts a job by its command alone,
+        # so a folder that rsync did not bring back is found here
+        cut -f1 "$plan" > "$joblog/folders-$s.txt"
+        missing=0
+        while read -r dir; do
+            if [ -f "$dir/summary.csv" ]; then
+                "$probador" record "$dir"
+            else
+                missing=$((missing + 1))
+                echo "$dir: error: no finished run came back here (it failed on its machine, or rsync did not bring it back)" >&2
+            fi
+        done < "$joblog/folders-$s.txt"
         [ "$status" -eq 0 ] || exit "$status"
+        [ "$missing" -eq 0 ] || {
+            echo "tools/launch/parallel.sh: error: parallel reported the $(wc -l < "$plan") run(s) of stage $s" \
+                 "done, but $missing folder(s) did not come back (listed above); check on each machine of" \
+                 "the sshloginfile that \`ssh HOST 'echo \$SHELL; rsync --version'\` prints a shell and rsync," \
+                 "then rerun the same command: finished runs are skipped" >&2
+            exit 1
+        }
     fi
 done
 eval "$report"

@@ -20,6 +20,11 @@ while [ $# -gt 0 ]; do
     esac
 done
 machine=$PRETEND_MACHINES/$host
+# like sshd, the remote session has SHELL, the login shell: GNU parallel's remote
+# worker runs its job with $SHELL, and without one it runs nothing and reports
+# success (CI's environment has none)
+SHELL=$(getent passwd "$(id -un)" | cut -d: -f7)
+export SHELL="${SHELL:-/bin/sh}"
 mkdir -p "$machine/home" "$machine/results"
 cd "$machine/home" # where ssh logs in
 # like sshd, the remote shell reads the words of COMMAND joined by spaces

@@ -58,8 +58,9 @@ start=$(date +%s)
 echo "test-cluster: the quick profile through GNU parallel --return, on two pretended machines" >&2
 mkdir -p "$work/return-results"
 printf '1/machine1\n1/machine2\n' > "$work/machines.txt"
+# without SHELL, as in CI: the pretended ssh must give the remote session one, as sshd does
 PRETEND_RESULTS=$work/return-results PRETEND_MACHINES=$work/machines \
-    sh tools/launch/parallel.sh --profile quick --results "$work/return-results" --joblog "$work/return" \
+    env -u SHELL sh tools/launch/parallel.sh --profile quick --results "$work/return-results" --joblog "$work/return" \
     --return --ssh "$repo/tools/scripts/pretend_ssh.sh" --sshloginfile "$work/machines.txt"
 # every run ran on a pretended machine: its folder there, and here only through rsync
 for m in machine1 machine2; do
