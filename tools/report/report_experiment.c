@@ -34,6 +34,7 @@
  *   V.minus.W                 for every other variant W: V's mean test accuracy minus W's, points,
  *                             ± the standard error of that difference (as step_test); and
  *                             V.minus.W.clear: "yes" when the difference exceeds twice it
+ *   V.val_minus.W             the same of the final epoch's validation accuracy (and .clear)
  *   V.step_test, V.step_val   what V adds to the variant before it in the file (a cumulative
  *                             experiment's step), test and validation accuracy, points ± the
  *                             standard error of the difference; V.step_clear: "yes" when the
@@ -233,7 +234,7 @@ static void set_step_vars(tmpl_vars *v, const char *name, const group_summary *a
     tmpl_set(v, key, "%s", clear);
 }
 
-/* V.minus.W for every ordered pair of groups (see the header). */
+/* V.minus.W and V.val_minus.W for every ordered pair of groups (see the header). */
 static void set_pair_vars(const exp_results *r, const group_summary *s, tmpl_vars *v)
 {
     char key[2 * CONFIG_NAME_MAX + 64], buf[64];
@@ -246,6 +247,12 @@ static void set_pair_vars(const exp_results *r, const group_summary *s, tmpl_var
             tmpl_set(v, key, "%s", report_difference(s[g].accuracy_mean, s[g].accuracy_sd, s[g].runs,
                                                      s[h].accuracy_mean, s[h].accuracy_sd, s[h].runs, buf, sizeof buf,
                                                      &clear));
+            strcat(key, ".clear");
+            tmpl_set(v, key, "%s", clear);
+            snprintf(key, sizeof key, "%s.val_minus.%s", results_label(r, g), results_label(r, h));
+            tmpl_set(v, key, "%s", report_difference(s[g].val_accuracy_mean, s[g].val_accuracy_sd, s[g].runs,
+                                                     s[h].val_accuracy_mean, s[h].val_accuracy_sd, s[h].runs, buf,
+                                                     sizeof buf, &clear));
             strcat(key, ".clear");
             tmpl_set(v, key, "%s", clear);
         }
