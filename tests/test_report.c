@@ -238,6 +238,7 @@ static const char fixture_yaml[] = "name: fake\n"
                                    "  variants.\n\n"
                                    "  A second paragraph.\n"
                                    "model:\n  name: cnn\n"
+                                   "data:\n  validation_images: 321\n"
                                    "seeds: [0, 4, 7]\n"
                                    "variants:\n"
                                    "  - name: a\n    description: the first | one\n    set: {training.batch: 64}\n"
@@ -249,7 +250,7 @@ static const char fixture_template[] =
     "{{a.accuracy_mean}} ± {{a.accuracy_sd}} over {{a.runs}} runs; {{runs}} runs, {{total_minutes}} minutes "
     "on {{env.cpu}}, commit {{commit}}.\nPairs: {{b.minus.a}} {{b.minus.a.clear}}; {{c.minus.a}} "
     "{{c.minus.a.clear}}; gap {{c.gap}}, train {{c.train_accuracy}}, epochs {{b.epochs}}; validation "
-    "{{b.val_minus.a}} {{b.val_minus.a.clear}}.\n";
+    "{{b.val_minus.a}} {{b.val_minus.a.clear}} on {{validation_images}} images.\n";
 
 static int setup(void **state)
 {
@@ -433,7 +434,7 @@ static void check_results(const char *md)
     const double sd = sqrt(ss / 2);
     /* validation: every variant's seed k ends at 80 + k % (sd 1), so b less a is 0 ± sqrt(1/3 + 1/3) */
     snprintf(line, sizeof line,
-             "Pairs: %+.2f ± %.2f no; %+.2f ± — —; gap -10.00, train 70.00, epochs 2; validation +0.00 ± 0.82 no.\n",
+             "Pairs: %+.2f ± %.2f no; %+.2f ± — —; gap -10.00, train 70.00, epochs 2; validation +0.00 ± 0.82 no on 321 images.\n",
              mean_acc[1] - mean_acc[0], sd * sqrt(2.0 / 3), mean_acc[2] - mean_acc[0]);
     expect(md, line);
 }

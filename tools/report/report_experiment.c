@@ -46,6 +46,7 @@
  *   runs                      the number of runs, all variants
  *   total_minutes             all runs' training time / 60 (1 decimal)
  *   train_images, epochs, test_images   of the first run (training images per epoch)
+ *   validation_images         the first run's images held out for validation
  *   best_variant, worst_variant         by mean test accuracy (the first listed on a tie)
  *   best_minus_worst          their difference in points (2 decimals)
  *   commit                    the runs' commit (several: comma-separated, in run order)
@@ -309,6 +310,7 @@ static void set_vars(const report_ctx *x, tmpl_vars *v)
     tmpl_set(v, "total_minutes", "%.1f", total_seconds(r) / 60);
     tmpl_set(v, "train_images", "%lld", (long long)first->train_images);
     tmpl_set(v, "test_images", "%lld", (long long)first->test_images);
+    tmpl_set(v, "validation_images", "%d", first->validation_images);
     tmpl_set(v, "epochs", "%d", first->epochs);
     tmpl_set(v, "best_variant", "%s", results_label(r, best));
     tmpl_set(v, "worst_variant", "%s", results_label(r, worst));

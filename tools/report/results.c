@@ -286,6 +286,7 @@ static int load_config(run_result *run)
     if (rc == 0) {
         snprintf(run->data_dir, sizeof run->data_dir, "%s", c->run.data.dir);
         run->task = c->run.task;
+        run->validation_images = c->run.data.validation_images;
     }
     free(c);
     return rc;

@@ -45,6 +45,7 @@ typedef struct run_result {
     int epochs;
     int64_t train_images;     /* per epoch */
     int64_t test_images;      /* evaluated: the test images (the pretext task: validation images) */
+    int validation_images;    /* held out of the training set (its config.yaml) */
     double accuracy, loss;    /* of the final model on those */
     double seconds;           /* training wall time: the sum of timing.csv */
     double other_cores;       /* the most other work beside any epoch (timing.csv), NaN when not recorded */
