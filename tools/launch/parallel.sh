@@ -83,7 +83,8 @@ for s in $(seq 0 $((stages - 1))); do
             echo "tools/launch/parallel.sh: error: parallel reported the $(wc -l < "$plan") run(s) of stage $s" \
                  "done, but $missing folder(s) did not come back (listed above); check on each machine of" \
                  "the sshloginfile that \`ssh HOST 'echo \$SHELL; rsync --version'\` prints a shell and rsync," \
-                 "then rerun the same command: finished runs are skipped" >&2
+                 "then run the same command again (a machine that holds a finished run sends it back" \
+                 "without running it)" >&2
             exit 1
         }
     fi
