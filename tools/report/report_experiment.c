@@ -235,27 +235,31 @@ static void set_step_vars(tmpl_vars *v, const char *name, const group_summary *a
     tmpl_set(v, key, "%s", clear);
 }
 
+/* KEY (NAME.minus.OTHER, say) = a's mean minus b's ± its standard error, and KEY.clear. */
+static void set_difference(tmpl_vars *v, char *key, size_t keylen, double a_mean, double a_sd, int a_runs,
+                           double b_mean, double b_sd, int b_runs)
+{
+    char buf[64];
+    const char *clear;
+    tmpl_set(v, key, "%s", report_difference(a_mean, a_sd, a_runs, b_mean, b_sd, b_runs, buf, sizeof buf, &clear));
+    strncat(key, ".clear", keylen - strlen(key) - 1);
+    tmpl_set(v, key, "%s", clear);
+}
+
 /* V.minus.W and V.val_minus.W for every ordered pair of groups (see the header). */
 static void set_pair_vars(const exp_results *r, const group_summary *s, tmpl_vars *v)
 {
-    char key[2 * CONFIG_NAME_MAX + 64], buf[64];
+    char key[2 * CONFIG_NAME_MAX + 64];
     for (int g = 0; g < r->n_groups; g++)
         for (int h = 0; h < r->n_groups; h++) {
             if (g == h)
                 continue;
-            const char *clear;
             snprintf(key, sizeof key, "%s.minus.%s", results_label(r, g), results_label(r, h));
-            tmpl_set(v, key, "%s", report_difference(s[g].accuracy_mean, s[g].accuracy_sd, s[g].runs,
-                                                     s[h].accuracy_mean, s[h].accuracy_sd, s[h].runs, buf, sizeof buf,
-                                                     &clear));
-            strcat(key, ".clear");
-            tmpl_set(v, key, "%s", clear);
+            set_difference(v, key, sizeof key, s[g].accuracy_mean, s[g].accuracy_sd, s[g].runs, s[h].accuracy_mean,
+                           s[h].accuracy_sd, s[h].runs);
             snprintf(key, sizeof key, "%s.val_minus.%s", results_label(r, g), results_label(r, h));
-            tmpl_set(v, key, "%s", report_difference(s[g].val_accuracy_mean, s[g].val_accuracy_sd, s[g].runs,
-                                                     s[h].val_accuracy_mean, s[h].val_accuracy_sd, s[h].runs, buf,
-                                                     sizeof buf, &clear));
-            strcat(key, ".clear");
-            tmpl_set(v, key, "%s", clear);
+            set_difference(v, key, sizeof key, s[g].val_accuracy_mean, s[g].val_accuracy_sd, s[g].runs,
+                           s[h].val_accuracy_mean, s[h].val_accuracy_sd, s[h].runs);
         }
 }
 
